@@ -1,0 +1,27 @@
+// The subcommands of the cnn program. Each registers its flags on the app and returns the
+// function that runs it after parsing; errors surface as exceptions that main() maps to exit
+// codes (UsageError: 2, anything else: 1).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <stdexcept>
+
+namespace cnn::cli {
+
+// A problem with how the program was called, found after parsing (for example a data folder
+// that does not exist). Exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+using Command = std::function<int()>;
+
+Command add_train_command(CLI::App& app);
+Command add_eval_command(CLI::App& app);
+
+// Throws UsageError naming the flag when dir is not a folder, saying how to fetch MNIST.
+void require_data_folder(const std::string& dir);
+
+}  // namespace cnn::cli

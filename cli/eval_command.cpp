@@ -1,0 +1,56 @@
+// cnn eval: test accuracy of a saved model.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "cnn/dataset.hpp"
+#include "cnn/model_file.hpp"
+#include "cnn/parallel.hpp"
+#include "cnn/training.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+
+namespace cnn::cli {
+
+namespace {
+
+struct EvalArgs {
+  std::string model;
+  std::string data;
+  std::size_t batch = 100;
+  std::size_t threads = 0;
+};
+
+int run_eval(const EvalArgs& args) {
+  require_data_folder(args.data);
+  set_num_threads(args.threads);
+  LoadedModel loaded = load_model(args.model);
+  const MnistSplits data = load_mnist(args.data, loaded.info.classes);
+  if (!(data.test.image_shape() == loaded.info.input)) {
+    throw std::runtime_error("the model takes images " + loaded.info.input.to_string() + " but " +
+                             args.data + " holds " + data.test.image_shape().to_string());
+  }
+  const double accuracy = evaluate(loaded.model, data.test, args.batch);
+  std::printf("model %s (preset %s, %zu parameters)\n", args.model.c_str(),
+              loaded.info.preset.c_str(), loaded.model.parameter_count());
+  std::printf("test accuracy %.4f (%zu images)\n", accuracy, data.test.size());
+  return 0;
+}
+
+}  // namespace
+
+Command add_eval_command(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval", "Report the test accuracy of a saved model");
+  cmd->add_option("--model", args->model, "Model file written by 'cnn train --save'")->required();
+  cmd->add_option("--data", args->data, "Folder with the MNIST IDX files")->required();
+  cmd->add_option("--batch", args->batch, "Images per forward pass")
+      ->check(integer_at_least(1, 1 << 16))
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Threads (0: one per hardware thread)")
+      ->check(integer_at_least(0, 1024))
+      ->capture_default_str();
+  return [args] { return run_eval(*args); };
+}
+
+}  // namespace cnn::cli

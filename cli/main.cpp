@@ -1,0 +1,40 @@
+// cnn: train and evaluate convolutional networks from the command line.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "cnn: convolutional neural networks from first principles, trained on MNIST-format data."};
+  app.set_version_flag("--version", "cnn 0.1.0");
+  app.require_subcommand(1);
+  const cnn::cli::Command train = cnn::cli::add_train_command(app);
+  const cnn::cli::Command eval = cnn::cli::add_eval_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help or --version
+  } catch (const CLI::ParseError& e) {
+    const CLI::App* failed = &app;
+    for (const CLI::App* sub : app.get_subcommands()) failed = sub;
+    std::cerr << "cnn: error: " << e.what() << "\n"
+              << "Run '" << (failed == &app ? std::string("cnn") : "cnn " + failed->get_name())
+              << " --help' for usage.\n";
+    return 2;
+  }
+
+  try {
+    if (app.got_subcommand("train")) return train();
+    if (app.got_subcommand("eval")) return eval();
+  } catch (const cnn::cli::UsageError& e) {
+    std::cerr << "cnn: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "cnn: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 2;
+}

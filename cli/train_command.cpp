@@ -1,0 +1,167 @@
+// cnn train: build a preset, train it on MNIST-format data, report validation and test accuracy.
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include "cnn/dataset.hpp"
+#include "cnn/model_file.hpp"
+#include "cnn/parallel.hpp"
+#include "cnn/presets.hpp"
+#include "cnn/training.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+
+namespace cnn::cli {
+
+namespace {
+
+struct TrainArgs {
+  std::string data;
+  std::string preset = "seed";
+  std::size_t batch = 4;
+  std::size_t iterations = 2000;
+  std::size_t epochs = 0;
+  double lr = 0.01;
+  double momentum = 0.9;
+  double decay = 1e-5;
+  std::uint64_t seed = 1;
+  std::size_t val = 5000;
+  std::size_t threads = 0;
+  std::size_t report_every = 0;
+  std::string save;
+};
+
+std::string number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+int run_train(const TrainArgs& args) {
+  require_data_folder(args.data);
+  if (!args.save.empty()) {
+    const auto folder = std::filesystem::absolute(args.save).parent_path();
+    if (!std::filesystem::is_directory(folder)) {
+      throw UsageError("--save: folder " + folder.string() + " does not exist");
+    }
+  }
+  set_num_threads(args.threads);
+
+  MnistSplits data = load_mnist(args.data);
+  if (args.val >= data.train.size()) {
+    throw UsageError("--val: must be less than the " + std::to_string(data.train.size()) +
+                     " training images, got " + std::to_string(args.val));
+  }
+  // The validation images are the last `val` of the training file, as a held-out split.
+  const Dataset train_set = data.train.slice(0, data.train.size() - args.val);
+  const Dataset val_set = data.train.slice(data.train.size() - args.val, args.val);
+
+  Sequential model = make_preset(args.preset, train_set.image_shape(), train_set.classes());
+  model.initialize(args.seed);
+
+  TrainOptions options;
+  options.batch_size = args.batch;
+  options.iterations = args.iterations;
+  options.epochs = args.epochs;
+  options.sgd = {args.lr, args.momentum, args.decay};
+  options.shuffle_seed = args.seed ^ 0x5eedda7aULL;  // its own stream, derived from --seed
+  const std::size_t total = planned_iterations(options, train_set.size());
+  options.report_every =
+      args.report_every > 0 ? args.report_every : std::max<std::size_t>(1, total / 20);
+
+  std::printf("training preset '%s' on %zu images (%zu held out for validation), %zu test images\n",
+              args.preset.c_str(), train_set.size(), val_set.size(), data.test.size());
+  std::printf("batch %zu, %zu iterations, lr %s, momentum %s, decay %s, seed %llu, %zu thread%s\n",
+              args.batch, total, number(args.lr).c_str(), number(args.momentum).c_str(),
+              number(args.decay).c_str(), static_cast<unsigned long long>(args.seed), num_threads(),
+              num_threads() == 1 ? "" : "s");
+  std::fputs(model.summary(Shape{args.batch, 1, train_set.rows(), train_set.cols()}).c_str(),
+             stdout);
+  std::fflush(stdout);
+
+  const TrainResult result = train(model, train_set, options, [](const TrainProgress& p) {
+    std::printf("iteration %6zu/%zu  epoch %zu  loss %.4f  lr %.6f  %.2f s\n", p.iteration,
+                p.total_iterations, p.epoch, p.loss, p.learning_rate, p.seconds);
+    std::fflush(stdout);
+  });
+  std::printf("training time %.3f s (%.0f images/s)\n", result.seconds,
+              static_cast<double>(result.images) / result.seconds);
+  const double val_accuracy = val_set.size() > 0 ? evaluate(model, val_set) : 0.0;
+  if (val_set.size() > 0) {
+    std::printf("validation accuracy %.4f (%zu images)\n", val_accuracy, val_set.size());
+  }
+  const double test_accuracy = evaluate(model, data.test);
+  std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, data.test.size());
+
+  if (!args.save.empty()) {
+    ModelInfo info{args.preset, train_set.image_shape(), train_set.classes(), {}};
+    info.extra = {{"batch", std::to_string(args.batch)},
+                  {"iterations", std::to_string(total)},
+                  {"learning_rate", number(args.lr)},
+                  {"momentum", number(args.momentum)},
+                  {"decay", number(args.decay)},
+                  {"seed", std::to_string(args.seed)},
+                  {"threads", std::to_string(num_threads())},
+                  {"validation_accuracy", number(val_accuracy)},
+                  {"test_accuracy", number(test_accuracy)}};
+    save_model(args.save, model, info);
+    std::printf("saved model to %s\n", args.save.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void require_data_folder(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) {
+    throw UsageError("--data: folder '" + dir +
+                     "' not found; fetch MNIST into it with: scripts/fetch-mnist.sh " + dir);
+  }
+}
+
+Command add_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a network and report its accuracy");
+  cmd->add_option("--data", args->data, "Folder with the MNIST IDX files (raw or .gz)")->required();
+  std::string presets;
+  for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
+  cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
+      ->check(CLI::IsMember(preset_names()).description(""))
+      ->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Images per mini-batch")
+      ->check(integer_at_least(1, 1 << 16))
+      ->capture_default_str();
+  auto* iterations = cmd->add_option("--iterations", args->iterations, "Mini-batches to train on")
+                         ->check(integer_at_least(1))
+                         ->capture_default_str();
+  cmd->add_option("--epochs", args->epochs,
+                  "Passes over the training set (instead of --iterations)")
+      ->check(integer_at_least(1, 100000))
+      ->excludes(iterations);
+  cmd->add_option("--lr", args->lr, "Initial learning rate")
+      ->check(number_in(0, 1e6, true, false, "a number > 0"))
+      ->capture_default_str();
+  cmd->add_option("--momentum", args->momentum, "Momentum factor gamma")
+      ->check(number_in(0, 1, false, true, "a number in [0, 1)"))
+      ->capture_default_str();
+  cmd->add_option("--decay", args->decay, "Learning-rate decay: lr_t = lr / (1 + t * decay)")
+      ->check(number_in(0, 1e6, false, false, "a number >= 0"))
+      ->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed for the initial weights and the data order")
+      ->check(integer_at_least(0, (1LL << 62)))
+      ->capture_default_str();
+  cmd->add_option("--val", args->val, "Training images held out for validation")
+      ->check(integer_at_least(0))
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Threads (0: one per hardware thread)")
+      ->check(integer_at_least(0, 1024))
+      ->capture_default_str();
+  cmd->add_option("--report-every", args->report_every,
+                  "Iterations between loss reports (default: 20 reports per run)")
+      ->check(integer_at_least(1));
+  cmd->add_option("--save", args->save, "Write the trained model to this safetensors file");
+  return [args] { return run_train(*args); };
+}
+
+}  // namespace cnn::cli

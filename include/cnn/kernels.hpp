@@ -1,0 +1,122 @@
+// The arithmetic of every layer, as free functions over flat float buffers (NCHW, contiguous).
+//
+// Layers call only these functions; this CPU implementation lives in src/kernels/. A second
+// backend (CUDA, say) implements the same declarations over device buffers. Each function states
+// the shapes of its buffers and the formula it computes. Gradients of parameters are written, not
+// accumulated; the caller's dL/dy already carries the 1/N batch average.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace cnn {
+
+// A height and a width: kernel sizes, strides and paddings may differ per axis.
+struct Size2 {
+  std::size_t h = 0;
+  std::size_t w = 0;
+  Size2() = default;
+  Size2(std::size_t both) : h(both), w(both) {}  // NOLINT: 5 means 5x5, as in PyTorch
+  Size2(std::size_t height, std::size_t width) : h(height), w(width) {}
+  friend bool operator==(const Size2&, const Size2&) = default;
+};
+
+// Window geometry shared by convolution and pooling:
+//   out = floor((in + 2 * padding - kernel) / stride) + 1 on each axis.
+struct WindowGeometry {
+  std::size_t channels = 0;  // input channels
+  std::size_t in_h = 0, in_w = 0;
+  Size2 kernel, stride{1}, padding{0};
+
+  std::size_t out_h() const { return (in_h + 2 * padding.h - kernel.h) / stride.h + 1; }
+  std::size_t out_w() const { return (in_w + 2 * padding.w - kernel.w) / stride.w + 1; }
+  // True when at least one window fits in the padded input.
+  bool fits() const {
+    return kernel.h > 0 && kernel.w > 0 && stride.h > 0 && stride.w > 0 &&
+           in_h + 2 * padding.h >= kernel.h && in_w + 2 * padding.w >= kernel.w;
+  }
+};
+
+namespace kernels {
+
+// ---- matrix products (row-major, leading dimensions as in BLAS) ------------------------------
+// C[M,N] = A[M,K] · B[K,N] (+ C when accumulate).
+void gemm_nn(std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda,
+             const float* B, std::size_t ldb, float* C, std::size_t ldc, bool accumulate);
+// C[M,N] = A[M,K] · B[N,K]ᵀ (+ C when accumulate).
+void gemm_nt(std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda,
+             const float* B, std::size_t ldb, float* C, std::size_t ldc, bool accumulate);
+// C[M,N] = A[K,M]ᵀ · B[K,N] (+ C when accumulate).
+void gemm_tn(std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda,
+             const float* B, std::size_t ldb, float* C, std::size_t ldc, bool accumulate);
+
+// ---- convolution ----------------------------------------------------------------------------
+// Weights are [D, C, kh, kw] (PyTorch's layout; the design writes the same numbers as W[m,n,c,d]).
+//
+// im2col: for one image x[C,H,W], columns[(c,m,n), (i,j)] = x[c, i·s+m−p, j·s+n−p] (0 outside),
+// a [C·kh·kw, OH·OW] matrix, so that the convolution becomes one matrix product.
+void im2col(const float* x, const WindowGeometry& g, float* columns);
+// col2im: the adjoint of im2col; adds columns back into dx[C,H,W] (dx must be zeroed first).
+// Positions covered by several windows receive the sum, and padding positions are dropped.
+void col2im(const float* columns, const WindowGeometry& g, float* dx);
+
+// Forward, z[n,d,i,j] = Σ_c Σ_m Σ_n W[d,c,m,n] · x[n, c, i·s+m, j·s+n] + b[d]:
+//   x[N,C,H,W], weight[D,C,kh,kw], bias[D], y[N,D,OH,OW].
+//   columns[N, C·kh·kw, OH·OW] receives each image's im2col matrix (kept for backward).
+void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
+                    float* columns, std::size_t batch, std::size_t out_channels,
+                    const WindowGeometry& g);
+// Backward, with columns from the forward pass:
+//   dW[d,(c,m,n)] = Σ_n Σ_(i,j) dy[n,d,i,j] · x[n, c, i·s+m, j·s+n]   (correlation of x with dy)
+//   db[d]         = Σ_n Σ_(i,j) dy[n,d,i,j]
+//   dx            = col2im(Wᵀ · dy), which equals the design's full correlation of the dilated,
+//                   (k−1)-padded dy with the 180°-rotated, channel-swapped kernel, padding removed.
+//   dx may be null (no input gradient needed). workspace: [threads, C·kh·kw, OH·OW] floats plus
+//   [threads, D, C·kh·kw + 1] for per-thread partial weight and bias gradients
+//   (conv2d_backward_workspace_size tells the count).
+void conv2d_backward(const float* dy, const float* columns, const float* weight, float* dweight,
+                     float* dbias, float* dx, float* workspace, std::size_t batch,
+                     std::size_t out_channels, const WindowGeometry& g);
+std::size_t conv2d_backward_workspace_size(std::size_t batch, std::size_t out_channels,
+                                           const WindowGeometry& g);
+
+// ---- max pooling ----------------------------------------------------------------------------
+// y[n,c,i,j] = max over the window i·s−p ≤ a < i·s−p+k, j·s−p ≤ b < j·s−p+k of x[n,c,a,b].
+// Padding positions never win (they act as −∞, as in PyTorch). argmax[n,c,i,j] receives the flat
+// index a·W+b of the winner within its channel plane; the first maximum wins ties.
+//   x[N,C,H,W], y[N,C,OH,OW], argmax[N,C,OH,OW].
+void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
+                        const WindowGeometry& g);
+// dx[n,c,a,b] = Σ over windows whose arg-max is (a,b) of dy[n,c,i,j]; overlapping windows add up.
+void max_pool2d_backward(const float* dy, const std::int32_t* argmax, float* dx, std::size_t batch,
+                         const WindowGeometry& g);
+
+// ---- fully connected ------------------------------------------------------------------------
+// y = x·Wᵀ + b with x[N,I], weight[O,I] (PyTorch's layout, the transpose of the design's W),
+// bias[O], y[N,O].
+void linear_forward(const float* x, const float* weight, const float* bias, float* y,
+                    std::size_t batch, std::size_t in, std::size_t out);
+// dW = dyᵀ·x [O,I], db = Σ_n dy [O], dx = dy·W [N,I] (dx may be null).
+void linear_backward(const float* x, const float* weight, const float* dy, float* dweight,
+                     float* dbias, float* dx, std::size_t batch, std::size_t in, std::size_t out);
+
+// ---- activations ----------------------------------------------------------------------------
+// y = max(0, x)
+void relu_forward(const float* x, float* y, std::size_t count);
+// dx = dy where x > 0, else 0
+void relu_backward(const float* x, const float* dy, float* dx, std::size_t count);
+
+// ---- loss -----------------------------------------------------------------------------------
+// Softmax with max shift, a = exp(z − max z) / Σ exp(z − max z), and cross-entropy
+// L = −(1/N) Σ_n log a[n, label_n]. Writes dlogits = (a − onehot(label)) / N and returns L.
+//   logits[N,K], labels[N] (each < K), dlogits[N,K] (may be null).
+double softmax_cross_entropy(const float* logits, const std::int32_t* labels, float* dlogits,
+                             std::size_t batch, std::size_t classes);
+
+// ---- optimizer ------------------------------------------------------------------------------
+// The design's momentum step for one parameter: v = γ·v + lr_t·g; w −= v.
+void sgd_momentum_step(float* weight, float* velocity, const float* grad, std::size_t count,
+                       float lr, float momentum);
+
+}  // namespace kernels
+}  // namespace cnn

@@ -1,0 +1,49 @@
+// Layer: the interface every layer implements.
+//
+// A layer maps one batch tensor to another. forward() and backward() hold no arithmetic
+// themselves; they check shapes and call the kernels in kernels.hpp, so a second backend can
+// supply the arithmetic without touching the layers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cnn/rng.hpp"
+#include "cnn/tensor.hpp"
+
+namespace cnn {
+
+// A trainable tensor with its gradient. name follows PyTorch's state_dict suffixes ("weight",
+// "bias"); the model prefixes the layer index.
+struct Parameter {
+  std::string name;
+  Tensor* value;
+  Tensor* grad;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // Short type name, as in a preset or a model file ("conv2d", "relu", ...).
+  virtual std::string kind() const = 0;
+  // Readable one-line description with hyperparameters, e.g. "Conv2D(1, 3, kernel=5x5, ...)".
+  virtual std::string describe() const = 0;
+  // Shape of the output for a given input shape; throws ShapeError naming the shape that does not
+  // fit.
+  virtual Shape output_shape(const Shape& input) const = 0;
+
+  // y = layer(x). y has been resized to output_shape(x.shape()) by the caller. training=true lets
+  // a layer keep what backward needs (for example the arg-max of each pooling window).
+  virtual void forward(const Tensor& x, Tensor& y, bool training) = 0;
+
+  // Given x and y from the last forward and dL/dy, writes the parameter gradients (overwriting,
+  // not accumulating) and, when dx is not null, dL/dx (already sized like x).
+  virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
+
+  virtual std::vector<Parameter> parameters() { return {}; }
+  // Draws fresh initial weights.
+  virtual void initialize(Rng& /*rng*/) {}
+};
+
+}  // namespace cnn

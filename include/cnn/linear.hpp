@@ -1,0 +1,37 @@
+// Linear (fully connected): y = x·Wᵀ + b.
+//
+//   forward:  y[n,o] = Σ_i x[n,i] · W[o,i] + b[o]
+//   backward: dW = dyᵀ·x, db = Σ_n dy, dx = dy·W
+//
+// W is [out, in] as in PyTorch: the transpose of the design's W in y = xW + b.
+// Initialisation: He normal, std = sqrt(2 / in), bias 0 (the layer usually feeds a ReLU; for the
+// final layer He keeps the logits at a useful scale as well).
+#pragma once
+
+#include "cnn/layer.hpp"
+
+namespace cnn {
+
+class Linear : public Layer {
+ public:
+  Linear(std::size_t in_features, std::size_t out_features);
+
+  std::string kind() const override { return "linear"; }
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  void forward(const Tensor& x, Tensor& y, bool training) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  std::vector<Parameter> parameters() override;
+  void initialize(Rng& rng) override;
+
+  std::size_t in_features() const { return in_; }
+  std::size_t out_features() const { return out_; }
+  Tensor& weight() { return weight_; }
+  Tensor& bias() { return bias_; }
+
+ private:
+  std::size_t in_, out_;
+  Tensor weight_, bias_, weight_grad_, bias_grad_;
+};
+
+}  // namespace cnn

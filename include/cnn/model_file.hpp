@@ -1,0 +1,45 @@
+// Model files in the safetensors format: 8-byte little-endian header length, a JSON header
+// giving each tensor's dtype, shape and byte range, then the raw little-endian float32 data.
+//
+// Tensor names and layouts are PyTorch's state_dict ones ("0.weight" [out, in, kh, kw], ...), so
+// the file loads into the equivalent torch.nn.Sequential. "__metadata__" records what is needed to
+// rebuild the network (preset, input shape, classes) and the training settings.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include "cnn/sequential.hpp"
+
+namespace cnn {
+
+// A model file that cannot be used; the message names the file and the problem.
+class ModelFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ModelInfo {
+  std::string preset;  // architecture name, see presets.hpp
+  Shape input;         // one image: [C, H, W]
+  std::size_t classes = 0;
+  std::map<std::string, std::string> extra;  // training settings and results, free-form
+};
+
+// Writes the model atomically: a temporary file in the same folder, flushed to disk, then renamed
+// over path, so path holds either the old file or the complete new one. Throws ModelFileError.
+void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info);
+
+struct LoadedModel {
+  Sequential model;
+  ModelInfo info;
+};
+
+// Reads and validates a model file: length and header bounds, JSON syntax, dtype, every expected
+// tensor present with the architecture's shape, byte ranges in bounds, not overlapping and
+// covering the data. Throws ModelFileError naming the file and the problem.
+LoadedModel load_model(const std::filesystem::path& path);
+
+}  // namespace cnn

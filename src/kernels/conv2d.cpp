@@ -1,0 +1,146 @@
+// Convolution as im2col + matrix product. For one image, with K = C·kh·kw and P = OH·OW:
+//   forward   y[D,P]  = W[D,K] · columns[K,P] + b
+//   backward  dW[D,K] = Σ_images dy[D,P] · columns[K,P]ᵀ
+//             dcolumns[K,P] = W[D,K]ᵀ · dy[D,P],  dx = col2im(dcolumns)
+// which are the design's sums written as matrix products: a column holds the input values one
+// output position sees, so each formula's Σ_c Σ_m Σ_n becomes a sum over K.
+#include <cstring>
+
+#include "cnn/kernels.hpp"
+#include "cnn/parallel.hpp"
+
+namespace cnn::kernels {
+
+namespace {
+
+std::size_t patch_size(const WindowGeometry& g) {
+  return g.channels * g.kernel.h * g.kernel.w;
+}
+std::size_t plane_size(const WindowGeometry& g) {
+  return g.out_h() * g.out_w();
+}
+
+}  // namespace
+
+void im2col(const float* x, const WindowGeometry& g, float* columns) {
+  const std::size_t oh = g.out_h(), ow = g.out_w();
+  for (std::size_t c = 0; c < g.channels; ++c) {
+    const float* plane = x + c * g.in_h * g.in_w;
+    for (std::size_t m = 0; m < g.kernel.h; ++m) {
+      for (std::size_t n = 0; n < g.kernel.w; ++n) {
+        float* row = columns + ((c * g.kernel.h + m) * g.kernel.w + n) * oh * ow;
+        for (std::size_t i = 0; i < oh; ++i) {
+          // Input row a = i·s + m − p; outside the image the column holds the zero padding.
+          const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(i * g.stride.h + m) -
+                                   static_cast<std::ptrdiff_t>(g.padding.h);
+          float* out = row + i * ow;
+          if (a < 0 || a >= static_cast<std::ptrdiff_t>(g.in_h)) {
+            std::memset(out, 0, ow * sizeof(float));
+            continue;
+          }
+          const float* in = plane + static_cast<std::size_t>(a) * g.in_w;
+          for (std::size_t j = 0; j < ow; ++j) {
+            const std::ptrdiff_t b = static_cast<std::ptrdiff_t>(j * g.stride.w + n) -
+                                     static_cast<std::ptrdiff_t>(g.padding.w);
+            out[j] = (b < 0 || b >= static_cast<std::ptrdiff_t>(g.in_w)) ? 0.0f : in[b];
+          }
+        }
+      }
+    }
+  }
+}
+
+void col2im(const float* columns, const WindowGeometry& g, float* dx) {
+  const std::size_t oh = g.out_h(), ow = g.out_w();
+  for (std::size_t c = 0; c < g.channels; ++c) {
+    float* plane = dx + c * g.in_h * g.in_w;
+    for (std::size_t m = 0; m < g.kernel.h; ++m) {
+      for (std::size_t n = 0; n < g.kernel.w; ++n) {
+        const float* row = columns + ((c * g.kernel.h + m) * g.kernel.w + n) * oh * ow;
+        for (std::size_t i = 0; i < oh; ++i) {
+          const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(i * g.stride.h + m) -
+                                   static_cast<std::ptrdiff_t>(g.padding.h);
+          if (a < 0 || a >= static_cast<std::ptrdiff_t>(g.in_h)) continue;  // padding: dropped
+          float* out = plane + static_cast<std::size_t>(a) * g.in_w;
+          const float* in = row + i * ow;
+          for (std::size_t j = 0; j < ow; ++j) {
+            const std::ptrdiff_t b = static_cast<std::ptrdiff_t>(j * g.stride.w + n) -
+                                     static_cast<std::ptrdiff_t>(g.padding.w);
+            if (b >= 0 && b < static_cast<std::ptrdiff_t>(g.in_w)) out[b] += in[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
+                    float* columns, std::size_t batch, std::size_t out_channels,
+                    const WindowGeometry& g) {
+  const std::size_t K = patch_size(g), P = plane_size(g);
+  const std::size_t in_image = g.channels * g.in_h * g.in_w;
+  parallel_for(batch, [&](std::size_t, std::size_t begin, std::size_t end) {
+    for (std::size_t n = begin; n < end; ++n) {
+      float* col = columns + n * K * P;
+      float* out = y + n * out_channels * P;
+      im2col(x + n * in_image, g, col);
+      gemm_nn(out_channels, P, K, weight, K, col, P, out, P, false);
+      for (std::size_t d = 0; d < out_channels; ++d) {
+        const float b = bias[d];
+        float* o = out + d * P;
+        for (std::size_t p = 0; p < P; ++p) o[p] += b;
+      }
+    }
+  });
+}
+
+std::size_t conv2d_backward_workspace_size(std::size_t batch, std::size_t out_channels,
+                                           const WindowGeometry& g) {
+  const std::size_t K = patch_size(g), P = plane_size(g);
+  return parallel_chunks(batch) * (K * P + out_channels * (K + 1));
+}
+
+void conv2d_backward(const float* dy, const float* columns, const float* weight, float* dweight,
+                     float* dbias, float* dx, float* workspace, std::size_t batch,
+                     std::size_t out_channels, const WindowGeometry& g) {
+  const std::size_t K = patch_size(g), P = plane_size(g), D = out_channels;
+  const std::size_t in_image = g.channels * g.in_h * g.in_w;
+  const std::size_t per_thread = K * P + D * (K + 1);
+  const std::size_t chunks = parallel_chunks(batch);
+
+  // Each thread sums the weight and bias gradients of its images into its own slot; the slots
+  // are added in thread order afterwards, so a thread count always gives the same bits.
+  parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
+    float* dcol = workspace + thread * per_thread;
+    float* dw = dcol + K * P;
+    float* db = dw + D * K;
+    std::memset(db, 0, D * sizeof(float));
+    for (std::size_t n = begin; n < end; ++n) {
+      const float* dy_n = dy + n * D * P;
+      gemm_nt(D, K, P, dy_n, P, columns + n * K * P, P, dw, K, n != begin);
+      for (std::size_t d = 0; d < D; ++d) {
+        const float* row = dy_n + d * P;
+        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (std::size_t p = 0; p < P; ++p) sum += row[p];
+        db[d] += sum;
+      }
+      if (dx != nullptr) {
+        gemm_tn(K, P, D, weight, K, dy_n, P, dcol, P, false);
+        float* dx_n = dx + n * in_image;
+        std::memset(dx_n, 0, in_image * sizeof(float));
+        col2im(dcol, g, dx_n);
+      }
+    }
+  });
+
+  std::memcpy(dweight, workspace + K * P, D * K * sizeof(float));
+  std::memcpy(dbias, workspace + K * P + D * K, D * sizeof(float));
+  for (std::size_t t = 1; t < chunks; ++t) {
+    const float* dw = workspace + t * per_thread + K * P;
+    for (std::size_t i = 0; i < D * K; ++i) dweight[i] += dw[i];
+    for (std::size_t d = 0; d < D; ++d) dbias[d] += dw[D * K + d];
+  }
+}
+
+}  // namespace cnn::kernels

@@ -1,0 +1,65 @@
+// Max pooling over (possibly overlapping, possibly padded) windows, one channel plane at a time.
+#include <cstring>
+#include <limits>
+
+#include "cnn/kernels.hpp"
+#include "cnn/parallel.hpp"
+
+namespace cnn::kernels {
+
+void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
+                        const WindowGeometry& g) {
+  const std::size_t oh = g.out_h(), ow = g.out_w();
+  const std::ptrdiff_t H = static_cast<std::ptrdiff_t>(g.in_h);
+  const std::ptrdiff_t W = static_cast<std::ptrdiff_t>(g.in_w);
+  parallel_for(batch * g.channels, [&](std::size_t, std::size_t begin, std::size_t end) {
+    for (std::size_t plane = begin; plane < end; ++plane) {
+      const float* in = x + plane * g.in_h * g.in_w;
+      float* out = y + plane * oh * ow;
+      std::int32_t* arg = argmax + plane * oh * ow;
+      for (std::size_t i = 0; i < oh; ++i) {
+        const std::ptrdiff_t a0 =
+            static_cast<std::ptrdiff_t>(i * g.stride.h) - static_cast<std::ptrdiff_t>(g.padding.h);
+        for (std::size_t j = 0; j < ow; ++j) {
+          const std::ptrdiff_t b0 = static_cast<std::ptrdiff_t>(j * g.stride.w) -
+                                    static_cast<std::ptrdiff_t>(g.padding.w);
+          float best = -std::numeric_limits<float>::infinity();
+          std::ptrdiff_t best_index = -1;
+          for (std::ptrdiff_t a = a0; a < a0 + static_cast<std::ptrdiff_t>(g.kernel.h); ++a) {
+            if (a < 0 || a >= H) continue;
+            for (std::ptrdiff_t b = b0; b < b0 + static_cast<std::ptrdiff_t>(g.kernel.w); ++b) {
+              if (b < 0 || b >= W) continue;
+              const float v = in[a * W + b];
+              // '>' keeps the first maximum; best_index < 0 takes the first real value even
+              // when it is −∞, so every window routes its gradient to an input position.
+              if (v > best || best_index < 0) {
+                best = v;
+                best_index = a * W + b;
+              }
+            }
+          }
+          out[i * ow + j] = best;
+          arg[i * ow + j] = static_cast<std::int32_t>(best_index);
+        }
+      }
+    }
+  });
+}
+
+void max_pool2d_backward(const float* dy, const std::int32_t* argmax, float* dx, std::size_t batch,
+                         const WindowGeometry& g) {
+  const std::size_t out_plane = g.out_h() * g.out_w();
+  const std::size_t in_plane = g.in_h * g.in_w;
+  parallel_for(batch * g.channels, [&](std::size_t, std::size_t begin, std::size_t end) {
+    for (std::size_t plane = begin; plane < end; ++plane) {
+      float* d = dx + plane * in_plane;
+      std::memset(d, 0, in_plane * sizeof(float));
+      const float* grad = dy + plane * out_plane;
+      const std::int32_t* arg = argmax + plane * out_plane;
+      // Overlapping windows may share a winner: its gradients add up.
+      for (std::size_t k = 0; k < out_plane; ++k) d[arg[k]] += grad[k];
+    }
+  });
+}
+
+}  // namespace cnn::kernels

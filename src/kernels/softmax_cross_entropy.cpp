@@ -1,0 +1,32 @@
+#include <algorithm>
+#include <cmath>
+
+#include "cnn/kernels.hpp"
+
+namespace cnn::kernels {
+
+double softmax_cross_entropy(const float* logits, const std::int32_t* labels, float* dlogits,
+                             std::size_t batch, std::size_t classes) {
+  double total = 0.0;
+  const float scale = 1.0f / static_cast<float>(batch);
+  for (std::size_t n = 0; n < batch; ++n) {
+    const float* z = logits + n * classes;
+    const float shift = *std::max_element(z, z + classes);
+    // Sums in double: the loss is reported to users and compared across runs.
+    double denominator = 0.0;
+    for (std::size_t k = 0; k < classes; ++k) denominator += std::exp(double{z[k]} - shift);
+    const auto label = static_cast<std::size_t>(labels[n]);
+    // −log a_y = log Σ exp(z − shift) − (z_y − shift)
+    total += std::log(denominator) - (double{z[label]} - shift);
+    if (dlogits != nullptr) {
+      float* d = dlogits + n * classes;
+      for (std::size_t k = 0; k < classes; ++k) {
+        const double a = std::exp(double{z[k]} - shift) / denominator;
+        d[k] = static_cast<float>(a - (k == label ? 1.0 : 0.0)) * scale;
+      }
+    }
+  }
+  return total / static_cast<double>(batch);
+}
+
+}  // namespace cnn::kernels

@@ -1,0 +1,19 @@
+#include "cnn/relu.hpp"
+
+#include "cnn/kernels.hpp"
+
+namespace cnn {
+
+void ReLU::forward(const Tensor& x, Tensor& y, bool /*training*/) {
+  require_shape(y.shape(), x.shape(), "ReLU output");
+  kernels::relu_forward(x.data(), y.data(), x.size());
+}
+
+void ReLU::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor* dx) {
+  if (dx == nullptr) return;
+  require_shape(dy.shape(), x.shape(), "ReLU output gradient");
+  require_shape(dx->shape(), x.shape(), "ReLU input gradient");
+  kernels::relu_backward(x.data(), dy.data(), dx->data(), x.size());
+}
+
+}  // namespace cnn

@@ -1,0 +1,48 @@
+#include "cnn/presets.hpp"
+
+#include <stdexcept>
+
+#include "cnn/conv2d.hpp"
+#include "cnn/flatten.hpp"
+#include "cnn/linear.hpp"
+#include "cnn/max_pool2d.hpp"
+#include "cnn/relu.hpp"
+
+namespace cnn {
+
+namespace {
+
+// The design's network. The layer order (and so the indices 0..6) matches the equivalent
+// torch.nn.Sequential, which keeps parameter names such as "4.weight" interchangeable.
+Sequential make_seed(const Shape& image, std::size_t classes) {
+  Sequential model;
+  model.emplace<Conv2D>(image[0], 3, 5);         // 0: conv 3@5x5, stride 1, padding 0
+  model.emplace<ReLU>();                         // 1
+  model.emplace<MaxPool2D>(Size2{3}, Size2{2});  // 2: max-pool 3x3 stride 2
+  model.emplace<Flatten>();                      // 3
+  const Shape features = model.output_shape(Shape{1, image[0], image[1], image[2]});
+  model.emplace<Linear>(features[1], 84);  // 4: FC 84 (363 inputs on 28x28)
+  model.emplace<ReLU>();                   // 5
+  model.emplace<Linear>(84, classes);      // 6: FC to the classes
+  return model;
+}
+
+}  // namespace
+
+std::vector<std::string> preset_names() {
+  return {"seed"};
+}
+
+Sequential make_preset(const std::string& name, const Shape& image_shape, std::size_t classes) {
+  if (image_shape.rank() != 3) {
+    throw ShapeError("make_preset: expected an image shape [C, H, W], got " +
+                     image_shape.to_string());
+  }
+  if (classes < 2) throw std::invalid_argument("make_preset: need at least 2 classes");
+  if (name == "seed") return make_seed(image_shape, classes);
+  std::string known;
+  for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown preset '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace cnn

@@ -1,0 +1,105 @@
+#include "cnn/sequential.hpp"
+
+#include <gtest/gtest.h>
+
+#include "cnn/conv2d.hpp"
+#include "cnn/flatten.hpp"
+#include "cnn/linear.hpp"
+#include "cnn/max_pool2d.hpp"
+#include "cnn/presets.hpp"
+#include "cnn/relu.hpp"
+#include "cnn/softmax_cross_entropy.hpp"
+#include "gradient_check.hpp"
+
+namespace cnn {
+namespace {
+
+// A small network with every layer kind, stride 2, padding, non-square images, batch 3.
+Sequential small_network() {
+  Sequential model;
+  model.emplace<Conv2D>(2, 4, Size2{3, 3}, 2, 1);  // [3,2,9,7] -> [3,4,5,4]
+  model.emplace<ReLU>();
+  model.emplace<MaxPool2D>(Size2{2}, Size2{1});  // -> [3,4,4,3]
+  model.emplace<Flatten>();                      // -> [3,48]
+  model.emplace<Linear>(48, 6);
+  model.emplace<ReLU>();
+  model.emplace<Linear>(6, 3);
+  model.initialize(5);
+  return model;
+}
+
+TEST(Sequential, EndToEndGradientsMatchCentralDifferences) {
+  Sequential model = small_network();
+  Tensor x = testing::random_tensor(Shape{3, 2, 9, 7}, 6);
+  const std::vector<std::int32_t> labels = {0, 2, 1};
+  SoftmaxCrossEntropy criterion;
+  Tensor dlogits, dx;
+  criterion.forward(model.forward(x, true), labels, dlogits);
+  model.backward(dlogits, dx);
+
+  std::vector<Parameter> params = model.parameters();
+  ASSERT_EQ(params.size(), 6u);
+  std::vector<Tensor> analytic;
+  for (const Parameter& p : params) analytic.push_back(*p.grad);
+  const auto loss = [&] { return criterion.loss(model.forward(x, true), labels); };
+  // ReLU and max-pool kinks make a few elements of a whole network sensitive to the step; a
+  // smaller step keeps them away (the loss is computed in double, so the noise stays small).
+  const testing::GradCheckOptions options{1e-3, 2e-3, 2e-2};
+  EXPECT_TRUE(testing::compare_gradient("dL/dx", x, dx, loss, options));
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    EXPECT_TRUE(
+        testing::compare_gradient(params[k].name, *params[k].value, analytic[k], loss, options));
+  }
+}
+
+TEST(Sequential, ParametersAreNamedLikePyTorch) {
+  Sequential model = make_preset("seed", Shape{1, 28, 28}, 10);
+  std::vector<std::string> names;
+  for (const Parameter& p : model.parameters()) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "4.weight", "4.bias", "6.weight",
+                                             "6.bias"}));
+  EXPECT_EQ(model.output_shape(Shape{4, 1, 28, 28}), (Shape{4, 10}));
+  // 3·25+3 + 363·84+84 + 84·10+10
+  EXPECT_EQ(model.parameter_count(), 78u + 30576u + 850u);
+}
+
+TEST(Sequential, ShapeErrorNamesTheLayer) {
+  Sequential model = make_preset("seed", Shape{1, 28, 28}, 10);
+  try {
+    model.output_shape(Shape{1, 1, 32, 32});
+    FAIL();
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 4 (Linear(363, 84))"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Sequential, SameSeedSameWeights) {
+  Sequential a = make_preset("seed", Shape{1, 28, 28}, 10);
+  Sequential b = make_preset("seed", Shape{1, 28, 28}, 10);
+  Sequential c = make_preset("seed", Shape{1, 28, 28}, 10);
+  a.initialize(3);
+  b.initialize(3);
+  c.initialize(4);
+  auto pa = a.parameters(), pb = b.parameters(), pc = c.parameters();
+  bool any_differs = false;
+  for (std::size_t k = 0; k < pa.size(); ++k) {
+    for (std::size_t i = 0; i < pa[k].value->size(); ++i) {
+      ASSERT_EQ((*pa[k].value)[i], (*pb[k].value)[i]);
+      any_differs = any_differs || (*pa[k].value)[i] != (*pc[k].value)[i];
+    }
+  }
+  EXPECT_TRUE(any_differs);
+}
+
+TEST(Presets, UnknownNameListsTheKnownOnes) {
+  try {
+    make_preset("lenet9", Shape{1, 28, 28}, 10);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("seed"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cnn
