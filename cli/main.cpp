@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "commands.hpp"
 
@@ -20,7 +21,18 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const CLI::App* failed = &app;
     for (const CLI::App* sub : app.get_subcommands()) failed = sub;
-    std::cerr << "cnn: error: " << e.what() << "\n"
+    std::string message = e.what();
+    if (failed == &app && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      // CLI11 says "A subcommand is required" also when the first word is not a known command.
+      std::string commands;
+      for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        commands += (commands.empty() ? "" : ", ") + sub->get_name();
+      }
+      message =
+          argc > 1 ? "'" + std::string(argv[1]) + "' is not a command; the commands are " + commands
+                   : "a command is required: " + commands;
+    }
+    std::cerr << "cnn: error: " << message << "\n"
               << "Run '" << (failed == &app ? std::string("cnn") : "cnn " + failed->get_name())
               << " --help' for usage.\n";
     return 2;

