@@ -25,15 +25,15 @@ int run_eval(const EvalArgs& args) {
   require_data_folder(args.data);
   set_num_threads(args.threads);
   LoadedModel loaded = load_model(args.model);
-  const MnistSplits data = load_mnist(args.data, loaded.info.classes);
-  if (!(data.test.image_shape() == loaded.info.input)) {
+  const Dataset test = load_mnist_test(args.data, loaded.info.classes);
+  if (!(test.image_shape() == loaded.info.input)) {
     throw std::runtime_error("the model takes images " + loaded.info.input.to_string() + " but " +
-                             args.data + " holds " + data.test.image_shape().to_string());
+                             args.data + " holds " + test.image_shape().to_string());
   }
-  const double accuracy = evaluate(loaded.model, data.test, args.batch);
+  const double accuracy = evaluate(loaded.model, test, args.batch);
   std::printf("model %s (preset %s, %zu parameters)\n", args.model.c_str(),
               loaded.info.preset.c_str(), loaded.model.parameter_count());
-  std::printf("test accuracy %.4f (%zu images)\n", accuracy, data.test.size());
+  std::printf("test accuracy %.4f (%zu images)\n", accuracy, test.size());
   return 0;
 }
 

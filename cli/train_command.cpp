@@ -1,5 +1,10 @@
 // cnn train: build a preset, train it on MNIST-format data, report validation and test accuracy.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -38,14 +43,31 @@ std::string number(double value) {
   return out.str();
 }
 
+// Finds out before training, not after, whether --save can be written: its folder must exist and
+// accept a new file (tried for real, which also covers read-only file systems and root).
+void check_writable(const std::string& path) {
+  const std::filesystem::path target = std::filesystem::absolute(path);
+  if (std::filesystem::is_directory(target)) {
+    throw UsageError("--save: '" + path +
+                     "' is a folder; give a file name such as model.safetensors");
+  }
+  const std::filesystem::path folder = target.parent_path();
+  if (!std::filesystem::is_directory(folder)) {
+    throw UsageError("--save: folder '" + folder.string() + "' does not exist");
+  }
+  const std::filesystem::path probe = folder / (".cnn-write-test-" + std::to_string(::getpid()));
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw std::runtime_error("--save: cannot write to folder '" + folder.string() +
+                             "': " + std::strerror(errno));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
 int run_train(const TrainArgs& args) {
   require_data_folder(args.data);
-  if (!args.save.empty()) {
-    const auto folder = std::filesystem::absolute(args.save).parent_path();
-    if (!std::filesystem::is_directory(folder)) {
-      throw UsageError("--save: folder " + folder.string() + " does not exist");
-    }
-  }
+  if (!args.save.empty()) check_writable(args.save);
   set_num_threads(args.threads);
 
   MnistSplits data = load_mnist(args.data);

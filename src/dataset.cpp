@@ -159,7 +159,11 @@ Dataset load_idx_dataset(const std::filesystem::path& images, const std::filesys
   }
 }
 
-MnistSplits load_mnist(const std::filesystem::path& dir, std::size_t classes) {
+namespace {
+
+// The file NAME or NAME.gz in dir; DataError (saying how to fetch the data) when the folder or
+// both files are missing.
+fs::path find_mnist_file(const fs::path& dir, const std::string& name) {
   const std::string fetch = "scripts/fetch-mnist.sh " + dir.string();
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
@@ -168,20 +172,22 @@ MnistSplits load_mnist(const std::filesystem::path& dir, std::size_t classes) {
   if (!fs::is_directory(dir, ec)) {
     throw DataError(dir.string() + ": not a folder; MNIST needs a folder holding its four files");
   }
+  fs::path raw = dir / name;
+  if (fs::exists(raw, ec)) return raw;
+  fs::path gz = dir / (name + ".gz");
+  if (fs::exists(gz, ec)) return gz;
+  throw DataError(dir.string() + ": MNIST file " + name +
+                  " (or .gz) not found; fetch the data with " + fetch);
+}
 
+}  // namespace
+
+MnistSplits load_mnist(const std::filesystem::path& dir, std::size_t classes) {
   // Find all four files before reading any, so a missing one is reported at once.
-  const auto find = [&](const char* name) {
-    fs::path raw = dir / name;
-    if (fs::exists(raw, ec)) return raw;
-    fs::path gz = dir / (std::string(name) + ".gz");
-    if (fs::exists(gz, ec)) return gz;
-    throw DataError(dir.string() + ": MNIST file " + name +
-                    " (or .gz) not found; fetch the data with " + fetch);
-  };
-  const fs::path train_images = find("train-images-idx3-ubyte");
-  const fs::path train_labels = find("train-labels-idx1-ubyte");
-  const fs::path test_images = find("t10k-images-idx3-ubyte");
-  const fs::path test_labels = find("t10k-labels-idx1-ubyte");
+  const fs::path train_images = find_mnist_file(dir, "train-images-idx3-ubyte");
+  const fs::path train_labels = find_mnist_file(dir, "train-labels-idx1-ubyte");
+  const fs::path test_images = find_mnist_file(dir, "t10k-images-idx3-ubyte");
+  const fs::path test_labels = find_mnist_file(dir, "t10k-labels-idx1-ubyte");
 
   MnistSplits splits;
   splits.train = load_idx_dataset(train_images, train_labels, classes);
@@ -194,6 +200,12 @@ MnistSplits load_mnist(const std::filesystem::path& dir, std::size_t classes) {
                     std::to_string(splits.train.cols()));
   }
   return splits;
+}
+
+Dataset load_mnist_test(const std::filesystem::path& dir, std::size_t classes) {
+  const fs::path images = find_mnist_file(dir, "t10k-images-idx3-ubyte");
+  const fs::path labels = find_mnist_file(dir, "t10k-labels-idx1-ubyte");
+  return load_idx_dataset(images, labels, classes);
 }
 
 }  // namespace cnn

@@ -25,6 +25,8 @@ using nlohmann::json;
 
 // Far more than any header this project writes; bounds what a corrupt length can make us read.
 constexpr std::uint64_t kMaxHeaderBytes = 100u << 20;
+// Values per input image (C·H·W) a model file may declare: 1M, far above MNIST's 784.
+constexpr std::size_t kMaxImageValues = std::size_t{1} << 20;
 
 // "1,28,28" (sep ",") or "1, 28, 28" (sep ", ").
 template <class Dims>
@@ -56,6 +58,11 @@ Shape parse_shape(const std::string& text) {
     pos = comma + 1;
   }
   if (dims.size() != 3) throw std::invalid_argument("'" + text + "' does not have 3 sizes");
+  // Bounds what a corrupt header can make the loader allocate when it builds the network.
+  if (dims[0] * dims[1] * dims[2] > kMaxImageValues) {
+    throw std::invalid_argument("'" + text + "' is larger than the " +
+                                std::to_string(kMaxImageValues) + " values per image supported");
+  }
   return Shape{dims[0], dims[1], dims[2]};
 }
 

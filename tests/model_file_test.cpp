@@ -394,6 +394,7 @@ TEST_F(ModelFileTest, BadInputShapesAreRejectedCleanly) {
       {"-1,28,28", "input_shape"},
       {"1,4,4", "architecture"},
       {"1,9999999,28", "input_shape"},
+      {"1,5000,5000", "input_shape"},  // would build a multi-gigabyte network
       {"3,28,28", "shape"},  // builds, but 0.weight is [3, 1, 5, 5]
   };
   for (const auto& [shape, phrase] : cases) {

@@ -63,5 +63,7 @@ struct MnistSplits {
 // t10k-labels-idx1-ubyte from dir, each raw or with a .gz suffix. Throws DataError naming the
 // missing file and how to fetch the data (scripts/fetch-mnist.sh).
 MnistSplits load_mnist(const std::filesystem::path& dir, std::size_t classes = 10);
+// Only the test files (t10k-*), for evaluating a trained model.
+Dataset load_mnist_test(const std::filesystem::path& dir, std::size_t classes = 10);
 
 }  // namespace cnn

@@ -82,7 +82,8 @@ std::size_t conv2d_backward_workspace_size(std::size_t batch, std::size_t out_ch
 
 // ---- max pooling ----------------------------------------------------------------------------
 // y[n,c,i,j] = max over the window i·s−p ≤ a < i·s−p+k, j·s−p ≤ b < j·s−p+k of x[n,c,a,b].
-// Padding positions never win (they act as −∞, as in PyTorch). argmax[n,c,i,j] receives the flat
+// Padding positions never win (they act as −∞, as in PyTorch); padding must be at most half the
+// window, so every window overlaps the image. argmax[n,c,i,j] receives the flat
 // index a·W+b of the winner within its channel plane; the first maximum wins ties.
 //   x[N,C,H,W], y[N,C,OH,OW], argmax[N,C,OH,OW].
 void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,

@@ -4,6 +4,7 @@
 //             dcolumns[K,P] = W[D,K]ᵀ · dy[D,P],  dx = col2im(dcolumns)
 // which are the design's sums written as matrix products: a column holds the input values one
 // output position sees, so each formula's Σ_c Σ_m Σ_n becomes a sum over K.
+#include <algorithm>
 #include <cstring>
 
 #include "cnn/kernels.hpp"
@@ -20,6 +21,19 @@ std::size_t plane_size(const WindowGeometry& g) {
   return g.out_h() * g.out_w();
 }
 
+// Output columns j whose input column j·s + n − p lies inside [0, width): [first, last).
+struct ValidRange {
+  std::size_t first, last;
+};
+ValidRange valid_columns(std::size_t n, std::size_t stride, std::size_t pad, std::size_t width,
+                         std::size_t out_w) {
+  // j·s + n ≥ p  ⇔  j ≥ ceil((p − n) / s);  j·s + n − p < width  ⇔  j < ceil((width + p − n) / s)
+  const std::size_t first = n >= pad ? 0 : (pad - n + stride - 1) / stride;
+  const std::size_t last = width + pad <= n ? 0 : (width + pad - n + stride - 1) / stride;
+  const std::size_t clamped_last = last < out_w ? last : out_w;
+  return {first < clamped_last ? first : clamped_last, clamped_last};
+}
+
 }  // namespace
 
 void im2col(const float* x, const WindowGeometry& g, float* columns) {
@@ -29,8 +43,10 @@ void im2col(const float* x, const WindowGeometry& g, float* columns) {
     for (std::size_t m = 0; m < g.kernel.h; ++m) {
       for (std::size_t n = 0; n < g.kernel.w; ++n) {
         float* row = columns + ((c * g.kernel.h + m) * g.kernel.w + n) * oh * ow;
+        // The columns j in [first, last) read inside the image; the others read zero padding.
+        const ValidRange cols = valid_columns(n, g.stride.w, g.padding.w, g.in_w, ow);
         for (std::size_t i = 0; i < oh; ++i) {
-          // Input row a = i·s + m − p; outside the image the column holds the zero padding.
+          // Input row a = i·s + m − p.
           const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(i * g.stride.h + m) -
                                    static_cast<std::ptrdiff_t>(g.padding.h);
           float* out = row + i * ow;
@@ -38,12 +54,20 @@ void im2col(const float* x, const WindowGeometry& g, float* columns) {
             std::memset(out, 0, ow * sizeof(float));
             continue;
           }
-          const float* in = plane + static_cast<std::size_t>(a) * g.in_w;
-          for (std::size_t j = 0; j < ow; ++j) {
-            const std::ptrdiff_t b = static_cast<std::ptrdiff_t>(j * g.stride.w + n) -
-                                     static_cast<std::ptrdiff_t>(g.padding.w);
-            out[j] = (b < 0 || b >= static_cast<std::ptrdiff_t>(g.in_w)) ? 0.0f : in[b];
+          std::fill(out, out + cols.first, 0.0f);
+          if (cols.first < cols.last) {
+            // in[k] is input column (first + k)·s + n − p of row a, inside the image.
+            const float* in = plane + static_cast<std::size_t>(a) * g.in_w +
+                              cols.first * g.stride.w + n - g.padding.w;
+            if (g.stride.w == 1) {
+              std::memcpy(out + cols.first, in, (cols.last - cols.first) * sizeof(float));
+            } else {
+              for (std::size_t j = cols.first; j < cols.last; ++j) {
+                out[j] = in[(j - cols.first) * g.stride.w];
+              }
+            }
           }
+          std::fill(out + cols.last, out + ow, 0.0f);
         }
       }
     }
@@ -57,16 +81,17 @@ void col2im(const float* columns, const WindowGeometry& g, float* dx) {
     for (std::size_t m = 0; m < g.kernel.h; ++m) {
       for (std::size_t n = 0; n < g.kernel.w; ++n) {
         const float* row = columns + ((c * g.kernel.h + m) * g.kernel.w + n) * oh * ow;
+        const ValidRange cols = valid_columns(n, g.stride.w, g.padding.w, g.in_w, ow);
+        if (cols.first == cols.last) continue;  // this kernel column only ever sees padding
         for (std::size_t i = 0; i < oh; ++i) {
           const std::ptrdiff_t a = static_cast<std::ptrdiff_t>(i * g.stride.h + m) -
                                    static_cast<std::ptrdiff_t>(g.padding.h);
           if (a < 0 || a >= static_cast<std::ptrdiff_t>(g.in_h)) continue;  // padding: dropped
-          float* out = plane + static_cast<std::size_t>(a) * g.in_w;
+          float* out = plane + static_cast<std::size_t>(a) * g.in_w + cols.first * g.stride.w + n -
+                       g.padding.w;
           const float* in = row + i * ow;
-          for (std::size_t j = 0; j < ow; ++j) {
-            const std::ptrdiff_t b = static_cast<std::ptrdiff_t>(j * g.stride.w + n) -
-                                     static_cast<std::ptrdiff_t>(g.padding.w);
-            if (b >= 0 && b < static_cast<std::ptrdiff_t>(g.in_w)) out[b] += in[j];
+          for (std::size_t j = cols.first; j < cols.last; ++j) {
+            out[(j - cols.first) * g.stride.w] += in[j];
           }
         }
       }

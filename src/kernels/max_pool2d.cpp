@@ -1,6 +1,6 @@
 // Max pooling over (possibly overlapping, possibly padded) windows, one channel plane at a time.
+#include <algorithm>
 #include <cstring>
-#include <limits>
 
 #include "cnn/kernels.hpp"
 #include "cnn/parallel.hpp"
@@ -18,22 +18,26 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
       float* out = y + plane * oh * ow;
       std::int32_t* arg = argmax + plane * oh * ow;
       for (std::size_t i = 0; i < oh; ++i) {
+        // The window's rows clipped to the image: padding rows never take part.
         const std::ptrdiff_t a0 =
             static_cast<std::ptrdiff_t>(i * g.stride.h) - static_cast<std::ptrdiff_t>(g.padding.h);
+        const std::ptrdiff_t a_begin = std::max<std::ptrdiff_t>(a0, 0);
+        const std::ptrdiff_t a_end =
+            std::min<std::ptrdiff_t>(a0 + static_cast<std::ptrdiff_t>(g.kernel.h), H);
         for (std::size_t j = 0; j < ow; ++j) {
           const std::ptrdiff_t b0 = static_cast<std::ptrdiff_t>(j * g.stride.w) -
                                     static_cast<std::ptrdiff_t>(g.padding.w);
-          float best = -std::numeric_limits<float>::infinity();
-          std::ptrdiff_t best_index = -1;
-          for (std::ptrdiff_t a = a0; a < a0 + static_cast<std::ptrdiff_t>(g.kernel.h); ++a) {
-            if (a < 0 || a >= H) continue;
-            for (std::ptrdiff_t b = b0; b < b0 + static_cast<std::ptrdiff_t>(g.kernel.w); ++b) {
-              if (b < 0 || b >= W) continue;
-              const float v = in[a * W + b];
-              // '>' keeps the first maximum; best_index < 0 takes the first real value even
-              // when it is −∞, so every window routes its gradient to an input position.
-              if (v > best || best_index < 0) {
-                best = v;
+          const std::ptrdiff_t b_begin = std::max<std::ptrdiff_t>(b0, 0);
+          const std::ptrdiff_t b_end =
+              std::min<std::ptrdiff_t>(b0 + static_cast<std::ptrdiff_t>(g.kernel.w), W);
+          // Padding is at most half the window, so the clipped window is never empty. '>' keeps
+          // the first maximum.
+          std::ptrdiff_t best_index = a_begin * W + b_begin;
+          float best = in[best_index];
+          for (std::ptrdiff_t a = a_begin; a < a_end; ++a) {
+            for (std::ptrdiff_t b = b_begin; b < b_end; ++b) {
+              if (in[a * W + b] > best) {
+                best = in[a * W + b];
                 best_index = a * W + b;
               }
             }

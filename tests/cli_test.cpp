@@ -1,0 +1,398 @@
+// Runs the real cnn program: help texts, usage errors (exit code 2, one line naming the flag),
+// data and model file errors (exit code 1), and a small end-to-end train/eval run on a synthetic
+// dataset that is quick to learn.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cnn/idx.hpp"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
+  return testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+struct Result {
+  int status = -1;  // exit code, or -1 when the program did not exit normally
+  std::string out, err;
+};
+
+std::ostream& operator<<(std::ostream& os, const Result& r) {
+  return os << "exit " << r.status << "\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err;
+}
+
+// Runs CNN_CLI_PATH with args, stdout and stderr going to files in scratch.
+Result run_cli(const std::vector<std::string>& args, const fs::path& scratch) {
+  const fs::path out_file = scratch / "stdout.txt", err_file = scratch / "stderr.txt";
+  std::vector<std::string> argv_text = {CNN_CLI_PATH};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, CNN_CLI_PATH, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  Result result;
+  if (spawned != 0) {
+    ADD_FAILURE() << "cannot start " << CNN_CLI_PATH << ": " << std::strerror(spawned);
+    return result;
+  }
+  int wait_status = 0;
+  while (waitpid(pid, &wait_status, 0) < 0) {
+    if (errno != EINTR) {
+      ADD_FAILURE() << "waitpid failed: " << std::strerror(errno);
+      return result;
+    }
+  }
+  if (WIFEXITED(wait_status)) result.status = WEXITSTATUS(wait_status);
+  result.out = read_text(out_file);
+  result.err = read_text(err_file);
+  return result;
+}
+
+// The figure after "<label> " on the first line of text that starts with label, or "".
+std::string figure_after(const std::string& text, const std::string& label) {
+  for (const std::string& line : lines_of(text)) {
+    if (line.rfind(label + " ", 0) == 0) {
+      const std::string rest = line.substr(label.size() + 1);
+      return rest.substr(0, rest.find(' '));
+    }
+  }
+  return {};
+}
+
+// count images of 28x28 in 10 classes: class k is a bright horizontal bar, 2 rows high, at rows
+// 4 + 2k, 4 + 2k + 1, starting at a random column and 14 to 20 pixels long, over faint noise.
+void synthetic_split(std::size_t count, std::uint32_t seed, cnn::IdxImages& images,
+                     std::vector<std::uint8_t>& labels) {
+  std::mt19937 random(seed);
+  images.count = count;
+  images.rows = 28;
+  images.cols = 28;
+  images.pixels.assign(count * 28 * 28, 0);
+  labels.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t label = random() % 10;
+    labels[i] = static_cast<std::uint8_t>(label);
+    std::uint8_t* image = images.pixels.data() + i * 28 * 28;
+    for (std::size_t p = 0; p < 28 * 28; ++p) image[p] = static_cast<std::uint8_t>(random() % 40);
+    const std::size_t length = 14 + random() % 7, start = random() % (28 - length + 1);
+    for (std::size_t row = 4 + 2 * label; row < 6 + 2 * label; ++row) {
+      for (std::size_t col = start; col < start + length; ++col) {
+        image[row * 28 + col] = static_cast<std::uint8_t>(200 + random() % 56);
+      }
+    }
+  }
+}
+
+const char* const kFiles[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+// Writes the synthetic dataset (train_count training and test_count test images) into dir,
+// leaving out the file named skip.
+void write_dataset(const fs::path& dir, std::size_t train_count, std::size_t test_count,
+                   const std::string& skip = "") {
+  cnn::IdxImages train_images, test_images;
+  std::vector<std::uint8_t> train_labels, test_labels;
+  synthetic_split(train_count, 1, train_images, train_labels);
+  synthetic_split(test_count, 2, test_images, test_labels);
+  // Mix raw and gzip files, as load_mnist accepts both.
+  if (skip != kFiles[0]) cnn::write_idx_images(dir / kFiles[0], train_images, false);
+  if (skip != kFiles[1]) cnn::write_idx_labels(dir / kFiles[1], train_labels, false);
+  if (skip != kFiles[2]) {
+    cnn::write_idx_images(dir / (std::string(kFiles[2]) + ".gz"), test_images, true);
+  }
+  if (skip != kFiles[3]) cnn::write_idx_labels(dir / kFiles[3], test_labels, false);
+}
+
+class CliTest : public testing::Test {
+ protected:
+  // One synthetic dataset of 200 training and 50 test images for the whole suite.
+  static void SetUpTestSuite() {
+    std::random_device random;
+    root_ = new fs::path(fs::temp_directory_path() / ("cnn-cli-test-" + std::to_string(getpid()) +
+                                                      "-" + std::to_string(random())));
+    fs::create_directories(*root_ / "data");
+    write_dataset(*root_ / "data", 200, 50);
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(*root_, ec);
+    delete root_;
+    root_ = nullptr;
+  }
+
+  void SetUp() override {
+    const std::string test_name = testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = *root_ / test_name;
+    ASSERT_TRUE(fs::create_directory(dir_));
+  }
+
+  static std::string data() { return (*root_ / "data").string(); }
+  Result run(const std::vector<std::string>& args) const { return run_cli(args, dir_); }
+
+  // args must fail with exit code 2, one "cnn: error:" line naming each of phrases, at most a
+  // "--help" hint after it, and nothing on stdout (nothing was run).
+  void expect_usage_error(const std::vector<std::string>& args,
+                          const std::vector<std::string>& phrases) const {
+    std::string command;
+    for (const std::string& a : args) command += " " + a;
+    SCOPED_TRACE("cnn" + command);
+    const Result r = run(args);
+    EXPECT_EQ(r.status, 2) << r;
+    EXPECT_EQ(r.out, "") << r;
+    const std::vector<std::string> lines = lines_of(r.err);
+    ASSERT_FALSE(lines.empty()) << r;
+    EXPECT_EQ(lines[0].rfind("cnn: error: ", 0), 0u) << r;
+    for (const std::string& phrase : phrases) EXPECT_TRUE(Contains(lines[0], phrase));
+    EXPECT_LE(lines.size(), 2u) << r;
+    if (lines.size() == 2) {
+      EXPECT_TRUE(Contains(lines[1], "--help")) << r;
+    }
+  }
+
+  static fs::path* root_;
+  fs::path dir_;
+};
+
+fs::path* CliTest::root_ = nullptr;
+
+// ---- help ----------------------------------------------------------------------------------
+
+TEST_F(CliTest, HelpTextsListTheFlags) {
+  const Result top = run({"--help"});
+  EXPECT_EQ(top.status, 0) << top;
+  EXPECT_TRUE(Contains(top.out, "train"));
+  EXPECT_TRUE(Contains(top.out, "eval"));
+
+  const Result train = run({"train", "--help"});
+  EXPECT_EQ(train.status, 0) << train;
+  for (const char* flag : {"--data", "--preset", "--batch", "--iterations", "--epochs", "--lr",
+                           "--momentum", "--decay", "--seed", "--val", "--threads", "--save"}) {
+    EXPECT_TRUE(Contains(train.out, flag));
+  }
+  EXPECT_TRUE(Contains(train.out, "seed")) << "the presets should be listed";
+
+  const Result eval = run({"eval", "--help"});
+  EXPECT_EQ(eval.status, 0) << eval;
+  for (const char* flag : {"--model", "--data", "--batch", "--threads"}) {
+    EXPECT_TRUE(Contains(eval.out, flag));
+  }
+}
+
+// ---- usage errors --------------------------------------------------------------------------
+
+TEST_F(CliTest, BadFlagValuesAreUsageErrors) {
+  const std::string d = data();
+  expect_usage_error({"train", "--data", d, "--batch", "0"}, {"--batch", "'0'"});
+  expect_usage_error({"train", "--data", d, "--batch", "x"}, {"--batch", "'x'"});
+  expect_usage_error({"train", "--data", d, "--lr", "-1"}, {"--lr", "'-1'"});
+  expect_usage_error({"train", "--data", d, "--lr", "0"}, {"--lr", "> 0"});
+  expect_usage_error({"train", "--data", d, "--lr", "abc"}, {"--lr", "'abc'"});
+  expect_usage_error({"train", "--data", d, "--lr", "nan"}, {"--lr"});
+  expect_usage_error({"train", "--data", d, "--momentum", "1.5"}, {"--momentum", "'1.5'"});
+  expect_usage_error({"train", "--data", d, "--decay", "-0.1"}, {"--decay"});
+  expect_usage_error({"train", "--data", d, "--preset", "nope"}, {"--preset", "nope", "seed"});
+  expect_usage_error({"train", "--data", d, "--threads", "-1"}, {"--threads", "'-1'"});
+  expect_usage_error({"train", "--data", d, "--iterations", "0"}, {"--iterations", "'0'"});
+  expect_usage_error({"train", "--data", d, "--seed", "-5"}, {"--seed"});
+  expect_usage_error({"train", "--data", d, "--val", "-1"}, {"--val"});
+  expect_usage_error({"eval", "--model", "m", "--data", d, "--batch", "0"}, {"--batch"});
+  expect_usage_error({"eval", "--model", "m", "--data", d, "--threads", "many"}, {"--threads"});
+}
+
+TEST_F(CliTest, BadCommandLinesAreUsageErrors) {
+  const std::string d = data();
+  expect_usage_error({"train", "--data", d, "--iterations", "5", "--epochs", "2"},
+                     {"--iterations", "--epochs"});
+  expect_usage_error({"train", "--data", d, "--bogus"}, {"--bogus"});
+  expect_usage_error({"train", "--data", d, "--lr"}, {"--lr"});
+  expect_usage_error({"train", "--data", d, "stray"}, {"stray"});
+  expect_usage_error({}, {"command", "train", "eval"});
+  expect_usage_error({"frob"}, {"'frob'", "train", "eval"});
+  expect_usage_error({"--bogus"}, {"'--bogus'"});
+  expect_usage_error({"train"}, {"--data"});
+  expect_usage_error({"eval", "--data", d}, {"--model"});
+  expect_usage_error({"eval", "--model", "m"}, {"--data"});
+}
+
+TEST_F(CliTest, SaveIntoAMissingFolderIsAUsageError) {
+  const std::string target = (dir_ / "no-such-folder" / "model.safetensors").string();
+  expect_usage_error({"train", "--data", data(), "--save", target},
+                     {"--save", (dir_ / "no-such-folder").string()});
+}
+
+TEST_F(CliTest, SaveOntoAFolderIsAUsageError) {
+  expect_usage_error({"train", "--data", data(), "--save", dir_.string()}, {"--save", "folder"});
+}
+
+TEST_F(CliTest, EvalNeedsOnlyTheTestFiles) {
+  const Result trained = run({"train", "--data", data(), "--iterations", "5", "--val", "50",
+                              "--save", (dir_ / "m.safetensors").string()});
+  ASSERT_EQ(trained.status, 0) << trained;
+  const fs::path test_only = dir_ / "test-only";
+  fs::create_directory(test_only);
+  write_dataset(test_only, 20, 10, "train-images-idx3-ubyte");
+  fs::remove(test_only / "train-labels-idx1-ubyte");
+  const Result r = run({"eval", "--model", (dir_ / "m.safetensors").string(), "--data",
+                        test_only.string()});
+  EXPECT_EQ(r.status, 0) << r;
+  EXPECT_TRUE(Contains(r.out, "(10 images)"));
+}
+
+TEST_F(CliTest, MissingDataFolderSaysHowToFetchIt) {
+  const std::string missing = (dir_ / "no-mnist-here").string();
+  for (const char* command : {"train", "eval"}) {
+    SCOPED_TRACE(command);
+    std::vector<std::string> args = {command, "--data", missing};
+    if (std::string(command) == "eval") args.insert(args.end(), {"--model", "m.safetensors"});
+    const Result r = run(args);
+    EXPECT_EQ(r.status, 2) << r;
+    EXPECT_TRUE(Contains(r.err, "--data"));
+    EXPECT_TRUE(Contains(r.err, missing));
+    EXPECT_TRUE(Contains(r.err, "scripts/fetch-mnist.sh"));
+    EXPECT_EQ(lines_of(r.err).size(), 1u) << r;
+  }
+}
+
+TEST_F(CliTest, DataFolderMissingAFileNamesIt) {
+  for (const char* skip : {"train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"}) {
+    SCOPED_TRACE(skip);
+    const fs::path folder = dir_ / skip;
+    fs::create_directory(folder);
+    write_dataset(folder, 20, 10, skip);
+    const Result r = run({"train", "--data", folder.string(), "--iterations", "1", "--val", "5"});
+    EXPECT_EQ(r.status, 1) << r;
+    EXPECT_TRUE(Contains(r.err, "cnn: error: "));
+    EXPECT_TRUE(Contains(r.err, skip));
+    EXPECT_TRUE(Contains(r.err, "not found"));
+    EXPECT_EQ(lines_of(r.err).size(), 1u) << r;
+  }
+}
+
+TEST_F(CliTest, ValidationSplitMustLeaveTrainingImages) {
+  for (const char* val : {"200", "250"}) {
+    SCOPED_TRACE(val);
+    const Result r = run({"train", "--data", data(), "--iterations", "1", "--val", val});
+    EXPECT_EQ(r.status, 2) << r;
+    EXPECT_TRUE(Contains(r.err, "--val"));
+    EXPECT_TRUE(Contains(r.err, "200 training images"));
+    EXPECT_EQ(lines_of(r.err).size(), 1u) << r;
+  }
+}
+
+TEST_F(CliTest, EvalOfAMissingModelNamesTheFile) {
+  const std::string model = (dir_ / "missing.safetensors").string();
+  const Result r = run({"eval", "--model", model, "--data", data()});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(Contains(r.err, model));
+  EXPECT_TRUE(Contains(r.err, "no such file"));
+  EXPECT_EQ(lines_of(r.err).size(), 1u) << r;
+}
+
+TEST_F(CliTest, EvalOfABrokenModelNamesTheFile) {
+  const fs::path model = dir_ / "broken.safetensors";
+  std::ofstream(model) << "not a model file";
+  const Result r = run({"eval", "--model", model.string(), "--data", data()});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(Contains(r.err, model.string()));
+  EXPECT_TRUE(Contains(r.err, "header length"));
+}
+
+// ---- end to end ----------------------------------------------------------------------------
+
+TEST_F(CliTest, TrainThenEvalGivesTheSameAccuracyAndIsDeterministic) {
+  const auto train = [&](const std::string& threads, const std::string& file) {
+    return run({"train", "--data", data(), "--iterations", "200", "--batch", "8", "--val", "50",
+                "--lr", "0.05", "--seed", "1", "--threads", threads, "--save",
+                (dir_ / file).string()});
+  };
+  const Result first = train("1", "model.safetensors");
+  ASSERT_EQ(first.status, 0) << first;
+  EXPECT_EQ(first.err, "");
+  EXPECT_TRUE(Contains(first.out, "training preset 'seed' on 150 images (50 held out"));
+  EXPECT_TRUE(Contains(first.out, "1 thread\n"));
+  EXPECT_NE(figure_after(first.out, "training time"), "") << first;
+  EXPECT_NE(figure_after(first.out, "validation accuracy"), "") << first;
+  const std::string accuracy = figure_after(first.out, "test accuracy");
+  ASSERT_NE(accuracy, "") << first;
+  EXPECT_GT(std::stod(accuracy), 0.8) << first;
+  EXPECT_TRUE(Contains(first.out, "saved model to " + (dir_ / "model.safetensors").string()));
+
+  const Result eval = run({"eval", "--model", (dir_ / "model.safetensors").string(), "--data",
+                           data(), "--threads", "1"});
+  ASSERT_EQ(eval.status, 0) << eval;
+  EXPECT_TRUE(Contains(eval.out, "preset seed"));
+  EXPECT_EQ(figure_after(eval.out, "test accuracy"), accuracy) << eval;
+
+  // A barely trained model is right only some of the time, which makes for a sharper check that
+  // eval computes what train reported.
+  const Result weak = run({"train", "--data", data(), "--iterations", "3", "--batch", "8", "--val",
+                           "50", "--lr", "0.05", "--seed", "1", "--threads", "1", "--save",
+                           (dir_ / "weak.safetensors").string()});
+  ASSERT_EQ(weak.status, 0) << weak;
+  const std::string weak_accuracy = figure_after(weak.out, "test accuracy");
+  EXPECT_LT(std::stod(weak_accuracy), 0.8) << weak;
+  const Result weak_eval = run(
+      {"eval", "--model", (dir_ / "weak.safetensors").string(), "--data", data(), "--batch", "7"});
+  ASSERT_EQ(weak_eval.status, 0) << weak_eval;
+  EXPECT_EQ(figure_after(weak_eval.out, "test accuracy"), weak_accuracy) << weak_eval;
+
+  // The same seed and thread count give the same file, byte for byte.
+  const Result again = train("1", "again.safetensors");
+  ASSERT_EQ(again.status, 0) << again;
+  EXPECT_EQ(read_text(dir_ / "again.safetensors"), read_text(dir_ / "model.safetensors"));
+
+  const Result two_a = train("2", "two-a.safetensors");
+  const Result two_b = train("2", "two-b.safetensors");
+  ASSERT_EQ(two_a.status, 0) << two_a;
+  ASSERT_EQ(two_b.status, 0) << two_b;
+  EXPECT_TRUE(Contains(two_a.out, "2 threads\n"));
+  EXPECT_EQ(read_text(dir_ / "two-a.safetensors"), read_text(dir_ / "two-b.safetensors"));
+
+  // Nothing but the models and the captured output is left in the folder.
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
+
+}  // namespace
