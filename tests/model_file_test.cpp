@@ -395,7 +395,7 @@ TEST_F(ModelFileTest, BadInputShapesAreRejectedCleanly) {
       {"1,4,4", "architecture"},
       {"1,9999999,28", "input_shape"},
       {"1,5000,5000", "input_shape"},  // would build a multi-gigabyte network
-      {"3,28,28", "shape"},  // builds, but 0.weight is [3, 1, 5, 5]
+      {"3,28,28", "shape"},            // builds, but 0.weight is [3, 1, 5, 5]
   };
   for (const auto& [shape, phrase] : cases) {
     SCOPED_TRACE("input_shape '" + shape + "'");
