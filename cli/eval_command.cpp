@@ -1,4 +1,5 @@
 // cnn eval: test accuracy of a saved model.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -30,10 +31,16 @@ int run_eval(const EvalArgs& args) {
     throw std::runtime_error("the model takes images " + loaded.info.input.to_string() + " but " +
                              args.data + " holds " + test.image_shape().to_string());
   }
+  const auto start = std::chrono::steady_clock::now();
   const double accuracy = evaluate(loaded.model, test, args.batch);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("model %s (preset %s, %zu parameters)\n", args.model.c_str(),
               loaded.info.preset.c_str(), loaded.model.parameter_count());
   std::printf("test accuracy %.4f (%zu images)\n", accuracy, test.size());
+  std::printf("inference time %.3f s (%.0f images/s, batch %zu, %zu thread%s)\n", seconds,
+              static_cast<double>(test.size()) / seconds, args.batch, num_threads(),
+              num_threads() == 1 ? "" : "s");
   return 0;
 }
 

@@ -63,6 +63,21 @@ TEST(Sequential, ParametersAreNamedLikePyTorch) {
   EXPECT_EQ(model.parameter_count(), 78u + 30576u + 850u);
 }
 
+TEST(Presets, LeNet5HasTheClassicShapes) {
+  Sequential model = make_preset("lenet5", Shape{1, 28, 28}, 10);
+  EXPECT_EQ(model.size(), 12u);
+  EXPECT_EQ(model.output_shape(Shape{2, 1, 28, 28}), (Shape{2, 10}));
+  std::vector<std::string> names;
+  for (const Parameter& p : model.parameters())
+    names.push_back(p.name + p.value->shape().to_string());
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "0.weight[6, 1, 5, 5]", "0.bias[6]", "3.weight[16, 6, 5, 5]", "3.bias[16]",
+                       "7.weight[120, 400]", "7.bias[120]", "9.weight[84, 120]", "9.bias[84]",
+                       "11.weight[10, 84]", "11.bias[10]"}));
+  // 156 + 2416 + 48120 + 10164 + 850, the classic 61,706 parameters.
+  EXPECT_EQ(model.parameter_count(), 61706u);
+}
+
 TEST(Sequential, ShapeErrorNamesTheLayer) {
   Sequential model = make_preset("seed", Shape{1, 28, 28}, 10);
   try {

@@ -13,6 +13,8 @@ std::vector<std::string> preset_names();
 // The network of a preset for inputs [N, channels, height, width] and `classes` outputs; throws
 // std::invalid_argument for an unknown name (listing the known ones) or an input too small.
 //   seed: the design's network: conv 3@5x5 → ReLU → max-pool 3x3/2 → FC 84 → ReLU → FC classes.
+//   lenet5: conv 6@5x5 pad 2 → ReLU → max-pool 2 → conv 16@5x5 → ReLU → max-pool 2 → FC 120 →
+//           ReLU → FC 84 → ReLU → FC classes.
 Sequential make_preset(const std::string& name, const Shape& image_shape, std::size_t classes);
 
 }  // namespace cnn

@@ -60,7 +60,8 @@ void im2col(const float* x, const WindowGeometry& g, float* columns) {
             const float* in = plane + static_cast<std::size_t>(a) * g.in_w +
                               cols.first * g.stride.w + n - g.padding.w;
             if (g.stride.w == 1) {
-              std::memcpy(out + cols.first, in, (cols.last - cols.first) * sizeof(float));
+              // Rows are short (tens of floats): a loop beats a call to memcpy.
+              for (std::size_t j = cols.first; j < cols.last; ++j) out[j] = in[j - cols.first];
             } else {
               for (std::size_t j = cols.first; j < cols.last; ++j) {
                 out[j] = in[(j - cols.first) * g.stride.w];

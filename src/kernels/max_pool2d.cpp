@@ -36,10 +36,11 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
           float best = in[best_index];
           for (std::ptrdiff_t a = a_begin; a < a_end; ++a) {
             for (std::ptrdiff_t b = b_begin; b < b_end; ++b) {
-              if (in[a * W + b] > best) {
-                best = in[a * W + b];
-                best_index = a * W + b;
-              }
+              // Written as selects, not a branch: which element wins is unpredictable.
+              const float v = in[a * W + b];
+              const bool wins = v > best;
+              best = wins ? v : best;
+              best_index = wins ? a * W + b : best_index;
             }
           }
           out[i * ow + j] = best;
