@@ -33,8 +33,7 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  void run(std::size_t count, std::size_t chunks,
-           const std::function<void(std::size_t, std::size_t, std::size_t)>& body) {
+  void run(std::size_t count, std::size_t chunks, const ChunkBody& body) {
     {
       std::lock_guard lock(mutex_);
       body_ = &body;
@@ -72,7 +71,7 @@ class ThreadPool {
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable start_, done_;
-  const std::function<void(std::size_t, std::size_t, std::size_t)>* body_ = nullptr;
+  const ChunkBody* body_ = nullptr;
   std::size_t count_ = 0, chunks_ = 0, pending_ = 0, generation_ = 0;
   bool stopping_ = false;
 };
@@ -105,9 +104,7 @@ std::size_t parallel_chunks(std::size_t count, std::size_t min_chunk) {
   return chunks == 0 ? 1 : chunks;
 }
 
-void parallel_for(std::size_t count,
-                  const std::function<void(std::size_t, std::size_t, std::size_t)>& body,
-                  std::size_t min_chunk) {
+void parallel_for(std::size_t count, ChunkBody body, std::size_t min_chunk) {
   if (count == 0) return;
   const std::size_t chunks = parallel_chunks(count, min_chunk);
   if (chunks == 1) {

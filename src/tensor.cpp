@@ -50,15 +50,15 @@ bool operator==(const Shape& a, const Shape& b) {
          std::equal(a.dims_.begin(), a.dims_.begin() + a.rank_, b.dims_.begin());
 }
 
-void require_shape(const Shape& actual, const Shape& expected, const std::string& what) {
+void require_shape(const Shape& actual, const Shape& expected, std::string_view what) {
   if (!(actual == expected)) {
-    throw ShapeError(what + ": expected shape " + expected.to_string() + ", got " +
+    throw ShapeError(std::string(what) + ": expected shape " + expected.to_string() + ", got " +
                      actual.to_string());
   }
 }
 
 void Tensor::AlignedFree::operator()(float* p) const {
-  std::free(p);
+  ::operator delete[](p, std::align_val_t{kAlignment});
 }
 
 Tensor::Tensor(const Shape& shape) {
@@ -90,12 +90,9 @@ float Tensor::at(std::size_t n, std::size_t c, std::size_t h, std::size_t w) con
 void Tensor::resize(const Shape& shape) {
   const std::size_t needed = shape.numel();
   if (needed > capacity_) {
-    // Round the byte count up to the alignment, as aligned_alloc requires.
-    std::size_t bytes = needed * sizeof(float);
-    bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-    auto* p = static_cast<float*>(std::aligned_alloc(kAlignment, bytes));
-    if (p == nullptr) throw std::bad_alloc();
-    data_.reset(p);
+    // Aligned operator new, so that allocation counters (and sanitizers) see tensors too.
+    data_.reset(static_cast<float*>(
+        ::operator new[](needed * sizeof(float), std::align_val_t{kAlignment})));
     capacity_ = needed;
   }
   shape_ = shape;

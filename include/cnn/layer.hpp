@@ -44,6 +44,11 @@ class Layer {
   virtual std::vector<Parameter> parameters() { return {}; }
   // Draws fresh initial weights.
   virtual void initialize(Rng& /*rng*/) {}
+
+ protected:
+  // Throws ShapeError "<describe()> <what>: expected shape [..], got [..]" when the shapes
+  // differ. Builds the message only then: the training loop calls this on every step.
+  void require(const Shape& actual, const Shape& expected, std::string_view what) const;
 };
 
 }  // namespace cnn

@@ -6,7 +6,8 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
+#include <memory>
+#include <type_traits>
 
 namespace cnn {
 
@@ -15,13 +16,29 @@ void set_num_threads(std::size_t threads);
 std::size_t num_threads();
 std::size_t hardware_threads();
 
+// A reference to a callable body(thread, begin, end), without the heap allocation a std::function
+// may make: parallel_for runs on every layer of every training step.
+class ChunkBody {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, ChunkBody>>>
+  ChunkBody(F&& body)  // NOLINT: converts from any lambda, which outlives the parallel_for call
+      : object_(const_cast<void*>(static_cast<const void*>(std::addressof(body)))),
+        call_([](void* object, std::size_t thread, std::size_t begin, std::size_t end) {
+          (*static_cast<std::remove_reference_t<F>*>(object))(thread, begin, end);
+        }) {}
+  void operator()(std::size_t thread, std::size_t begin, std::size_t end) const {
+    call_(object_, thread, begin, end);
+  }
+
+ private:
+  void* object_;
+  void (*call_)(void*, std::size_t, std::size_t, std::size_t);
+};
+
 // Calls body(thread_index, begin, end) for the chunks of [0, count), one chunk per thread, and
 // returns when all are done. Runs inline when one thread is used or count is small.
 // min_chunk: the least amount of work worth handing to a thread.
-void parallel_for(
-    std::size_t count,
-    const std::function<void(std::size_t thread, std::size_t begin, std::size_t end)>& body,
-    std::size_t min_chunk = 1);
+void parallel_for(std::size_t count, ChunkBody body, std::size_t min_chunk = 1);
 
 // How many chunks parallel_for(count, .., min_chunk) will use; workspaces are sized by it.
 std::size_t parallel_chunks(std::size_t count, std::size_t min_chunk = 1);

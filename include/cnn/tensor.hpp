@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace cnn {
 
@@ -45,7 +46,7 @@ class Shape {
 };
 
 // Throws ShapeError "<what>: expected shape [..], got [..]" when the shapes differ.
-void require_shape(const Shape& actual, const Shape& expected, const std::string& what);
+void require_shape(const Shape& actual, const Shape& expected, std::string_view what);
 
 class Tensor {
  public:

@@ -57,7 +57,7 @@ Shape Conv2D::output_shape(const Shape& input) const {
 
 void Conv2D::forward(const Tensor& x, Tensor& y, bool /*training*/) {
   const WindowGeometry g = geometry(x.shape());
-  require_shape(y.shape(), output_shape(x.shape()), describe() + " output");
+  require(y.shape(), output_shape(x.shape()), "output");
   const std::size_t batch = x.dim(0);
   columns_.resize(Shape{batch, in_channels_ * kernel_.h * kernel_.w, g.out_h() * g.out_w()});
   kernels::conv2d_forward(x.data(), weight_.data(), bias_.data(), y.data(), columns_.data(), batch,
@@ -66,8 +66,8 @@ void Conv2D::forward(const Tensor& x, Tensor& y, bool /*training*/) {
 
 void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
   const WindowGeometry g = geometry(x.shape());
-  require_shape(dy.shape(), y.shape(), describe() + " output gradient");
-  if (dx != nullptr) require_shape(dx->shape(), x.shape(), describe() + " input gradient");
+  require(dy.shape(), y.shape(), "output gradient");
+  if (dx != nullptr) require(dx->shape(), x.shape(), "input gradient");
   const std::size_t batch = x.dim(0);
   workspace_.resize(Shape{kernels::conv2d_backward_workspace_size(batch, out_channels_, g)});
   kernels::conv2d_backward(dy.data(), columns_.data(), weight_.data(), weight_grad_.data(),

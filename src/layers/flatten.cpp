@@ -15,14 +15,14 @@ Shape Flatten::output_shape(const Shape& input) const {
 }
 
 void Flatten::forward(const Tensor& x, Tensor& y, bool /*training*/) {
-  require_shape(y.shape(), output_shape(x.shape()), "Flatten output");
+  require(y.shape(), output_shape(x.shape()), "output");
   std::copy(x.data(), x.data() + x.size(), y.data());
 }
 
 void Flatten::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor* dx) {
   if (dx == nullptr) return;
-  require_shape(dy.shape(), output_shape(x.shape()), "Flatten output gradient");
-  require_shape(dx->shape(), x.shape(), "Flatten input gradient");
+  require(dy.shape(), output_shape(x.shape()), "output gradient");
+  require(dx->shape(), x.shape(), "input gradient");
   std::copy(dy.data(), dy.data() + dy.size(), dx->data());
 }
 

@@ -31,14 +31,14 @@ Shape Linear::output_shape(const Shape& input) const {
 }
 
 void Linear::forward(const Tensor& x, Tensor& y, bool /*training*/) {
-  require_shape(y.shape(), output_shape(x.shape()), describe() + " output");
+  require(y.shape(), output_shape(x.shape()), "output");
   kernels::linear_forward(x.data(), weight_.data(), bias_.data(), y.data(), x.dim(0), in_, out_);
 }
 
 void Linear::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
   output_shape(x.shape());
-  require_shape(dy.shape(), y.shape(), describe() + " output gradient");
-  if (dx != nullptr) require_shape(dx->shape(), x.shape(), describe() + " input gradient");
+  require(dy.shape(), y.shape(), "output gradient");
+  if (dx != nullptr) require(dx->shape(), x.shape(), "input gradient");
   kernels::linear_backward(x.data(), weight_.data(), dy.data(), weight_grad_.data(),
                            bias_grad_.data(), dx != nullptr ? dx->data() : nullptr, x.dim(0), in_,
                            out_);

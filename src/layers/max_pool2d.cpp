@@ -49,7 +49,7 @@ Shape MaxPool2D::output_shape(const Shape& input) const {
 
 void MaxPool2D::forward(const Tensor& x, Tensor& y, bool /*training*/) {
   const WindowGeometry g = geometry(x.shape());
-  require_shape(y.shape(), output_shape(x.shape()), describe() + " output");
+  require(y.shape(), output_shape(x.shape()), "output");
   argmax_.resize(y.size());
   kernels::max_pool2d_forward(x.data(), y.data(), argmax_.data(), x.dim(0), g);
 }
@@ -57,8 +57,8 @@ void MaxPool2D::forward(const Tensor& x, Tensor& y, bool /*training*/) {
 void MaxPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
   if (dx == nullptr) return;  // no parameters: only the input gradient is ever wanted
   const WindowGeometry g = geometry(x.shape());
-  require_shape(dy.shape(), y.shape(), describe() + " output gradient");
-  require_shape(dx->shape(), x.shape(), describe() + " input gradient");
+  require(dy.shape(), y.shape(), "output gradient");
+  require(dx->shape(), x.shape(), "input gradient");
   kernels::max_pool2d_backward(dy.data(), argmax_.data(), dx->data(), x.dim(0), g);
 }
 

@@ -5,14 +5,14 @@
 namespace cnn {
 
 void ReLU::forward(const Tensor& x, Tensor& y, bool /*training*/) {
-  require_shape(y.shape(), x.shape(), "ReLU output");
+  require(y.shape(), x.shape(), "output");
   kernels::relu_forward(x.data(), y.data(), x.size());
 }
 
 void ReLU::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor* dx) {
   if (dx == nullptr) return;
-  require_shape(dy.shape(), x.shape(), "ReLU output gradient");
-  require_shape(dx->shape(), x.shape(), "ReLU input gradient");
+  require(dy.shape(), x.shape(), "output gradient");
+  require(dx->shape(), x.shape(), "input gradient");
   kernels::relu_backward(x.data(), dy.data(), dx->data(), x.size());
 }
 
