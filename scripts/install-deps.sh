@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config   # compiler and build
   libgtest-dev                # GoogleTest, the test framework
+  libbenchmark-dev            # Google Benchmark, for the micro-benchmarks in bench/
   zlib1g-dev                  # reading gzip-compressed IDX files
   nlohmann-json3-dev          # the JSON header of safetensors model files
   libcli11-dev                # command-line parsing

@@ -80,6 +80,27 @@ TEST(MaxPool2D, OverlappingWindowsAccumulateAtASharedMaximum) {
   }
 }
 
+TEST(MaxPool2D, TiesGoToTheFirstElementOfTheWindowOnWideRowsToo) {
+  // ReLU outputs are often all zero in a window. Wide rows take the blocked path, narrow ones
+  // the element-by-element one; both must pick the window's first element.
+  for (std::size_t width : {5u, 40u}) {
+    MaxPool2D pool(3, 2);
+    Tensor x(Shape{1, 1, 3, width});  // all zeros
+    Tensor y(pool.output_shape(x.shape()));
+    pool.forward(x, y, true);
+    Tensor dy(y.shape());
+    dy.fill(1.0f);
+    Tensor dx(x.shape());
+    pool.backward(x, y, dy, &dx);
+    for (std::size_t b = 0; b < width; ++b) {
+      const bool window_start = b % 2 == 0 && b / 2 < y.dim(3);
+      EXPECT_EQ(dx.at(0, 0, 0, b), window_start ? 1.0f : 0.0f)
+          << "width " << width << " column " << b;
+      EXPECT_EQ(dx.at(0, 0, 1, b), 0.0f);
+    }
+  }
+}
+
 TEST(MaxPool2D, PaddingNeverWinsEvenAgainstNegativeValues) {
   MaxPool2D pool(3, 2, 1);
   Tensor x(Shape{1, 1, 2, 2});

@@ -1,0 +1,134 @@
+// Forward and backward of every layer at the shapes of the seed and LeNet-5 networks (batch 64),
+// with GFLOP/s and the fraction of one core's measured FMA peak (bench/fma_peak.hpp).
+//   build/bench/layer_bench [--benchmark_filter=conv]
+#include <benchmark/benchmark.h>
+
+#include <memory>
+
+#include "cnn/conv2d.hpp"
+#include "cnn/linear.hpp"
+#include "cnn/max_pool2d.hpp"
+#include "cnn/parallel.hpp"
+#include "cnn/relu.hpp"
+#include "fma_peak.hpp"
+
+namespace cnn {
+namespace {
+
+double g_peak_gflops = 0.0;
+constexpr std::size_t kBatch = 64;
+
+Tensor filled(const Shape& shape, float value) {
+  Tensor t(shape);
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = value * static_cast<float>(i % 17) - 0.5f;
+  return t;
+}
+
+// Runs forward or forward+backward of layer on input [kBatch, C, H, W]; flops per iteration as
+// given (0 for layers measured in elements per second).
+void run_layer(benchmark::State& state, Layer& layer, const Shape& input, bool backward,
+               double flops) {
+  set_num_threads(static_cast<std::size_t>(state.range(0)));
+  Rng rng(1);
+  layer.initialize(rng);
+  const Tensor x = filled(input, 0.01f);
+  Tensor y(layer.output_shape(input));
+  const Tensor dy = filled(y.shape(), 0.001f);
+  Tensor dx(input);
+  layer.forward(x, y, true);
+  for (auto _ : state) {
+    if (backward) {
+      layer.backward(x, y, dy, &dx);
+    } else {
+      layer.forward(x, y, true);
+    }
+    benchmark::DoNotOptimize(y.data());
+    benchmark::DoNotOptimize(dx.data());
+  }
+  const double iterations = static_cast<double>(state.iterations());
+  state.counters["images/s"] = benchmark::Counter(iterations * kBatch, benchmark::Counter::kIsRate);
+  if (flops > 0) {
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(iterations * flops / 1e9, benchmark::Counter::kIsRate);
+    state.counters["peak/thread"] = benchmark::Counter(
+        iterations * flops / 1e9 / g_peak_gflops / static_cast<double>(state.range(0)),
+        benchmark::Counter::kIsRate);
+  }
+}
+
+double conv_flops(std::size_t c, std::size_t d, std::size_t k, std::size_t out) {
+  return 2.0 * kBatch * d * out * out * c * k * k;
+}
+
+void register_conv(const char* name, std::size_t c, std::size_t d, std::size_t k, std::size_t pad,
+                   std::size_t size) {
+  const std::size_t out = size + 2 * pad - k + 1;
+  const double flops = conv_flops(c, d, k, out);
+  for (bool backward : {false, true}) {
+    benchmark::RegisterBenchmark(
+        (std::string(name) + (backward ? "/backward" : "/forward")).c_str(),
+        [=](benchmark::State& state) {
+          Conv2D conv(c, d, k, 1, pad);
+          // Backward computes dW and dX: twice the forward's multiply-adds.
+          run_layer(state, conv, Shape{kBatch, c, size, size}, backward,
+                    backward ? 2 * flops : flops);
+        })
+        ->Arg(1)
+        ->Arg(2)
+        ->UseRealTime();
+  }
+}
+
+void register_linear(const char* name, std::size_t in, std::size_t out) {
+  const double flops = 2.0 * kBatch * in * out;
+  for (bool backward : {false, true}) {
+    benchmark::RegisterBenchmark(
+        (std::string(name) + (backward ? "/backward" : "/forward")).c_str(),
+        [=](benchmark::State& state) {
+          Linear linear(in, out);
+          run_layer(state, linear, Shape{kBatch, in}, backward, backward ? 2 * flops : flops);
+        })
+        ->Arg(1)
+        ->Arg(2)
+        ->UseRealTime();
+  }
+}
+
+void register_elementwise(const char* name, std::shared_ptr<Layer> layer, Shape input) {
+  for (bool backward : {false, true}) {
+    benchmark::RegisterBenchmark(
+        (std::string(name) + (backward ? "/backward" : "/forward")).c_str(),
+        [=](benchmark::State& state) { run_layer(state, *layer, input, backward, 0); })
+        ->Arg(1)
+        ->Arg(2)
+        ->UseRealTime();
+  }
+}
+
+}  // namespace
+}  // namespace cnn
+
+int main(int argc, char** argv) {
+  using namespace cnn;
+  g_peak_gflops = bench::measure_fma_peak_gflops();
+  benchmark::AddCustomContext("fma_peak_gflops_per_thread", std::to_string(g_peak_gflops));
+  // The seed network (the design's).
+  register_conv("seed/conv1x3k5", 1, 3, 5, 0, 28);
+  register_elementwise("seed/relu3x24", std::make_shared<ReLU>(), Shape{kBatch, 3, 24, 24});
+  register_elementwise("seed/maxpool3s2", std::make_shared<MaxPool2D>(Size2{3}, Size2{2}),
+                       Shape{kBatch, 3, 24, 24});
+  register_linear("seed/fc363x84", 363, 84);
+  register_linear("seed/fc84x10", 84, 10);
+  // LeNet-5.
+  register_conv("lenet5/conv1x6k5p2", 1, 6, 5, 2, 28);
+  register_elementwise("lenet5/maxpool2_6x28", std::make_shared<MaxPool2D>(Size2{2}),
+                       Shape{kBatch, 6, 28, 28});
+  register_conv("lenet5/conv6x16k5", 6, 16, 5, 0, 14);
+  register_elementwise("lenet5/maxpool2_16x10", std::make_shared<MaxPool2D>(Size2{2}),
+                       Shape{kBatch, 16, 10, 10});
+  register_linear("lenet5/fc400x120", 400, 120);
+  register_linear("lenet5/fc120x84", 120, 84);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}
