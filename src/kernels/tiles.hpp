@@ -1,0 +1,209 @@
+// Register tiles shared by the matrix products (gemm.cpp) and the convolution (conv2d.cpp).
+//
+// A tile of C stays in vector registers while the whole K dimension streams through it, so C is
+// loaded and stored once instead of once per k. Rows of B and of C are reached through callables
+// (k -> const float*, r -> float*), so that the same tiles serve a plain row-major matrix and the
+// shifted rows of an image that a convolution reads (no im2col copy). Vec is a GCC/Clang vector
+// type: the compiler emits the target's instructions (AVX-512, AVX2 or SSE).
+#pragma once
+
+#include <cstddef>
+
+namespace cnn::kernels::tiles {
+
+#if defined(__AVX512F__)
+constexpr std::size_t kLanes = 16;
+#elif defined(__AVX__)
+constexpr std::size_t kLanes = 8;
+#else
+constexpr std::size_t kLanes = 4;
+#endif
+// aligned(4) allows unaligned loads and stores; may_alias lets it read float arrays.
+using Vec = float __attribute__((vector_size(kLanes * sizeof(float)), aligned(4), may_alias));
+
+inline Vec load(const float* p) {
+  return *reinterpret_cast<const Vec*>(p);
+}
+inline void store(float* p, Vec v) {
+  *reinterpret_cast<Vec*>(p) = v;
+}
+inline Vec broadcast(float x) {
+  return Vec{} + x;
+}
+inline float sum_lanes(Vec v) {
+  float total = 0.0f;
+  for (std::size_t l = 0; l < kLanes; ++l) total += v[l];
+  return total;
+}
+
+// Tile of C: kRows rows by two vectors. 6x2 accumulators, two B vectors and one broadcast A value
+// fill 15 of the 16 vector registers of AVX2 (as in BLIS's kernels).
+constexpr std::size_t kRows = 6;
+constexpr std::size_t kCols = 2 * kLanes;
+
+// A[i, k] of a row-major A, or of the transpose of a row-major A.
+template <bool TransposedA>
+inline float a_at(const float* A, std::size_t lda, std::size_t i, std::size_t k) {
+  return TransposedA ? A[k * lda + i] : A[i * lda + k];
+}
+
+// C[r, 0:kCols] (+)= Σ_k A[r, k] · B[k, 0:kCols] for r < R.
+template <bool TransposedA, std::size_t R, class BRow, class CRow>
+inline void axpy_tile(std::size_t K, const float* A, std::size_t lda, BRow b_row, CRow c_row,
+                      bool accumulate) {
+  Vec sum[R][2] = {};
+  for (std::size_t k = 0; k < K; ++k) {
+    const float* b = b_row(k);
+    const Vec b0 = load(b), b1 = load(b + kLanes);
+    for (std::size_t r = 0; r < R; ++r) {
+      const Vec a = broadcast(a_at<TransposedA>(A, lda, r, k));
+      sum[r][0] += a * b0;
+      sum[r][1] += a * b1;
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r) {
+    float* c = c_row(r);
+    if (accumulate) {
+      sum[r][0] += load(c);
+      sum[r][1] += load(c + kLanes);
+    }
+    store(c, sum[r][0]);
+    store(c + kLanes, sum[r][1]);
+  }
+}
+
+// The same for a tile narrower than kCols (the right edge of C).
+template <bool TransposedA, class BRow, class CRow>
+inline void axpy_edge(std::size_t rows, std::size_t cols, std::size_t K, const float* A,
+                      std::size_t lda, BRow b_row, CRow c_row, bool accumulate) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    float sum[kCols] = {};
+    for (std::size_t k = 0; k < K; ++k) {
+      const float a = a_at<TransposedA>(A, lda, r, k);
+      const float* b = b_row(k);
+      for (std::size_t j = 0; j < cols; ++j) sum[j] += a * b[j];
+    }
+    float* c = c_row(r);
+    for (std::size_t j = 0; j < cols; ++j) c[j] = accumulate ? c[j] + sum[j] : sum[j];
+  }
+}
+
+template <bool TransposedA, std::size_t R, class BRow, class CRow>
+inline void axpy_row_block(std::size_t N, std::size_t K, const float* A, std::size_t lda,
+                           BRow b_row, CRow c_row, bool accumulate) {
+  std::size_t j = 0;
+  for (; j + kCols <= N; j += kCols) {
+    axpy_tile<TransposedA, R>(
+        K, A, lda, [&](std::size_t k) { return b_row(k) + j; },
+        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+  }
+  if (j < N) {
+    axpy_edge<TransposedA>(
+        R, N - j, K, A, lda, [&](std::size_t k) { return b_row(k) + j; },
+        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+  }
+}
+
+// C[M,N] (+)= A·B (TransposedA = false: A is [M,K]) or Aᵀ·B (true: A is [K,M]), where row k of B
+// starts at b_row(k) and row i of C at c_row(i); kRows rows of C at a time.
+template <bool TransposedA, class BRow, class CRow>
+void axpy_product(std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda,
+                  BRow b_row, CRow c_row, bool accumulate) {
+  for (std::size_t i = 0; i < M; i += kRows) {
+    // Start of row i of A: column i of the stored matrix when A is transposed.
+    const float* a = TransposedA ? A + i : A + i * lda;
+    const auto c = [&](std::size_t r) { return c_row(i + r); };
+    switch (M - i < kRows ? M - i : kRows) {
+      case 6:
+        axpy_row_block<TransposedA, 6>(N, K, a, lda, b_row, c, accumulate);
+        break;
+      case 5:
+        axpy_row_block<TransposedA, 5>(N, K, a, lda, b_row, c, accumulate);
+        break;
+      case 4:
+        axpy_row_block<TransposedA, 4>(N, K, a, lda, b_row, c, accumulate);
+        break;
+      case 3:
+        axpy_row_block<TransposedA, 3>(N, K, a, lda, b_row, c, accumulate);
+        break;
+      case 2:
+        axpy_row_block<TransposedA, 2>(N, K, a, lda, b_row, c, accumulate);
+        break;
+      default:
+        axpy_row_block<TransposedA, 1>(N, K, a, lda, b_row, c, accumulate);
+        break;
+    }
+  }
+}
+
+// Tile of C for the dot-product form (A·Bᵀ): kDotRows x kDotCols sums of one vector each.
+constexpr std::size_t kDotRows = 4;
+// 4x4 sums need 16 of AVX-512's 32 registers; AVX2 and SSE have 16, so 4x2.
+constexpr std::size_t kDotCols = kLanes == 16 ? 4 : 2;
+
+// C[r, s] (+)= Σ_k A[r, k] · B[s, k] for r < R, s < S: R·S dot products over K computed together,
+// one vector of partial sums each, so every loaded vector of A or B serves S or R of them.
+template <std::size_t R, std::size_t S, class ARow, class BRow, class CRow>
+inline void dot_tile(std::size_t K, ARow a_row, BRow b_row, CRow c_row, bool accumulate) {
+  Vec sum[R][S] = {};
+  std::size_t k = 0;
+  for (; k + kLanes <= K; k += kLanes) {
+    Vec b[S];
+    for (std::size_t s = 0; s < S; ++s) b[s] = load(b_row(s) + k);
+    for (std::size_t r = 0; r < R; ++r) {
+      const Vec a = load(a_row(r) + k);
+      for (std::size_t s = 0; s < S; ++s) sum[r][s] += a * b[s];
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r) {
+    for (std::size_t s = 0; s < S; ++s) {
+      float total = sum_lanes(sum[r][s]);
+      for (std::size_t t = k; t < K; ++t) total += a_row(r)[t] * b_row(s)[t];
+      float& c = c_row(r)[s];
+      c = accumulate ? c + total : total;
+    }
+  }
+}
+
+template <std::size_t R, class ARow, class BRow, class CRow>
+inline void dot_row_block(std::size_t N, std::size_t K, ARow a_row, BRow b_row, CRow c_row,
+                          bool accumulate) {
+  std::size_t j = 0;
+  for (; j + kDotCols <= N; j += kDotCols) {
+    dot_tile<R, kDotCols>(
+        K, a_row, [&](std::size_t s) { return b_row(j + s); },
+        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+  }
+  for (; j < N; ++j) {
+    dot_tile<R, 1>(
+        K, a_row, [&](std::size_t) { return b_row(j); },
+        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+  }
+}
+
+// C[M,N] (+)= A·Bᵀ where row i of A starts at a_row(i), row j of B at b_row(j) (both K long) and
+// row i of C at c_row(i).
+template <class ARow, class BRow, class CRow>
+void dot_product(std::size_t M, std::size_t N, std::size_t K, ARow a_row, BRow b_row, CRow c_row,
+                 bool accumulate) {
+  for (std::size_t i = 0; i < M; i += kDotRows) {
+    const auto a = [&](std::size_t r) { return a_row(i + r); };
+    const auto c = [&](std::size_t r) { return c_row(i + r); };
+    switch (M - i < kDotRows ? M - i : kDotRows) {
+      case 4:
+        dot_row_block<4>(N, K, a, b_row, c, accumulate);
+        break;
+      case 3:
+        dot_row_block<3>(N, K, a, b_row, c, accumulate);
+        break;
+      case 2:
+        dot_row_block<2>(N, K, a, b_row, c, accumulate);
+        break;
+      default:
+        dot_row_block<1>(N, K, a, b_row, c, accumulate);
+        break;
+    }
+  }
+}
+
+}  // namespace cnn::kernels::tiles
