@@ -30,7 +30,7 @@ void run_layer(benchmark::State& state, Layer& layer, const Shape& input, bool b
                double flops) {
   set_num_threads(static_cast<std::size_t>(state.range(0)));
   Rng rng(1);
-  layer.initialize(rng);
+  layer.initialize(rng, 2.0);
   const Tensor x = filled(input, 0.01f);
   Tensor y(layer.output_shape(input));
   const Tensor dy = filled(y.shape(), 0.001f);

@@ -89,7 +89,17 @@ std::size_t Sequential::parameter_count() {
 
 void Sequential::initialize(std::uint64_t seed) {
   Rng rng(seed);
-  for (auto& layer : layers_) layer->initialize(rng);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    // Gain 2 (He) when the next layer that changes values is a ReLU, 1 (LeCun) otherwise. Max
+    // pooling and flattening commute with a ReLU, so they are looked through.
+    std::size_t next = i + 1;
+    while (next < layers_.size() &&
+           (layers_[next]->kind() == "maxpool2d" || layers_[next]->kind() == "flatten")) {
+      ++next;
+    }
+    const bool relu_follows = next < layers_.size() && layers_[next]->kind() == "relu";
+    layers_[i]->initialize(rng, relu_follows ? 2.0 : 1.0);
+  }
 }
 
 std::string Sequential::summary(const Shape& input) {

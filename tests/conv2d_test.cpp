@@ -95,7 +95,7 @@ TEST_P(Conv2DGradient, MatchesCentralDifferences) {
   const ConvCase c = GetParam();
   Conv2D conv(c.in_c, c.out_c, c.kernel, c.stride, c.padding);
   Rng rng(3);
-  conv.initialize(rng);
+  conv.initialize(rng, 2.0);
   for (std::size_t i = 0; i < conv.bias().size(); ++i) conv.bias()[i] = 0.1f * float(i);
   check_layer_gradients(conv, random_tensor(Shape{c.batch, c.in_c, c.h, c.w}, 11));
 }
@@ -104,7 +104,7 @@ TEST_P(Conv2DGradient, ForwardMatchesTheDesignFormula) {
   const ConvCase c = GetParam();
   Conv2D conv(c.in_c, c.out_c, c.kernel, c.stride, c.padding);
   Rng rng(5);
-  conv.initialize(rng);
+  conv.initialize(rng, 2.0);
   conv.bias()[0] = 0.5f;
   const Tensor x = random_tensor(Shape{c.batch, c.in_c, c.h, c.w}, 13);
   Tensor y(conv.output_shape(x.shape()));
@@ -129,7 +129,7 @@ TEST(Conv2D, InputGradientEqualsTheDesignsRotatedKernelCorrelation) {
                             ConvCase{1, 2, 6, 8, 2, Size2{4, 2}, 2, 2}}) {
     Conv2D conv(c.in_c, c.out_c, c.kernel, c.stride, c.padding);
     Rng rng(9);
-    conv.initialize(rng);
+    conv.initialize(rng, 2.0);
     const Tensor x = random_tensor(Shape{c.batch, c.in_c, c.h, c.w}, 17);
     Tensor y(conv.output_shape(x.shape()));
     conv.forward(x, y, true);
@@ -162,7 +162,7 @@ TEST(Conv2D, RejectsInputWithWrongChannelsNamingBothShapes) {
 TEST(Conv2D, ThreadCountDoesNotChangeForwardAndRepeatsBitwise) {
   Conv2D conv(2, 4, 3, 1, 1);
   Rng rng(21);
-  conv.initialize(rng);
+  conv.initialize(rng, 2.0);
   const Tensor x = random_tensor(Shape{16, 2, 10, 10}, 23);
   const Tensor dy = random_tensor(conv.output_shape(x.shape()), 29);
   auto run = [&](std::size_t threads, Tensor& y, Tensor& dx, Tensor& dw) {

@@ -36,7 +36,7 @@ TEST(GradientCheck, CatchesAWrongInputGradient) {
 TEST(GradientCheck, CatchesAWeightGradientOffByOneElement) {
   Linear layer(4, 3);
   Rng rng(1);
-  layer.initialize(rng);
+  layer.initialize(rng, 2.0);
   Tensor x = testing::random_tensor(Shape{2, 4}, 3);
   Tensor y(Shape{2, 3});
   layer.forward(x, y, true);

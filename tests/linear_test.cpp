@@ -13,7 +13,7 @@ TEST(Linear, GradientsMatchCentralDifferences) {
   for (const auto& [batch, in, out] : {std::tuple{1, 5, 3}, {4, 7, 6}, {3, 20, 11}}) {
     Linear layer(in, out);
     Rng rng(4);
-    layer.initialize(rng);
+    layer.initialize(rng, 2.0);
     for (std::size_t i = 0; i < layer.bias().size(); ++i) layer.bias()[i] = 0.05f * float(i);
     testing::check_layer_gradients(
         layer, testing::random_tensor(Shape{std::size_t(batch), std::size_t(in)}, 8));
@@ -41,8 +41,8 @@ TEST(Linear, ForwardIsXTimesWTransposedPlusBias) {
 TEST(Linear, InitialisationIsSeededHeNormal) {
   Linear a(400, 100), b(400, 100);
   Rng r1(42), r2(42);
-  a.initialize(r1);
-  b.initialize(r2);
+  a.initialize(r1, 2.0);
+  b.initialize(r2, 2.0);
   double sum = 0, squares = 0;
   for (std::size_t i = 0; i < a.weight().size(); ++i) {
     ASSERT_EQ(a.weight()[i], b.weight()[i]);

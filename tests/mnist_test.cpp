@@ -61,19 +61,19 @@ TEST_F(Mnist, DesignRecipeMatchesTheDesignsAccuracy) {
 
 TEST_F(Mnist, OneEpochAtBatch64ReachesNinetySevenPercent) {
   // One pass at an effective step of lr/(1-γ) = 0.5 ends wherever the last batches leave it:
-  // single seeds spread over about 0.96-0.978 (PyTorch with the same recipe and He
-  // initialisation spreads the same way), so the requirement is on the mean of five seeds.
+  // single seeds spread over about 0.959-0.978 (PyTorch with the same recipe and He
+  // initialisation spreads the same way), so the requirement is on the mean of ten seeds.
   TrainOptions options;
   options.batch_size = 64;
   options.epochs = 1;
   options.sgd.learning_rate = 0.05;
   double sum = 0;
-  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     const double accuracy = train_seed_network(seed, options);
     EXPECT_GE(accuracy, 0.95) << "seed " << seed;
     sum += accuracy;
   }
-  EXPECT_GE(sum / 5, 0.97);
+  EXPECT_GE(sum / 10, 0.97);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "cnn/conv2d.hpp"
 #include "cnn/flatten.hpp"
 #include "cnn/linear.hpp"
@@ -87,6 +89,23 @@ TEST(Sequential, ShapeErrorNamesTheLayer) {
     EXPECT_NE(std::string(e.what()).find("layer 4 (Linear(363, 84))"), std::string::npos)
         << e.what();
   }
+}
+
+double standard_deviation(const Tensor& t) {
+  double squares = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) squares += double{t[i]} * t[i];
+  return std::sqrt(squares / static_cast<double>(t.size()));
+}
+
+TEST(Sequential, InitialisationGainFollowsTheNextNonlinearity) {
+  Sequential model = make_preset("lenet5", Shape{1, 28, 28}, 10);
+  model.initialize(7);
+  auto params = model.parameters();
+  // 7.weight [120, 400] feeds a ReLU: He, sqrt(2/400). 11.weight [10, 84] feeds the softmax:
+  // LeCun, sqrt(1/84). 3.weight [16, 6, 5, 5] feeds a ReLU: sqrt(2/150).
+  EXPECT_NEAR(standard_deviation(*params[4].value), std::sqrt(2.0 / 400), 0.003);
+  EXPECT_NEAR(standard_deviation(*params[8].value), std::sqrt(1.0 / 84), 0.01);
+  EXPECT_NEAR(standard_deviation(*params[2].value), std::sqrt(2.0 / 150), 0.006);
 }
 
 TEST(Sequential, SameSeedSameWeights) {

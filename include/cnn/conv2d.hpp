@@ -4,7 +4,7 @@
 //
 // with x zero outside the image. Input [N,C,H,W], output [N,D,OH,OW], OH = (H+2p_h−k_h)/s_h + 1.
 // Weights [D,C,k_h,k_w] as in PyTorch (the design's W[m,n,c,d] holds the same numbers).
-// Initialisation: He normal, std = sqrt(2 / (C·k_h·k_w)), bias 0; He because a ReLU follows.
+// Initialisation: normal, std = sqrt(gain / (C·k_h·k_w)), bias 0 (see Layer::initialize).
 #pragma once
 
 #include "cnn/kernels.hpp"
@@ -23,7 +23,7 @@ class Conv2D : public Layer {
   void forward(const Tensor& x, Tensor& y, bool training) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   std::vector<Parameter> parameters() override;
-  void initialize(Rng& rng) override;
+  void initialize(Rng& rng, double gain) override;
 
   std::size_t in_channels() const { return in_channels_; }
   std::size_t out_channels() const { return out_channels_; }
@@ -39,8 +39,8 @@ class Conv2D : public Layer {
   std::size_t in_channels_, out_channels_;
   Size2 kernel_, stride_, padding_;
   Tensor weight_, bias_, weight_grad_, bias_grad_;
-  Tensor columns_;    // im2col of the last forward batch, reused by backward
-  Tensor workspace_;  // backward scratch
+  Tensor saved_;      // what the last forward kept for backward (see kernels::conv2d_saved_size)
+  Tensor workspace_;  // scratch of forward and backward
 };
 
 }  // namespace cnn

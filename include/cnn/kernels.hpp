@@ -60,25 +60,25 @@ void im2col(const float* x, const WindowGeometry& g, float* columns);
 // Positions covered by several windows receive the sum, and padding positions are dropped.
 void col2im(const float* columns, const WindowGeometry& g, float* dx);
 
-// Forward, z[n,d,i,j] = Σ_c Σ_m Σ_n W[d,c,m,n] · x[n, c, i·s+m, j·s+n] + b[d]:
+// Forward, z[n,d,i,j] = Σ_c Σ_m Σ_n W[d,c,m,n] · x[n, c, i·s+m−p, j·s+n−p] + b[d]:
 //   x[N,C,H,W], weight[D,C,kh,kw], bias[D], y[N,D,OH,OW].
-//   columns[N, C·kh·kw, OH·OW] receives each image's im2col matrix (kept for backward).
-void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
-                    float* columns, std::size_t batch, std::size_t out_channels,
+//   saved: conv2d_saved_size(N, g) floats that backward reads (each image's im2col matrix when
+//   the stride is not 1; nothing otherwise). workspace: conv2d_workspace_size(N, D, g) floats.
+void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, float* saved,
+                    float* workspace, std::size_t batch, std::size_t out_channels,
                     const WindowGeometry& g);
-// Backward, with columns from the forward pass:
-//   dW[d,(c,m,n)] = Σ_n Σ_(i,j) dy[n,d,i,j] · x[n, c, i·s+m, j·s+n]   (correlation of x with dy)
-//   db[d]         = Σ_n Σ_(i,j) dy[n,d,i,j]
-//   dx            = col2im(Wᵀ · dy), which equals the design's full correlation of the dilated,
+// Backward, with x and saved from the forward pass:
+//   dW[d,(c,m,n)] = Σ_n Σ_(i,j) dy[n,d,i,j] · x[n, c, i·s+m−p, j·s+n−p]   (correlation of x with
+//   dy) db[d]         = Σ_n Σ_(i,j) dy[n,d,i,j] dx            = col2im(Wᵀ · dy), which equals the
+//   design's full correlation of the dilated,
 //                   (k−1)-padded dy with the 180°-rotated, channel-swapped kernel, padding removed.
-//   dx may be null (no input gradient needed). workspace: [threads, C·kh·kw, OH·OW] floats plus
-//   [threads, D, C·kh·kw + 1] for per-thread partial weight and bias gradients
-//   (conv2d_backward_workspace_size tells the count).
-void conv2d_backward(const float* dy, const float* columns, const float* weight, float* dweight,
-                     float* dbias, float* dx, float* workspace, std::size_t batch,
+//   dx may be null (no input gradient needed).
+void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
+                     float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
                      std::size_t out_channels, const WindowGeometry& g);
-std::size_t conv2d_backward_workspace_size(std::size_t batch, std::size_t out_channels,
-                                           const WindowGeometry& g);
+std::size_t conv2d_saved_size(std::size_t batch, const WindowGeometry& g);
+std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
+                                  const WindowGeometry& g);
 
 // ---- max pooling ----------------------------------------------------------------------------
 // y[n,c,i,j] = max over the window i·s−p ≤ a < i·s−p+k, j·s−p ≤ b < j·s−p+k of x[n,c,a,b].

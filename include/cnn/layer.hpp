@@ -42,8 +42,10 @@ class Layer {
   virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
 
   virtual std::vector<Parameter> parameters() { return {}; }
-  // Draws fresh initial weights.
-  virtual void initialize(Rng& /*rng*/) {}
+  // Draws fresh initial weights with variance gain / fan_in: gain 2 when a ReLU follows (He et
+  // al. 2015: the ReLU zeroes half the signal, so twice the variance keeps its scale), gain 1
+  // when the output is used as it is, such as logits feeding the softmax (LeCun's variance).
+  virtual void initialize(Rng& /*rng*/, double /*gain*/) {}
 
  protected:
   // Throws ShapeError "<describe()> <what>: expected shape [..], got [..]" when the shapes

@@ -4,8 +4,7 @@
 //   backward: dW = dyᵀ·x, db = Σ_n dy, dx = dy·W
 //
 // W is [out, in] as in PyTorch: the transpose of the design's W in y = xW + b.
-// Initialisation: He normal, std = sqrt(2 / in), bias 0 (the layer usually feeds a ReLU; for the
-// final layer He keeps the logits at a useful scale as well).
+// Initialisation: normal, std = sqrt(gain / in), bias 0 (see Layer::initialize).
 #pragma once
 
 #include "cnn/layer.hpp"
@@ -22,7 +21,7 @@ class Linear : public Layer {
   void forward(const Tensor& x, Tensor& y, bool training) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   std::vector<Parameter> parameters() override;
-  void initialize(Rng& rng) override;
+  void initialize(Rng& rng, double gain) override;
 
   std::size_t in_features() const { return in_; }
   std::size_t out_features() const { return out_; }

@@ -45,7 +45,8 @@ class Sequential {
   // Every parameter with its gradient, named "<layer index>.<name>" as in PyTorch's state_dict.
   std::vector<Parameter> parameters();
   std::size_t parameter_count();
-  // Draws initial weights for every layer from one generator seeded with seed.
+  // Draws initial weights for every layer from one generator seeded with seed, with gain 2 for
+  // layers followed by a ReLU and 1 for the others (see Layer::initialize).
   void initialize(std::uint64_t seed);
   // One line per layer with its output shape and parameter count.
   std::string summary(const Shape& input);

@@ -1,14 +1,16 @@
-// Convolution as im2col + matrix product. For one image, with K = C·kh·kw and P = OH·OW:
+// Convolution as matrix products. For one image, with K = C·kh·kw and P = OH·OW:
 //   forward   y[D,P]  = W[D,K] · columns[K,P] + b
 //   backward  dW[D,K] = Σ_images dy[D,P] · columns[K,P]ᵀ
 //             dcolumns[K,P] = W[D,K]ᵀ · dy[D,P],  dx = col2im(dcolumns)
 // which are the design's sums written as matrix products: a column holds the input values one
-// output position sees, so each formula's Σ_c Σ_m Σ_n becomes a sum over K.
+// output position sees, so each formula's Σ_c Σ_m Σ_n becomes a sum over K. With stride 1 the
+// columns are never built: the products read shifted rows of the image in place (see below).
 #include <algorithm>
 #include <cstring>
 
 #include "cnn/kernels.hpp"
 #include "cnn/parallel.hpp"
+#include "tiles.hpp"
 
 namespace cnn::kernels {
 
@@ -100,7 +102,156 @@ void col2im(const float* columns, const WindowGeometry& g, float* dx) {
   }
 }
 
-void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
+namespace {
+
+// ---- the shifted-rows path (stride 1) ------------------------------------------------------
+// With stride 1, row (c,m,n) of an image's im2col matrix is the padded image itself shifted by
+// off(c,m,n) = c·Hp·Wp + m·Wp + n, if output rows are laid out Wp wide: output (i, j) sits at
+// i·Wp + j and reads padded input off + i·Wp + j. So the products read the image in place through
+// a table of K row offsets, with no K·P copy. The Wp − OW extra columns of each "wide" output row
+// are computed and dropped (forward) or fed zeros (backward).
+constexpr std::size_t kMaxShiftedK = 4096;  // offsets live on the stack
+
+bool uses_shifted_rows(const WindowGeometry& g) {
+  return g.stride.h == 1 && g.stride.w == 1 && patch_size(g) <= kMaxShiftedK;
+}
+
+struct Shifted {
+  std::size_t hp, wp;  // padded input height and width
+  std::size_t wide;    // length of a wide output plane: (OH − 1)·Wp + OW
+  std::size_t padded;  // C·Hp·Wp
+  explicit Shifted(const WindowGeometry& g)
+      : hp(g.in_h + 2 * g.padding.h),
+        wp(g.in_w + 2 * g.padding.w),
+        wide((g.out_h() - 1) * wp + g.out_w()),
+        padded(g.channels * hp * wp) {}
+};
+
+void shifted_offsets(const WindowGeometry& g, const Shifted& sh, std::uint32_t* offsets) {
+  std::size_t k = 0;
+  for (std::size_t c = 0; c < g.channels; ++c)
+    for (std::size_t m = 0; m < g.kernel.h; ++m)
+      for (std::size_t n = 0; n < g.kernel.w; ++n)
+        offsets[k++] = static_cast<std::uint32_t>((c * sh.hp + m) * sh.wp + n);
+}
+
+// The image x[C,H,W] with its zero padding, or x itself when there is none.
+const float* padded_image(const float* x, const WindowGeometry& g, const Shifted& sh,
+                          float* buffer) {
+  if (g.padding.h == 0 && g.padding.w == 0) return x;
+  std::fill(buffer, buffer + sh.padded, 0.0f);
+  for (std::size_t c = 0; c < g.channels; ++c)
+    for (std::size_t a = 0; a < g.in_h; ++a)
+      std::copy_n(x + (c * g.in_h + a) * g.in_w, g.in_w,
+                  buffer + (c * sh.hp + a + g.padding.h) * sh.wp + g.padding.w);
+  return buffer;
+}
+
+std::size_t shifted_workspace_per_thread(std::size_t D, const WindowGeometry& g) {
+  const Shifted sh(g);
+  // backward: padded x, wide dy, padded dx, partial dW and db (forward needs less)
+  return 2 * sh.padded + D * sh.wide + D * (patch_size(g) + 1);
+}
+
+void shifted_forward(const float* x, const float* weight, const float* bias, float* y,
+                     float* workspace, std::size_t batch, std::size_t D, const WindowGeometry& g) {
+  const Shifted sh(g);
+  const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w();
+  std::uint32_t offsets[kMaxShiftedK];
+  shifted_offsets(g, sh, offsets);
+  const std::size_t per_thread = shifted_workspace_per_thread(D, g);
+  parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
+    float* pad = workspace + thread * per_thread;
+    float* wide = pad + sh.padded;
+    for (std::size_t n = begin; n < end; ++n) {
+      const float* xp = padded_image(x + n * g.channels * g.in_h * g.in_w, g, sh, pad);
+      // wide[D, (OH−1)·Wp + OW] = W[D,K] · (rows of xp at the K offsets)
+      tiles::axpy_product<false>(
+          D, sh.wide, K, weight, K, [&](std::size_t k) { return xp + offsets[k]; },
+          [&](std::size_t d) { return wide + d * sh.wide; }, false);
+      float* out = y + n * D * oh * ow;
+      for (std::size_t d = 0; d < D; ++d)
+        for (std::size_t i = 0; i < oh; ++i)
+          for (std::size_t j = 0; j < ow; ++j)
+            out[(d * oh + i) * ow + j] = wide[d * sh.wide + i * sh.wp + j] + bias[d];
+    }
+  });
+}
+
+void shifted_backward(const float* x, const float* dy, const float* weight, float* dweight,
+                      float* dbias, float* dx, float* workspace, std::size_t batch, std::size_t D,
+                      const WindowGeometry& g) {
+  const Shifted sh(g);
+  const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w(), P = oh * ow;
+  const std::size_t in_image = g.channels * g.in_h * g.in_w;
+  const bool padded = g.padding.h != 0 || g.padding.w != 0;
+  std::uint32_t offsets[kMaxShiftedK];
+  shifted_offsets(g, sh, offsets);
+  const std::size_t per_thread = shifted_workspace_per_thread(D, g);
+  const std::size_t chunks = parallel_chunks(batch);
+  const auto partial_dw = [&](std::size_t t) {
+    return workspace + t * per_thread + 2 * sh.padded + D * sh.wide;
+  };
+
+  // Each thread sums the weight and bias gradients of its images into its own slot; the slots
+  // are added in thread order afterwards, so a thread count always gives the same bits.
+  parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
+    float* pad = workspace + thread * per_thread;
+    float* dpad = pad + sh.padded;
+    float* wide_dy = dpad + sh.padded;
+    float* dw = partial_dw(thread);
+    float* db = dw + D * K;
+    std::fill(db, db + D, 0.0f);
+    for (std::size_t n = begin; n < end; ++n) {
+      const float* xp = padded_image(x + n * in_image, g, sh, pad);
+      const float* dy_n = dy + n * D * P;
+      // dy laid out Wp wide, zero in the extra columns so they add nothing.
+      std::fill(wide_dy, wide_dy + D * sh.wide, 0.0f);
+      for (std::size_t d = 0; d < D; ++d) {
+        float sum = 0.0f;
+        for (std::size_t i = 0; i < oh; ++i) {
+          for (std::size_t j = 0; j < ow; ++j) {
+            const float v = dy_n[(d * oh + i) * ow + j];
+            wide_dy[d * sh.wide + i * sh.wp + j] = v;
+            sum += v;
+          }
+        }
+        db[d] += sum;
+      }
+      // dW[D,K] (+)= wide_dy[D, wide] · (rows of xp at the K offsets)ᵀ
+      tiles::dot_product(
+          D, K, sh.wide, [&](std::size_t d) { return wide_dy + d * sh.wide; },
+          [&](std::size_t k) { return xp + offsets[k]; }, [&](std::size_t d) { return dw + d * K; },
+          n != begin);
+      if (dx == nullptr) continue;
+      // dx_padded[rows at the K offsets] += Wᵀ[K,D] · wide_dy[D, wide]: rows overlap, and each
+      // tile adds into them one after another, which is col2im done in place.
+      float* dx_n = dx + n * in_image;
+      float* target = padded ? dpad : dx_n;
+      std::fill(target, target + (padded ? sh.padded : in_image), 0.0f);
+      tiles::axpy_product<true>(
+          K, sh.wide, D, weight, K, [&](std::size_t d) { return wide_dy + d * sh.wide; },
+          [&](std::size_t k) { return target + offsets[k]; }, true);
+      if (padded) {
+        for (std::size_t c = 0; c < g.channels; ++c)
+          for (std::size_t a = 0; a < g.in_h; ++a)
+            std::copy_n(dpad + (c * sh.hp + a + g.padding.h) * sh.wp + g.padding.w, g.in_w,
+                        dx_n + (c * g.in_h + a) * g.in_w);
+      }
+    }
+  });
+  std::copy_n(partial_dw(0), D * K, dweight);
+  std::copy_n(partial_dw(0) + D * K, D, dbias);
+  for (std::size_t t = 1; t < chunks; ++t) {
+    const float* dw = partial_dw(t);
+    for (std::size_t i = 0; i < D * K; ++i) dweight[i] += dw[i];
+    for (std::size_t d = 0; d < D; ++d) dbias[d] += dw[D * K + d];
+  }
+}
+
+// ---- the im2col path (any stride) ------------------------------------------------------------
+
+void im2col_forward(const float* x, const float* weight, const float* bias, float* y,
                     float* columns, std::size_t batch, std::size_t out_channels,
                     const WindowGeometry& g) {
   const std::size_t K = patch_size(g), P = plane_size(g);
@@ -120,22 +271,19 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
   });
 }
 
-std::size_t conv2d_backward_workspace_size(std::size_t batch, std::size_t out_channels,
-                                           const WindowGeometry& g) {
-  const std::size_t K = patch_size(g), P = plane_size(g);
-  return parallel_chunks(batch) * (K * P + out_channels * (K + 1));
+std::size_t im2col_workspace_per_thread(std::size_t D, const WindowGeometry& g) {
+  return patch_size(g) * plane_size(g) + D * (patch_size(g) + 1);
 }
 
-void conv2d_backward(const float* dy, const float* columns, const float* weight, float* dweight,
-                     float* dbias, float* dx, float* workspace, std::size_t batch,
-                     std::size_t out_channels, const WindowGeometry& g) {
-  const std::size_t K = patch_size(g), P = plane_size(g), D = out_channels;
+void im2col_backward(const float* dy, const float* columns, const float* weight, float* dweight,
+                     float* dbias, float* dx, float* workspace, std::size_t batch, std::size_t D,
+                     const WindowGeometry& g) {
+  const std::size_t K = patch_size(g), P = plane_size(g);
   const std::size_t in_image = g.channels * g.in_h * g.in_w;
-  const std::size_t per_thread = K * P + D * (K + 1);
+  const std::size_t per_thread = im2col_workspace_per_thread(D, g);
   const std::size_t chunks = parallel_chunks(batch);
 
-  // Each thread sums the weight and bias gradients of its images into its own slot; the slots
-  // are added in thread order afterwards, so a thread count always gives the same bits.
+  // Per-thread partial sums added in thread order afterwards, as in shifted_backward.
   parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
     float* dcol = workspace + thread * per_thread;
     float* dw = dcol + K * P;
@@ -166,6 +314,39 @@ void conv2d_backward(const float* dy, const float* columns, const float* weight,
     const float* dw = workspace + t * per_thread + K * P;
     for (std::size_t i = 0; i < D * K; ++i) dweight[i] += dw[i];
     for (std::size_t d = 0; d < D; ++d) dbias[d] += dw[D * K + d];
+  }
+}
+
+}  // namespace
+
+std::size_t conv2d_saved_size(std::size_t batch, const WindowGeometry& g) {
+  return uses_shifted_rows(g) ? 0 : batch * patch_size(g) * plane_size(g);
+}
+
+std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
+                                  const WindowGeometry& g) {
+  return parallel_chunks(batch) * (uses_shifted_rows(g)
+                                       ? shifted_workspace_per_thread(out_channels, g)
+                                       : im2col_workspace_per_thread(out_channels, g));
+}
+
+void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, float* saved,
+                    float* workspace, std::size_t batch, std::size_t out_channels,
+                    const WindowGeometry& g) {
+  if (uses_shifted_rows(g)) {
+    shifted_forward(x, weight, bias, y, workspace, batch, out_channels, g);
+  } else {
+    im2col_forward(x, weight, bias, y, saved, batch, out_channels, g);
+  }
+}
+
+void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
+                     float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
+                     std::size_t out_channels, const WindowGeometry& g) {
+  if (uses_shifted_rows(g)) {
+    shifted_backward(x, dy, weight, dweight, dbias, dx, workspace, batch, out_channels, g);
+  } else {
+    im2col_backward(dy, saved, weight, dweight, dbias, dx, workspace, batch, out_channels, g);
   }
 }
 

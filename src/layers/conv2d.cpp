@@ -59,9 +59,10 @@ void Conv2D::forward(const Tensor& x, Tensor& y, bool /*training*/) {
   const WindowGeometry g = geometry(x.shape());
   require(y.shape(), output_shape(x.shape()), "output");
   const std::size_t batch = x.dim(0);
-  columns_.resize(Shape{batch, in_channels_ * kernel_.h * kernel_.w, g.out_h() * g.out_w()});
-  kernels::conv2d_forward(x.data(), weight_.data(), bias_.data(), y.data(), columns_.data(), batch,
-                          out_channels_, g);
+  saved_.resize(Shape{kernels::conv2d_saved_size(batch, g)});
+  workspace_.resize(Shape{kernels::conv2d_workspace_size(batch, out_channels_, g)});
+  kernels::conv2d_forward(x.data(), weight_.data(), bias_.data(), y.data(), saved_.data(),
+                          workspace_.data(), batch, out_channels_, g);
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
@@ -69,8 +70,8 @@ void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor
   require(dy.shape(), y.shape(), "output gradient");
   if (dx != nullptr) require(dx->shape(), x.shape(), "input gradient");
   const std::size_t batch = x.dim(0);
-  workspace_.resize(Shape{kernels::conv2d_backward_workspace_size(batch, out_channels_, g)});
-  kernels::conv2d_backward(dy.data(), columns_.data(), weight_.data(), weight_grad_.data(),
+  workspace_.resize(Shape{kernels::conv2d_workspace_size(batch, out_channels_, g)});
+  kernels::conv2d_backward(x.data(), dy.data(), saved_.data(), weight_.data(), weight_grad_.data(),
                            bias_grad_.data(), dx != nullptr ? dx->data() : nullptr,
                            workspace_.data(), batch, out_channels_, g);
 }
@@ -79,10 +80,9 @@ std::vector<Parameter> Conv2D::parameters() {
   return {{"weight", &weight_, &weight_grad_}, {"bias", &bias_, &bias_grad_}};
 }
 
-void Conv2D::initialize(Rng& rng) {
-  // He et al. (2015): std = sqrt(2 / fan_in) keeps the activation variance steady through ReLUs.
+void Conv2D::initialize(Rng& rng, double gain) {
   const double fan_in = static_cast<double>(in_channels_ * kernel_.h * kernel_.w);
-  const double std_dev = std::sqrt(2.0 / fan_in);
+  const double std_dev = std::sqrt(gain / fan_in);
   for (std::size_t i = 0; i < weight_.size(); ++i) {
     weight_[i] = static_cast<float>(rng.normal() * std_dev);
   }

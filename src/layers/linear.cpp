@@ -48,9 +48,8 @@ std::vector<Parameter> Linear::parameters() {
   return {{"weight", &weight_, &weight_grad_}, {"bias", &bias_, &bias_grad_}};
 }
 
-void Linear::initialize(Rng& rng) {
-  // He et al. (2015): std = sqrt(2 / fan_in), matched to the ReLU that follows.
-  const double std_dev = std::sqrt(2.0 / static_cast<double>(in_));
+void Linear::initialize(Rng& rng, double gain) {
+  const double std_dev = std::sqrt(gain / static_cast<double>(in_));
   for (std::size_t i = 0; i < weight_.size(); ++i) {
     weight_[i] = static_cast<float>(rng.normal() * std_dev);
   }
