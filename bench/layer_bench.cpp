@@ -26,8 +26,9 @@ Tensor filled(const Shape& shape, float value) {
 
 // Runs forward or forward+backward of layer on input [kBatch, C, H, W]; flops per iteration as
 // given (0 for layers measured in elements per second).
-void run_layer(benchmark::State& state, Layer& layer, const Shape& input, bool backward,
-               double flops) {
+enum class Pass { kForward, kBackward, kBackwardWeightsOnly };
+
+void run_layer(benchmark::State& state, Layer& layer, const Shape& input, Pass pass, double flops) {
   set_num_threads(static_cast<std::size_t>(state.range(0)));
   Rng rng(1);
   layer.initialize(rng, 2.0);
@@ -37,10 +38,17 @@ void run_layer(benchmark::State& state, Layer& layer, const Shape& input, bool b
   Tensor dx(input);
   layer.forward(x, y, true);
   for (auto _ : state) {
-    if (backward) {
-      layer.backward(x, y, dy, &dx);
-    } else {
-      layer.forward(x, y, true);
+    switch (pass) {
+      case Pass::kForward:
+        layer.forward(x, y, true);
+        break;
+      case Pass::kBackward:
+        layer.backward(x, y, dy, &dx);
+        break;
+      // A network's first layer: no input gradient.
+      case Pass::kBackwardWeightsOnly:
+        layer.backward(x, y, dy, nullptr);
+        break;
     }
     benchmark::DoNotOptimize(y.data());
     benchmark::DoNotOptimize(dx.data());
@@ -64,15 +72,16 @@ void register_conv(const char* name, std::size_t c, std::size_t d, std::size_t k
                    std::size_t size) {
   const std::size_t out = size + 2 * pad - k + 1;
   const double flops = conv_flops(c, d, k, out);
-  for (bool backward : {false, true}) {
-    benchmark::RegisterBenchmark(
-        (std::string(name) + (backward ? "/backward" : "/forward")).c_str(),
-        [=](benchmark::State& state) {
-          Conv2D conv(c, d, k, 1, pad);
-          // Backward computes dW and dX: twice the forward's multiply-adds.
-          run_layer(state, conv, Shape{kBatch, c, size, size}, backward,
-                    backward ? 2 * flops : flops);
-        })
+  // Backward computes dW and dX: twice the forward's multiply-adds; dW alone as many.
+  for (const auto& [pass, suffix, work] :
+       {std::tuple{Pass::kForward, "/forward", flops},
+        {Pass::kBackward, "/backward", 2 * flops},
+        {Pass::kBackwardWeightsOnly, "/backward_dw_only", flops}}) {
+    benchmark::RegisterBenchmark((std::string(name) + suffix).c_str(),
+                                 [=](benchmark::State& state) {
+                                   Conv2D conv(c, d, k, 1, pad);
+                                   run_layer(state, conv, Shape{kBatch, c, size, size}, pass, work);
+                                 })
         ->Arg(1)
         ->Arg(2)
         ->UseRealTime();
@@ -86,7 +95,8 @@ void register_linear(const char* name, std::size_t in, std::size_t out) {
         (std::string(name) + (backward ? "/backward" : "/forward")).c_str(),
         [=](benchmark::State& state) {
           Linear linear(in, out);
-          run_layer(state, linear, Shape{kBatch, in}, backward, backward ? 2 * flops : flops);
+          run_layer(state, linear, Shape{kBatch, in}, backward ? Pass::kBackward : Pass::kForward,
+                    backward ? 2 * flops : flops);
         })
         ->Arg(1)
         ->Arg(2)
@@ -98,7 +108,9 @@ void register_elementwise(const char* name, std::shared_ptr<Layer> layer, Shape 
   for (bool backward : {false, true}) {
     benchmark::RegisterBenchmark(
         (std::string(name) + (backward ? "/backward" : "/forward")).c_str(),
-        [=](benchmark::State& state) { run_layer(state, *layer, input, backward, 0); })
+        [=](benchmark::State& state) {
+          run_layer(state, *layer, input, backward ? Pass::kBackward : Pass::kForward, 0);
+        })
         ->Arg(1)
         ->Arg(2)
         ->UseRealTime();

@@ -104,6 +104,20 @@ void col2im(const float* columns, const WindowGeometry& g, float* dx) {
 
 namespace {
 
+// dweight = Σ_t partial_t[0, weights), dbias = Σ_t partial_t[weights, weights + biases), where
+// partial_t = first + t·stride holds thread t's sums; added in thread order, so a thread count
+// always gives the same bits.
+void add_partial_gradients(const float* first, std::size_t stride, std::size_t chunks,
+                           std::size_t weights, std::size_t biases, float* dweight, float* dbias) {
+  std::copy_n(first, weights, dweight);
+  std::copy_n(first + weights, biases, dbias);
+  for (std::size_t t = 1; t < chunks; ++t) {
+    const float* partial = first + t * stride;
+    for (std::size_t i = 0; i < weights; ++i) dweight[i] += partial[i];
+    for (std::size_t d = 0; d < biases; ++d) dbias[d] += partial[weights + d];
+  }
+}
+
 // ---- the shifted-rows path (stride 1) ------------------------------------------------------
 // With stride 1, row (c,m,n) of an image's im2col matrix is the padded image itself shifted by
 // off(c,m,n) = c·Hp·Wp + m·Wp + n, if output rows are laid out Wp wide: output (i, j) sits at
@@ -147,10 +161,18 @@ const float* padded_image(const float* x, const WindowGeometry& g, const Shifted
   return buffer;
 }
 
-std::size_t shifted_workspace_per_thread(std::size_t D, const WindowGeometry& g) {
+// Per thread, for up to `images` images: each image's padded input and Wp-wide dy (kept so that
+// dW is one set of dot products over all of them), a padded dx, and partial dW and db.
+std::size_t shifted_workspace_per_thread(std::size_t images, std::size_t D,
+                                         const WindowGeometry& g) {
   const Shifted sh(g);
-  // backward: padded x, wide dy, padded dx, partial dW and db (forward needs less)
-  return 2 * sh.padded + D * sh.wide + D * (patch_size(g) + 1);
+  return images * (sh.padded + D * sh.wide) + sh.padded + D * (patch_size(g) + 1);
+}
+
+// Most images one thread handles in parallel_for(batch).
+std::size_t images_per_thread(std::size_t batch) {
+  const std::size_t chunks = parallel_chunks(batch);
+  return (batch + chunks - 1) / chunks;
 }
 
 void shifted_forward(const float* x, const float* weight, const float* bias, float* y,
@@ -159,7 +181,7 @@ void shifted_forward(const float* x, const float* weight, const float* bias, flo
   const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w();
   std::uint32_t offsets[kMaxShiftedK];
   shifted_offsets(g, sh, offsets);
-  const std::size_t per_thread = shifted_workspace_per_thread(D, g);
+  const std::size_t per_thread = shifted_workspace_per_thread(1, D, g);
   parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
     float* pad = workspace + thread * per_thread;
     float* wide = pad + sh.padded;
@@ -187,50 +209,60 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
   const bool padded = g.padding.h != 0 || g.padding.w != 0;
   std::uint32_t offsets[kMaxShiftedK];
   shifted_offsets(g, sh, offsets);
-  const std::size_t per_thread = shifted_workspace_per_thread(D, g);
+  const std::size_t images = images_per_thread(batch);
+  const std::size_t per_thread = shifted_workspace_per_thread(images, D, g);
   const std::size_t chunks = parallel_chunks(batch);
   const auto partial_dw = [&](std::size_t t) {
-    return workspace + t * per_thread + 2 * sh.padded + D * sh.wide;
+    return workspace + t * per_thread + images * (sh.padded + D * sh.wide) + sh.padded;
   };
 
   // Each thread sums the weight and bias gradients of its images into its own slot; the slots
   // are added in thread order afterwards, so a thread count always gives the same bits.
   parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
-    float* pad = workspace + thread * per_thread;
-    float* dpad = pad + sh.padded;
-    float* wide_dy = dpad + sh.padded;
+    float* wide_dys = workspace + thread * per_thread;  // [images, D, wide]
+    float* pads = wide_dys + images * D * sh.wide;      // [images, C·Hp·Wp]
+    float* dpad = pads + images * sh.padded;
     float* dw = partial_dw(thread);
     float* db = dw + D * K;
     std::fill(db, db + D, 0.0f);
+    const auto xp = [&](std::size_t image) {  // padded input of the thread's image-th image
+      return padded ? pads + image * sh.padded : x + (begin + image) * in_image;
+    };
+    const auto wide_dy = [&](std::size_t image) { return wide_dys + image * D * sh.wide; };
     for (std::size_t n = begin; n < end; ++n) {
-      const float* xp = padded_image(x + n * in_image, g, sh, pad);
-      const float* dy_n = dy + n * D * P;
+      if (padded) padded_image(x + n * in_image, g, sh, pads + (n - begin) * sh.padded);
       // dy laid out Wp wide, zero in the extra columns so they add nothing.
-      std::fill(wide_dy, wide_dy + D * sh.wide, 0.0f);
+      const float* dy_n = dy + n * D * P;
+      float* wdy = wide_dy(n - begin);
+      std::fill(wdy, wdy + D * sh.wide, 0.0f);
       for (std::size_t d = 0; d < D; ++d) {
         float sum = 0.0f;
         for (std::size_t i = 0; i < oh; ++i) {
           for (std::size_t j = 0; j < ow; ++j) {
             const float v = dy_n[(d * oh + i) * ow + j];
-            wide_dy[d * sh.wide + i * sh.wp + j] = v;
+            wdy[d * sh.wide + i * sh.wp + j] = v;
             sum += v;
           }
         }
         db[d] += sum;
       }
-      // dW[D,K] (+)= wide_dy[D, wide] · (rows of xp at the K offsets)ᵀ
-      tiles::dot_product(
-          D, K, sh.wide, [&](std::size_t d) { return wide_dy + d * sh.wide; },
-          [&](std::size_t k) { return xp + offsets[k]; }, [&](std::size_t d) { return dw + d * K; },
-          n != begin);
-      if (dx == nullptr) continue;
+    }
+    // dW[D,K] = Σ_images wide_dy[D, wide] · (rows of the padded image at the K offsets)ᵀ
+    tiles::dot_product(
+        end - begin, D, K, sh.wide,
+        [&](std::size_t image, std::size_t d) { return wide_dy(image) + d * sh.wide; },
+        [&](std::size_t image, std::size_t k) { return xp(image) + offsets[k]; },
+        [&](std::size_t d) { return dw + d * K; }, false);
+    if (dx == nullptr) return;
+    for (std::size_t n = begin; n < end; ++n) {
       // dx_padded[rows at the K offsets] += Wᵀ[K,D] · wide_dy[D, wide]: rows overlap, and each
       // tile adds into them one after another, which is col2im done in place.
+      const float* wdy = wide_dy(n - begin);
       float* dx_n = dx + n * in_image;
       float* target = padded ? dpad : dx_n;
       std::fill(target, target + (padded ? sh.padded : in_image), 0.0f);
       tiles::axpy_product<true>(
-          K, sh.wide, D, weight, K, [&](std::size_t d) { return wide_dy + d * sh.wide; },
+          K, sh.wide, D, weight, K, [&](std::size_t d) { return wdy + d * sh.wide; },
           [&](std::size_t k) { return target + offsets[k]; }, true);
       if (padded) {
         for (std::size_t c = 0; c < g.channels; ++c)
@@ -240,13 +272,7 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
       }
     }
   });
-  std::copy_n(partial_dw(0), D * K, dweight);
-  std::copy_n(partial_dw(0) + D * K, D, dbias);
-  for (std::size_t t = 1; t < chunks; ++t) {
-    const float* dw = partial_dw(t);
-    for (std::size_t i = 0; i < D * K; ++i) dweight[i] += dw[i];
-    for (std::size_t d = 0; d < D; ++d) dbias[d] += dw[D * K + d];
-  }
+  add_partial_gradients(partial_dw(0), per_thread, chunks, D * K, D, dweight, dbias);
 }
 
 // ---- the im2col path (any stride) ------------------------------------------------------------
@@ -308,13 +334,7 @@ void im2col_backward(const float* dy, const float* columns, const float* weight,
     }
   });
 
-  std::memcpy(dweight, workspace + K * P, D * K * sizeof(float));
-  std::memcpy(dbias, workspace + K * P + D * K, D * sizeof(float));
-  for (std::size_t t = 1; t < chunks; ++t) {
-    const float* dw = workspace + t * per_thread + K * P;
-    for (std::size_t i = 0; i < D * K; ++i) dweight[i] += dw[i];
-    for (std::size_t d = 0; d < D; ++d) dbias[d] += dw[D * K + d];
-  }
+  add_partial_gradients(workspace + K * P, per_thread, chunks, D * K, D, dweight, dbias);
 }
 
 }  // namespace
@@ -325,9 +345,10 @@ std::size_t conv2d_saved_size(std::size_t batch, const WindowGeometry& g) {
 
 std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
                                   const WindowGeometry& g) {
-  return parallel_chunks(batch) * (uses_shifted_rows(g)
-                                       ? shifted_workspace_per_thread(out_channels, g)
-                                       : im2col_workspace_per_thread(out_channels, g));
+  return parallel_chunks(batch) *
+         (uses_shifted_rows(g)
+              ? shifted_workspace_per_thread(images_per_thread(batch), out_channels, g)
+              : im2col_workspace_per_thread(out_channels, g));
 }
 
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, float* saved,

@@ -27,9 +27,9 @@ void gemm_tn(std::size_t M, std::size_t N, std::size_t K, const float* A, std::s
 void gemm_nt(std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda,
              const float* B, std::size_t ldb, float* C, std::size_t ldc, bool accumulate) {
   dot_product(
-      M, N, K, [=](std::size_t i) { return A + i * lda; },
-      [=](std::size_t j) { return B + j * ldb; }, [=](std::size_t i) { return C + i * ldc; },
-      accumulate);
+      1, M, N, K, [=](std::size_t, std::size_t i) { return A + i * lda; },
+      [=](std::size_t, std::size_t j) { return B + j * ldb; },
+      [=](std::size_t i) { return C + i * ldc; }, accumulate);
 }
 
 }  // namespace cnn::kernels

@@ -72,12 +72,29 @@ inline void axpy_tile(std::size_t K, const float* A, std::size_t lda, BRow b_row
   }
 }
 
-// The same for a tile narrower than kCols (the right edge of C).
+// C[r, 0:kLanes] (+)= Σ_k A[r, k] · B[k, 0:kLanes] for r < R: a one-vector tile, for a right
+// edge of C at least one vector wide.
+template <bool TransposedA, std::size_t R, class BRow, class CRow>
+inline void axpy_tile1(std::size_t K, const float* A, std::size_t lda, BRow b_row, CRow c_row,
+                       bool accumulate) {
+  Vec sum[R] = {};
+  for (std::size_t k = 0; k < K; ++k) {
+    const Vec b = load(b_row(k));
+    for (std::size_t r = 0; r < R; ++r) sum[r] += broadcast(a_at<TransposedA>(A, lda, r, k)) * b;
+  }
+  for (std::size_t r = 0; r < R; ++r) {
+    float* c = c_row(r);
+    if (accumulate) sum[r] += load(c);
+    store(c, sum[r]);
+  }
+}
+
+// The same, element by element, for the last columns (fewer than one vector).
 template <bool TransposedA, class BRow, class CRow>
 inline void axpy_edge(std::size_t rows, std::size_t cols, std::size_t K, const float* A,
                       std::size_t lda, BRow b_row, CRow c_row, bool accumulate) {
   for (std::size_t r = 0; r < rows; ++r) {
-    float sum[kCols] = {};
+    float sum[kLanes] = {};
     for (std::size_t k = 0; k < K; ++k) {
       const float a = a_at<TransposedA>(A, lda, r, k);
       const float* b = b_row(k);
@@ -96,6 +113,12 @@ inline void axpy_row_block(std::size_t N, std::size_t K, const float* A, std::si
     axpy_tile<TransposedA, R>(
         K, A, lda, [&](std::size_t k) { return b_row(k) + j; },
         [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+  }
+  if (j + kLanes <= N) {
+    axpy_tile1<TransposedA, R>(
+        K, A, lda, [&](std::size_t k) { return b_row(k) + j; },
+        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+    j += kLanes;
   }
   if (j < N) {
     axpy_edge<TransposedA>(
@@ -141,24 +164,34 @@ constexpr std::size_t kDotRows = 4;
 // 4x4 sums need 16 of AVX-512's 32 registers; AVX2 and SSE have 16, so 4x2.
 constexpr std::size_t kDotCols = kLanes == 16 ? 4 : 2;
 
-// C[r, s] (+)= Σ_k A[r, k] · B[s, k] for r < R, s < S: R·S dot products over K computed together,
-// one vector of partial sums each, so every loaded vector of A or B serves S or R of them.
+// C[r, s] (+)= Σ_g Σ_k A_g[r, k] · B_g[s, k] for r < R, s < S: R·S dot products over K computed
+// together, one vector of partial sums each, so every loaded vector of A or B serves S or R of
+// them. The dot products may run over several segments g (say one per image of a batch), each K
+// long, whose sums are added before the one horizontal reduction at the end; a_row(g, r) and
+// b_row(g, s) give the rows of segment g.
 template <std::size_t R, std::size_t S, class ARow, class BRow, class CRow>
-inline void dot_tile(std::size_t K, ARow a_row, BRow b_row, CRow c_row, bool accumulate) {
+inline void dot_tile(std::size_t segments, std::size_t K, ARow a_row, BRow b_row, CRow c_row,
+                     bool accumulate) {
   Vec sum[R][S] = {};
-  std::size_t k = 0;
-  for (; k + kLanes <= K; k += kLanes) {
-    Vec b[S];
-    for (std::size_t s = 0; s < S; ++s) b[s] = load(b_row(s) + k);
-    for (std::size_t r = 0; r < R; ++r) {
-      const Vec a = load(a_row(r) + k);
-      for (std::size_t s = 0; s < S; ++s) sum[r][s] += a * b[s];
+  float tail[R][S] = {};
+  for (std::size_t g = 0; g < segments; ++g) {
+    std::size_t k = 0;
+    for (; k + kLanes <= K; k += kLanes) {
+      Vec b[S];
+      for (std::size_t s = 0; s < S; ++s) b[s] = load(b_row(g, s) + k);
+      for (std::size_t r = 0; r < R; ++r) {
+        const Vec a = load(a_row(g, r) + k);
+        for (std::size_t s = 0; s < S; ++s) sum[r][s] += a * b[s];
+      }
+    }
+    for (; k < K; ++k) {
+      for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t s = 0; s < S; ++s) tail[r][s] += a_row(g, r)[k] * b_row(g, s)[k];
     }
   }
   for (std::size_t r = 0; r < R; ++r) {
     for (std::size_t s = 0; s < S; ++s) {
-      float total = sum_lanes(sum[r][s]);
-      for (std::size_t t = k; t < K; ++t) total += a_row(r)[t] * b_row(s)[t];
+      const float total = sum_lanes(sum[r][s]) + tail[r][s];
       float& c = c_row(r)[s];
       c = accumulate ? c + total : total;
     }
@@ -166,41 +199,41 @@ inline void dot_tile(std::size_t K, ARow a_row, BRow b_row, CRow c_row, bool acc
 }
 
 template <std::size_t R, class ARow, class BRow, class CRow>
-inline void dot_row_block(std::size_t N, std::size_t K, ARow a_row, BRow b_row, CRow c_row,
-                          bool accumulate) {
+inline void dot_row_block(std::size_t segments, std::size_t N, std::size_t K, ARow a_row,
+                          BRow b_row, CRow c_row, bool accumulate) {
   std::size_t j = 0;
   for (; j + kDotCols <= N; j += kDotCols) {
     dot_tile<R, kDotCols>(
-        K, a_row, [&](std::size_t s) { return b_row(j + s); },
+        segments, K, a_row, [&](std::size_t g, std::size_t s) { return b_row(g, j + s); },
         [&](std::size_t r) { return c_row(r) + j; }, accumulate);
   }
   for (; j < N; ++j) {
     dot_tile<R, 1>(
-        K, a_row, [&](std::size_t) { return b_row(j); },
+        segments, K, a_row, [&](std::size_t g, std::size_t) { return b_row(g, j); },
         [&](std::size_t r) { return c_row(r) + j; }, accumulate);
   }
 }
 
-// C[M,N] (+)= A·Bᵀ where row i of A starts at a_row(i), row j of B at b_row(j) (both K long) and
-// row i of C at c_row(i).
+// C[M,N] (+)= Σ_g A_g·B_gᵀ where row i of A_g starts at a_row(g, i), row j of B_g at b_row(g, j)
+// (all K long) and row i of C at c_row(i); g runs over `segments` (1 for a plain A·Bᵀ).
 template <class ARow, class BRow, class CRow>
-void dot_product(std::size_t M, std::size_t N, std::size_t K, ARow a_row, BRow b_row, CRow c_row,
-                 bool accumulate) {
+void dot_product(std::size_t segments, std::size_t M, std::size_t N, std::size_t K, ARow a_row,
+                 BRow b_row, CRow c_row, bool accumulate) {
   for (std::size_t i = 0; i < M; i += kDotRows) {
-    const auto a = [&](std::size_t r) { return a_row(i + r); };
+    const auto a = [&](std::size_t g, std::size_t r) { return a_row(g, i + r); };
     const auto c = [&](std::size_t r) { return c_row(i + r); };
     switch (M - i < kDotRows ? M - i : kDotRows) {
       case 4:
-        dot_row_block<4>(N, K, a, b_row, c, accumulate);
+        dot_row_block<4>(segments, N, K, a, b_row, c, accumulate);
         break;
       case 3:
-        dot_row_block<3>(N, K, a, b_row, c, accumulate);
+        dot_row_block<3>(segments, N, K, a, b_row, c, accumulate);
         break;
       case 2:
-        dot_row_block<2>(N, K, a, b_row, c, accumulate);
+        dot_row_block<2>(segments, N, K, a, b_row, c, accumulate);
         break;
       default:
-        dot_row_block<1>(N, K, a, b_row, c, accumulate);
+        dot_row_block<1>(segments, N, K, a, b_row, c, accumulate);
         break;
     }
   }
