@@ -81,8 +81,8 @@ TEST(MaxPool2D, OverlappingWindowsAccumulateAtASharedMaximum) {
 }
 
 TEST(MaxPool2D, TiesGoToTheFirstElementOfTheWindowOnWideRowsToo) {
-  // ReLU outputs are often all zero in a window. Wide rows take the blocked path, narrow ones
-  // the element-by-element one; both must pick the window's first element.
+  // ReLU outputs are often all zero in a window: the gradient must go to the window's first
+  // element, on narrow and on wide rows.
   for (std::size_t width : {5u, 40u}) {
     MaxPool2D pool(3, 2);
     Tensor x(Shape{1, 1, 3, width});  // all zeros

@@ -7,65 +7,11 @@
 
 namespace cnn::kernels {
 
-namespace {
-
-constexpr std::size_t kBlock = 8;  // outputs of one row pooled together
-
-// Pools the outputs j in [j_begin, j_end) of one output row whose windows lie fully inside the
-// image columns, kBlock at a time: the kBlock running maxima are independent, so they proceed in
-// parallel (vector lanes) instead of as one long chain of dependent compares.
-// Returns the first j not done (the rest of a partial block).
-std::size_t pool_interior_row(const float* in, std::ptrdiff_t W, std::ptrdiff_t a_begin,
-                              std::ptrdiff_t a_end, std::size_t j_begin, std::size_t j_end,
-                              const WindowGeometry& g, float* out, std::int32_t* arg) {
-  const auto s = static_cast<std::int32_t>(g.stride.w);
-  const auto kw = static_cast<std::int32_t>(g.kernel.w);
-  const auto pad = static_cast<std::int32_t>(g.padding.w);
-  const auto width = static_cast<std::int32_t>(W);
-  std::size_t j = j_begin;
-  for (; j + kBlock <= j_end; j += kBlock) {
-    float best[kBlock];
-    std::int32_t where[kBlock];
-    const auto first_row = static_cast<std::int32_t>(a_begin) * width;
-#pragma omp simd
-    for (std::size_t l = 0; l < kBlock; ++l) {
-      where[l] = first_row + static_cast<std::int32_t>(j + l) * s - pad;
-      best[l] = in[where[l]];
-    }
-    for (std::ptrdiff_t a = a_begin; a < a_end; ++a) {
-      for (std::int32_t n = 0; n < kw; ++n) {
-        const std::int32_t offset = static_cast<std::int32_t>(a) * width + n - pad;
-#pragma omp simd
-        for (std::size_t l = 0; l < kBlock; ++l) {
-          const std::int32_t position = offset + static_cast<std::int32_t>(j + l) * s;
-          const float v = in[position];
-          const bool wins = v > best[l];  // '>' keeps the first maximum in scan order
-          best[l] = wins ? v : best[l];
-          where[l] = wins ? position : where[l];
-        }
-      }
-    }
-    for (std::size_t l = 0; l < kBlock; ++l) {
-      out[j + l] = best[l];
-      arg[j + l] = where[l];
-    }
-  }
-  return j;
-}
-
-}  // namespace
-
 void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
                         const WindowGeometry& g) {
   const std::size_t oh = g.out_h(), ow = g.out_w();
   const std::ptrdiff_t H = static_cast<std::ptrdiff_t>(g.in_h);
   const std::ptrdiff_t W = static_cast<std::ptrdiff_t>(g.in_w);
-  // Outputs whose windows lie inside the image columns: j·s ≥ p and j·s − p + k ≤ W.
-  const std::size_t j_inner_begin = (g.padding.w + g.stride.w - 1) / g.stride.w;
-  const std::size_t j_inner_end =
-      g.in_w + g.padding.w >= g.kernel.w
-          ? std::min(ow, (g.in_w + g.padding.w - g.kernel.w) / g.stride.w + 1)
-          : 0;
   parallel_for(batch * g.channels, [&](std::size_t, std::size_t begin, std::size_t end) {
     for (std::size_t plane = begin; plane < end; ++plane) {
       const float* in = x + plane * g.in_h * g.in_w;
@@ -78,20 +24,14 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
         const std::ptrdiff_t a_begin = std::max<std::ptrdiff_t>(a0, 0);
         const std::ptrdiff_t a_end =
             std::min<std::ptrdiff_t>(a0 + static_cast<std::ptrdiff_t>(g.kernel.h), H);
-        const std::size_t fast_end =
-            j_inner_begin < j_inner_end
-                ? pool_interior_row(in, W, a_begin, a_end, j_inner_begin, j_inner_end, g,
-                                    out + i * ow, arg + i * ow)
-                : j_inner_begin;
         for (std::size_t j = 0; j < ow; ++j) {
-          if (j >= j_inner_begin && j < fast_end) continue;  // pooled above
           const std::ptrdiff_t b0 = static_cast<std::ptrdiff_t>(j * g.stride.w) -
                                     static_cast<std::ptrdiff_t>(g.padding.w);
           const std::ptrdiff_t b_begin = std::max<std::ptrdiff_t>(b0, 0);
           const std::ptrdiff_t b_end =
               std::min<std::ptrdiff_t>(b0 + static_cast<std::ptrdiff_t>(g.kernel.w), W);
           // Padding is at most half the window, so the clipped window is never empty. '>' keeps
-          // the first maximum in scan order (row by row), as the block path does.
+          // the first maximum in scan order (row by row).
           std::ptrdiff_t best_index = a_begin * W + b_begin;
           float best = in[best_index];
           for (std::ptrdiff_t a = a_begin; a < a_end; ++a) {

@@ -8,7 +8,7 @@ void sgd_momentum_step(float* weight, float* velocity, const float* grad, std::s
   // Each element's update is independent, so any split between threads gives the same bits.
   parallel_for(
       count,
-      [&](std::size_t, std::size_t begin, std::size_t end) {
+      [weight, velocity, grad, lr, momentum](std::size_t, std::size_t begin, std::size_t end) {
 #pragma omp simd
         for (std::size_t i = begin; i < end; ++i) {
           velocity[i] = momentum * velocity[i] + lr * grad[i];
