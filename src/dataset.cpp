@@ -26,20 +26,10 @@ std::string bad_label_text(const std::vector<std::uint8_t>& labels, std::size_t 
          " is out of range for " + std::to_string(classes) + " classes";
 }
 
-// Pixel byte -> float in [0, 1]. A table (built with the exact division) is faster than dividing
-// per pixel and gives the same values.
-const std::array<float, 256>& pixel_scale() {
-  static const std::array<float, 256> table = [] {
-    std::array<float, 256> t{};
-    for (std::size_t v = 0; v < t.size(); ++v) t[v] = static_cast<float>(v) / 255.0f;
-    return t;
-  }();
-  return table;
-}
-
+// Pixel byte -> float in [0, 1], by the exact division (vectorised: 8 or 16 pixels at a time).
 void convert_pixels(const std::uint8_t* src, std::size_t n, float* dst) {
-  const auto& scale = pixel_scale();
-  for (std::size_t i = 0; i < n; ++i) dst[i] = scale[src[i]];
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
 }
 
 }  // namespace
