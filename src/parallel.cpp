@@ -1,5 +1,6 @@
 #include "cnn/parallel.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,11 @@ namespace {
 
 // A fixed set of worker threads that run chunks 1..k-1 of a parallel_for while the calling
 // thread runs chunk 0. One parallel_for at a time (the kernels never nest them).
+//
+// A training step makes a few dozen parallel_for calls of tens of microseconds each, so waking a
+// sleeping thread (several microseconds each way) would eat much of the gain. Workers and the
+// caller therefore spin for a short while on atomic counters before they fall back to sleeping on
+// a condition variable; an idle pool sleeps and costs nothing.
 class ThreadPool {
  public:
   explicit ThreadPool(std::size_t workers) {
@@ -22,11 +28,8 @@ class ThreadPool {
   }
 
   ~ThreadPool() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    start_.notify_all();
+    stopping_.store(true, std::memory_order_release);
+    wake(start_);
     for (auto& t : threads_) t.join();
   }
 
@@ -34,46 +37,67 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   void run(std::size_t count, std::size_t chunks, const ChunkBody& body) {
-    {
-      std::lock_guard lock(mutex_);
-      body_ = &body;
-      count_ = count;
-      chunks_ = chunks;
-      pending_ = chunks - 1;
-      ++generation_;
-    }
-    start_.notify_all();
+    body_ = &body;
+    count_ = count;
+    chunks_ = chunks;
+    // Every worker acknowledges every run, even one with no chunk for it, so none can still be
+    // reading these fields when the next run rewrites them.
+    pending_.store(threads_.size(), std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);  // publishes the fields above
+    wake(start_);
     body(0, 0, count / chunks);
-    std::unique_lock lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-    body_ = nullptr;
+    wait_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, done_);
   }
 
  private:
+  static constexpr int kSpins = 1 << 14;  // about 20-50 µs of polling before sleeping
+
+  // Makes a change to an atomic visible to a thread that may be about to sleep: taking the mutex
+  // orders the change before that thread's last check of its condition.
+  void wake(std::condition_variable& cv) {
+    { std::lock_guard lock(mutex_); }
+    cv.notify_all();
+  }
+
+  template <class Ready>
+  void wait_until(Ready ready, std::condition_variable& cv) {
+    for (int spin = 0; spin < kSpins; ++spin) {
+      if (ready()) return;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    std::unique_lock lock(mutex_);
+    cv.wait(lock, ready);
+  }
+
   void work(std::size_t index) {
     std::size_t seen = 0;
     for (;;) {
-      std::unique_lock lock(mutex_);
-      start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      if (index >= chunks_) continue;  // fewer chunks than workers this time
-      const auto* body = body_;
-      const std::size_t begin = count_ * index / chunks_;
-      const std::size_t end = count_ * (index + 1) / chunks_;
-      lock.unlock();
-      (*body)(index, begin, end);
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      wait_until(
+          [&] {
+            return stopping_.load(std::memory_order_acquire) ||
+                   generation_.load(std::memory_order_acquire) != seen;
+          },
+          start_);
+      if (stopping_.load(std::memory_order_acquire)) return;
+      seen = generation_.load(std::memory_order_acquire);
+      if (index < chunks_) {  // fewer chunks than workers: the others only acknowledge
+        (*body_)(index, count_ * index / chunks_, count_ * (index + 1) / chunks_);
+      }
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) wake(done_);
     }
   }
 
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable start_, done_;
+  // Written by run() before the release increment of generation_ and read by workers after seeing
+  // it; unchanged until every worker has acknowledged the run.
   const ChunkBody* body_ = nullptr;
-  std::size_t count_ = 0, chunks_ = 0, pending_ = 0, generation_ = 0;
-  bool stopping_ = false;
+  std::size_t count_ = 0, chunks_ = 0;
+  std::atomic<std::size_t> pending_{0}, generation_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 std::size_t g_threads = 1;
