@@ -125,6 +125,7 @@ void add_partial_gradients(const float* first, std::size_t stride, std::size_t c
 // a table of K row offsets, with no K·P copy. The Wp − OW extra columns of each "wide" output row
 // are computed and dropped (forward) or fed zeros (backward).
 constexpr std::size_t kMaxShiftedK = 4096;  // offsets live on the stack
+constexpr std::size_t kImagesPerDot = 4;    // images per pass of the weight-gradient tiles
 
 bool uses_shifted_rows(const WindowGeometry& g) {
   return g.stride.h == 1 && g.stride.w == 1 && patch_size(g) <= kMaxShiftedK;
@@ -247,12 +248,17 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
         db[d] += sum;
       }
     }
-    // dW[D,K] = Σ_images wide_dy[D, wide] · (rows of the padded image at the K offsets)ᵀ
-    tiles::dot_product(
-        end - begin, D, K, sh.wide,
-        [&](std::size_t image, std::size_t d) { return wide_dy(image) + d * sh.wide; },
-        [&](std::size_t image, std::size_t k) { return xp(image) + offsets[k]; },
-        [&](std::size_t d) { return dw + d * K; }, false);
+    // dW[D,K] = Σ_images wide_dy[D, wide] · (rows of the padded image at the K offsets)ᵀ, a few
+    // images at a time: their inputs and gradients stay in cache while every tile passes over
+    // them, and each tile's sums are still reduced only once per group.
+    for (std::size_t first = 0; first < end - begin; first += kImagesPerDot) {
+      const std::size_t count = std::min(kImagesPerDot, end - begin - first);
+      tiles::dot_product(
+          count, D, K, sh.wide,
+          [&](std::size_t image, std::size_t d) { return wide_dy(first + image) + d * sh.wide; },
+          [&](std::size_t image, std::size_t k) { return xp(first + image) + offsets[k]; },
+          [&](std::size_t d) { return dw + d * K; }, first > 0);
+    }
     if (dx == nullptr) return;
     for (std::size_t n = begin; n < end; ++n) {
       // dx_padded[rows at the K offsets] += Wᵀ[K,D] · wide_dy[D, wide]: rows overlap, and each
