@@ -273,8 +273,8 @@ TEST_F(CliTest, EvalNeedsOnlyTheTestFiles) {
   fs::create_directory(test_only);
   write_dataset(test_only, 20, 10, "train-images-idx3-ubyte");
   fs::remove(test_only / "train-labels-idx1-ubyte");
-  const Result r = run({"eval", "--model", (dir_ / "m.safetensors").string(), "--data",
-                        test_only.string()});
+  const Result r =
+      run({"eval", "--model", (dir_ / "m.safetensors").string(), "--data", test_only.string()});
   EXPECT_EQ(r.status, 0) << r;
   EXPECT_TRUE(Contains(r.out, "(10 images)"));
 }

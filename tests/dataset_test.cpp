@@ -1,7 +1,9 @@
 #include "cnn/dataset.hpp"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "temp_dir.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -60,20 +62,9 @@ cnn::IdxImages idx_images(std::size_t count, std::size_t rows, std::size_t cols,
   return images;
 }
 
-class DatasetTest : public testing::Test {
+class DatasetTest : public cnn::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    const std::string test_name = testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::random_device random;
-    dir_ = fs::temp_directory_path() / ("cnn-dataset-test-" + test_name + "-" +
-                                        std::to_string(getpid()) + "-" + std::to_string(random()));
-    ASSERT_TRUE(fs::create_directory(dir_)) << dir_ << " already exists";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  fs::path path(const std::string& name) const { return dir_ / name; }
+  DatasetTest() : TempDirTest("cnn-dataset-test") {}
 
   // Small fake MNIST files: 4 training and 2 test images of 4x3, some of them gzip-compressed.
   void write_fake_mnist() {
@@ -82,8 +73,6 @@ class DatasetTest : public testing::Test {
     cnn::write_idx_images(path("t10k-images-idx3-ubyte.gz"), idx_images(2, 4, 3, 100), true);
     cnn::write_idx_labels(path("t10k-labels-idx1-ubyte"), Bytes{7, 2}, false);
   }
-
-  fs::path dir_;
 };
 
 TEST_F(DatasetTest, ConstructorKeepsShapeAndLabels) {

@@ -1,9 +1,11 @@
 #include "cnn/idx.hpp"
 
 #include <gtest/gtest.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "temp_dir.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -98,22 +100,9 @@ cnn::IdxImages sample_images() {
   return images;
 }
 
-class IdxTest : public testing::Test {
+class IdxTest : public cnn::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    const std::string test_name = testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::random_device random;
-    dir_ = fs::temp_directory_path() / ("cnn-idx-test-" + test_name + "-" +
-                                        std::to_string(getpid()) + "-" + std::to_string(random()));
-    ASSERT_TRUE(fs::create_directory(dir_)) << dir_ << " already exists";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  fs::path path(const std::string& name) const { return dir_ / name; }
-
-  fs::path dir_;
+  IdxTest() : TempDirTest("cnn-idx-test") {}
 };
 
 TEST_F(IdxTest, ImagesRoundTripRawAndGzip) {

@@ -1,8 +1,10 @@
 #include "cnn/model_file.hpp"
 
 #include <gtest/gtest.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
+#include "temp_dir.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -108,21 +110,9 @@ bool same_bits(const cnn::Tensor& a, const cnn::Tensor& b) {
   return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-class ModelFileTest : public testing::Test {
+class ModelFileTest : public cnn::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    const std::string test_name = testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::random_device random;
-    dir_ = fs::temp_directory_path() / ("cnn-model-file-test-" + test_name + "-" +
-                                        std::to_string(getpid()) + "-" + std::to_string(random()));
-    ASSERT_TRUE(fs::create_directory(dir_)) << dir_ << " already exists";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(dir_, ec);
-  }
-  fs::path path(const std::string& name) const { return dir_ / name; }
+  ModelFileTest() : TempDirTest("cnn-model-file-test") {}
 
   // Writes a valid model file (seed preset, weights from seed 3) and returns its bytes.
   Bytes write_valid(const fs::path& file) {
@@ -165,8 +155,6 @@ class ModelFileTest : public testing::Test {
     }
     return found;
   }
-
-  fs::path dir_;
 };
 
 // ---- round trip and format -----------------------------------------------------------------
