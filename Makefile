@@ -1,12 +1,16 @@
 # One-command entry points for a new user; the build itself is CMake.
 #   make train   install dependencies, build, fetch MNIST, train the design's network
 #   make test    the same set-up, then every test
+#   make sanitize the tests (without the MNIST training runs) built with AddressSanitizer and
+#                UndefinedBehaviorSanitizer
 BUILD_DIR ?= build
 DATA_DIR ?= data/mnist
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build data train test clean
+SANITIZE_DIR ?= build-sanitize
+
+.PHONY: all deps build data train test sanitize clean
 
 all: build
 
@@ -26,5 +30,11 @@ train: build data
 test: build data
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+sanitize: deps data
+	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Debug -DCNN_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS) \
+	  -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) -LE mnist
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)

@@ -26,6 +26,10 @@ void* counted(std::size_t size, std::size_t alignment) {
 }
 }  // namespace
 
+// The replacements below pair malloc with free on purpose; GCC's -Wmismatched-new-delete sees a
+// free() of memory that came from operator new and cannot tell that this operator new is ours.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t size) {
   return counted(size, alignof(std::max_align_t));
 }
@@ -62,6 +66,8 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
   std::free(p);
 }
+
+#pragma GCC diagnostic pop
 
 namespace cnn {
 namespace {

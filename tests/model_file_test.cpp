@@ -502,7 +502,8 @@ TEST_F(ModelFileTest, UnexpectedExtraTensor) {
 }
 
 TEST_F(ModelFileTest, TruncatedFile) {
-  const std::string message = raw_error([](Bytes& bytes) { bytes.resize(bytes.size() - 100); });
+  const std::string message =
+      raw_error([](Bytes& bytes) { bytes.erase(bytes.end() - 100, bytes.end()); });
   EXPECT_TRUE(Contains(message, "truncated"));
 }
 
