@@ -175,18 +175,24 @@ inline void dot_tile(std::size_t segments, std::size_t K, ARow a_row, BRow b_row
   Vec sum[R][S] = {};
   float tail[R][S] = {};
   for (std::size_t g = 0; g < segments; ++g) {
+    // The rows' start pointers, fetched once per segment rather than left for the compiler to
+    // hoist out of the k loop.
+    const float* a_rows[R];
+    const float* b_rows[S];
+    for (std::size_t r = 0; r < R; ++r) a_rows[r] = a_row(g, r);
+    for (std::size_t s = 0; s < S; ++s) b_rows[s] = b_row(g, s);
     std::size_t k = 0;
     for (; k + kLanes <= K; k += kLanes) {
       Vec b[S];
-      for (std::size_t s = 0; s < S; ++s) b[s] = load(b_row(g, s) + k);
+      for (std::size_t s = 0; s < S; ++s) b[s] = load(b_rows[s] + k);
       for (std::size_t r = 0; r < R; ++r) {
-        const Vec a = load(a_row(g, r) + k);
+        const Vec a = load(a_rows[r] + k);
         for (std::size_t s = 0; s < S; ++s) sum[r][s] += a * b[s];
       }
     }
     for (; k < K; ++k) {
       for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t s = 0; s < S; ++s) tail[r][s] += a_row(g, r)[k] * b_row(g, s)[k];
+        for (std::size_t s = 0; s < S; ++s) tail[r][s] += a_rows[r][k] * b_rows[s][k];
     }
   }
   for (std::size_t r = 0; r < R; ++r) {
