@@ -23,13 +23,8 @@ TEST(GradientCheck, CatchesAWrongInputGradient) {
   relu.forward(x, y, true);
   const Tensor r = testing::random_tensor(y.shape(), 2);
   relu.backward(x, y, r, &dx);
-  Tensor probe(x.shape());
-  const auto loss = [&] {
-    relu.forward(x, probe, true);
-    double sum = 0;
-    for (std::size_t i = 0; i < probe.size(); ++i) sum += double{r[i]} * probe[i];
-    return sum;
-  };
+  Tensor probe;
+  const auto loss = [&] { return testing::projected_loss(relu, x, r, probe); };
   EXPECT_FALSE(testing::compare_gradient("dx", x, dx, loss));
 }
 
@@ -45,12 +40,8 @@ TEST(GradientCheck, CatchesAWeightGradientOffByOneElement) {
   Parameter weight = layer.parameters()[0];
   Tensor analytic = *weight.grad;
   analytic[5] += 0.05f;  // one element slightly wrong
-  const auto loss = [&] {
-    layer.forward(x, y, true);
-    double sum = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) sum += double{r[i]} * y[i];
-    return sum;
-  };
+  Tensor probe;
+  const auto loss = [&] { return testing::projected_loss(layer, x, r, probe); };
   EXPECT_FALSE(testing::compare_gradient("dW", *weight.value, analytic, loss));
   analytic[5] -= 0.05f;
   EXPECT_TRUE(testing::compare_gradient("dW", *weight.value, analytic, loss));

@@ -217,8 +217,7 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
     return workspace + t * per_thread + images * (sh.padded + D * sh.wide) + sh.padded;
   };
 
-  // Each thread sums the weight and bias gradients of its images into its own slot; the slots
-  // are added in thread order afterwards, so a thread count always gives the same bits.
+  // Per-thread partial sums, added by add_partial_gradients.
   parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
     float* wide_dys = workspace + thread * per_thread;  // [images, D, wide]
     float* pads = wide_dys + images * D * sh.wide;      // [images, C·Hp·Wp]
@@ -315,7 +314,7 @@ void im2col_backward(const float* dy, const float* columns, const float* weight,
   const std::size_t per_thread = im2col_workspace_per_thread(D, g);
   const std::size_t chunks = parallel_chunks(batch);
 
-  // Per-thread partial sums added in thread order afterwards, as in shifted_backward.
+  // Per-thread partial sums, added by add_partial_gradients.
   parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
     float* dcol = workspace + thread * per_thread;
     float* dw = dcol + K * P;

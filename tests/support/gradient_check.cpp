@@ -52,6 +52,14 @@ Tensor random_tensor(const Shape& shape, std::uint64_t seed, float low, float hi
                                        << name << " disagree:" << report.str();
 }
 
+double projected_loss(Layer& layer, const Tensor& x, const Tensor& r, Tensor& probe) {
+  probe.resize(layer.output_shape(x.shape()));
+  layer.forward(x, probe, true);
+  double sum = 0.0;
+  for (std::size_t i = 0; i < probe.size(); ++i) sum += double{r[i]} * probe[i];
+  return sum;
+}
+
 void check_layer_gradients(Layer& layer, Tensor x, std::uint64_t seed,
                            const GradCheckOptions& options) {
   Tensor y(layer.output_shape(x.shape()));
@@ -65,12 +73,7 @@ void check_layer_gradients(Layer& layer, Tensor x, std::uint64_t seed,
   for (const Parameter& p : params) analytic.push_back(*p.grad);
 
   Tensor probe(y.shape());
-  const auto loss = [&] {
-    layer.forward(x, probe, true);
-    double sum = 0.0;
-    for (std::size_t i = 0; i < probe.size(); ++i) sum += double{r[i]} * probe[i];
-    return sum;
-  };
+  const auto loss = [&] { return projected_loss(layer, x, r, probe); };
   EXPECT_TRUE(compare_gradient(layer.describe() + " dL/dx", x, dx, loss, options));
   for (std::size_t k = 0; k < params.size(); ++k) {
     EXPECT_TRUE(compare_gradient(layer.describe() + " dL/d" + params[k].name, *params[k].value,

@@ -35,6 +35,10 @@ struct GradCheckOptions {
                                             const std::function<double()>& loss,
                                             const GradCheckOptions& options = {});
 
+// L = Σ_i r_i · y_i for y = layer(x), the scalar whose gradient the checks compare; probe is
+// scratch for y.
+double projected_loss(Layer& layer, const Tensor& x, const Tensor& r, Tensor& probe);
+
 // Checks dL/dx and every parameter gradient of layer at input x.
 void check_layer_gradients(Layer& layer, Tensor x, std::uint64_t seed = 7,
                            const GradCheckOptions& options = {});
