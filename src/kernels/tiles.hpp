@@ -27,8 +27,11 @@ inline Vec load(const float* p) {
 inline void store(float* p, Vec v) {
   *reinterpret_cast<Vec*>(p) = v;
 }
+// x − (+0) is x for every x, −0 included, so the compiler drops the subtraction and emits a
+// single broadcast (the obvious Vec{} + x is not an identity for x = −0, and costs a scalar add
+// per broadcast in the inner loops).
 inline Vec broadcast(float x) {
-  return Vec{} + x;
+  return x - Vec{};
 }
 inline float sum_lanes(Vec v) {
   float total = 0.0f;
