@@ -101,6 +101,39 @@ TEST(MaxPool2D, TiesGoToTheFirstElementOfTheWindowOnWideRowsToo) {
   }
 }
 
+TEST(MaxPool2D, TwoByTwoFastPathMatchesTheDefinitionWithTies) {
+  // 2x2/2 windows take a special path; check it against the definition on values with many ties
+  // (0, 1 or 2) and odd sizes, whose last row and column no window reads.
+  for (std::size_t width : {9u, 40u}) {
+    const Shape shape{2, 3, 7, width};
+    Tensor x(shape);
+    Rng rng(11);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.next_u64() % 3);
+    MaxPool2D pool(2, 2);
+    Tensor y(pool.output_shape(shape));
+    pool.forward(x, y, true);
+    Tensor dy(y.shape());
+    for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = 1.0f + static_cast<float>(i);
+    Tensor dx(shape);
+    pool.backward(x, y, dy, &dx);
+
+    Tensor expected_dx(shape);
+    expected_dx.zero();
+    for (std::size_t n = 0; n < 2; ++n)
+      for (std::size_t c = 0; c < 3; ++c)
+        for (std::size_t i = 0; i < y.dim(2); ++i)
+          for (std::size_t j = 0; j < y.dim(3); ++j) {
+            std::size_t best_a = 2 * i, best_b = 2 * j;  // first maximum in scan order
+            for (std::size_t a = 2 * i; a < 2 * i + 2; ++a)
+              for (std::size_t b = 2 * j; b < 2 * j + 2; ++b)
+                if (x.at(n, c, a, b) > x.at(n, c, best_a, best_b)) best_a = a, best_b = b;
+            EXPECT_EQ(y.at(n, c, i, j), x.at(n, c, best_a, best_b));
+            expected_dx.at(n, c, best_a, best_b) = dy.at(n, c, i, j);
+          }
+    for (std::size_t i = 0; i < dx.size(); ++i) ASSERT_EQ(dx[i], expected_dx[i]) << i;
+  }
+}
+
 TEST(MaxPool2D, PaddingNeverWinsEvenAgainstNegativeValues) {
   MaxPool2D pool(3, 2, 1);
   Tensor x(Shape{1, 1, 2, 2});

@@ -123,12 +123,30 @@ void add_partial_gradients(const float* first, std::size_t stride, std::size_t c
 // off(c,m,n) = c·Hp·Wp + m·Wp + n, if output rows are laid out Wp wide: output (i, j) sits at
 // i·Wp + j and reads padded input off + i·Wp + j. So the products read the image in place through
 // a table of K row offsets, with no K·P copy. The Wp − OW extra columns of each "wide" output row
-// are computed and dropped (forward) or fed zeros (backward).
+// are computed and dropped (forward) or fed zeros (weight gradient).
+//
+// The input gradient is itself a stride-1 convolution, the design's "full correlation": with
+// W'[c,d,m,n] = W[d,c,kh−1−m,kw−1−n] (the kernel rotated by 180° with its channels swapped) and
+// dy padded by q = k−1−p,
+//   dx[c,a,b] = Σ_d Σ_m Σ_n W'[c,d,m,n] · dy_padded[d, a+m, b+n],
+// which is the forward pass of a convolution from D to C channels (substitute m → kh−1−m in the
+// backward formula of kernels.hpp). It runs through the same shifted-rows product, with the long
+// sum over D·kh·kw inside the register tiles.
 constexpr std::size_t kMaxShiftedK = 4096;  // offsets live on the stack
 constexpr std::size_t kImagesPerDot = 4;    // images per pass of the weight-gradient tiles
 
-bool uses_shifted_rows(const WindowGeometry& g) {
-  return g.stride.h == 1 && g.stride.w == 1 && patch_size(g) <= kMaxShiftedK;
+// The convolution that computes dx from dy (see above): D input channels, padding k−1−p.
+WindowGeometry input_gradient_geometry(const WindowGeometry& g, std::size_t out_channels) {
+  return WindowGeometry{
+      out_channels, g.out_h(), g.out_w(),
+      g.kernel,     Size2{1},  Size2{g.kernel.h - 1 - g.padding.h, g.kernel.w - 1 - g.padding.w}};
+}
+
+bool uses_shifted_rows(const WindowGeometry& g, std::size_t out_channels) {
+  // Padding of at least the kernel size (legal, if odd) would make k−1−p negative.
+  return g.stride.h == 1 && g.stride.w == 1 && g.padding.h < g.kernel.h &&
+         g.padding.w < g.kernel.w && patch_size(g) <= kMaxShiftedK &&
+         out_channels * g.kernel.h * g.kernel.w <= kMaxShiftedK;
 }
 
 struct Shifted {
@@ -162,12 +180,40 @@ const float* padded_image(const float* x, const WindowGeometry& g, const Shifted
   return buffer;
 }
 
-// Per thread, for up to `images` images: each image's padded input and Wp-wide dy (kept so that
-// dW is one set of dot products over all of them), a padded dx, and partial dW and db.
-std::size_t shifted_workspace_per_thread(std::size_t images, std::size_t D,
-                                         const WindowGeometry& g) {
+// A stride-1 convolution of one image: y[D,OH,OW] = W[D,K] · (shifted rows of padded x) + b
+// (no bias when bias is null). Needs shifted_image_workspace(D, g) floats.
+std::size_t shifted_image_workspace(std::size_t D, const WindowGeometry& g) {
   const Shifted sh(g);
-  return images * (sh.padded + D * sh.wide) + sh.padded + D * (patch_size(g) + 1);
+  return sh.padded + D * sh.wide;
+}
+void shifted_image(const float* x, const float* weight, const float* bias, float* y,
+                   float* workspace, std::size_t D, const WindowGeometry& g, const Shifted& sh,
+                   const std::uint32_t* offsets) {
+  const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w();
+  float* wide = workspace + sh.padded;
+  const float* xp = padded_image(x, g, sh, workspace);
+  // wide[D, (OH−1)·Wp + OW] = W[D,K] · (rows of xp at the K offsets)
+  tiles::axpy_product<false>(
+      D, sh.wide, K, weight, K, [&](std::size_t k) { return xp + offsets[k]; },
+      [&](std::size_t d) { return wide + d * sh.wide; }, false);
+  for (std::size_t d = 0; d < D; ++d) {
+    const float b = bias != nullptr ? bias[d] : 0.0f;
+    for (std::size_t i = 0; i < oh; ++i) {
+      const float* row = wide + d * sh.wide + i * sh.wp;
+      float* out = y + (d * oh + i) * ow;
+      for (std::size_t j = 0; j < ow; ++j) out[j] = row[j] + b;
+    }
+  }
+}
+
+// Per thread, for up to `images` images: each image's padded input and Wp-wide dy (kept so that
+// dW is one set of dot products over all of them), partial dW and db, and the workspace of the
+// input-gradient convolution.
+std::size_t shifted_backward_per_thread(std::size_t images, std::size_t D,
+                                        const WindowGeometry& g) {
+  const Shifted sh(g);
+  return images * (sh.padded + D * sh.wide) + D * (patch_size(g) + 1) +
+         shifted_image_workspace(g.channels, input_gradient_geometry(g, D));
 }
 
 // Most images one thread handles in parallel_for(batch).
@@ -176,27 +222,26 @@ std::size_t images_per_thread(std::size_t batch) {
   return (batch + chunks - 1) / chunks;
 }
 
+std::size_t shifted_workspace_size(std::size_t batch, std::size_t D, const WindowGeometry& g) {
+  const std::size_t chunks = parallel_chunks(batch);
+  const std::size_t forward = chunks * shifted_image_workspace(D, g);
+  // The rotated kernel W' is shared by all threads and comes first.
+  const std::size_t backward =
+      D * patch_size(g) + chunks * shifted_backward_per_thread(images_per_thread(batch), D, g);
+  return std::max(forward, backward);
+}
+
 void shifted_forward(const float* x, const float* weight, const float* bias, float* y,
                      float* workspace, std::size_t batch, std::size_t D, const WindowGeometry& g) {
   const Shifted sh(g);
-  const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w();
   std::uint32_t offsets[kMaxShiftedK];
   shifted_offsets(g, sh, offsets);
-  const std::size_t per_thread = shifted_workspace_per_thread(1, D, g);
+  const std::size_t per_thread = shifted_image_workspace(D, g);
+  const std::size_t in_image = g.channels * g.in_h * g.in_w, out_image = D * plane_size(g);
   parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
-    float* pad = workspace + thread * per_thread;
-    float* wide = pad + sh.padded;
     for (std::size_t n = begin; n < end; ++n) {
-      const float* xp = padded_image(x + n * g.channels * g.in_h * g.in_w, g, sh, pad);
-      // wide[D, (OH−1)·Wp + OW] = W[D,K] · (rows of xp at the K offsets)
-      tiles::axpy_product<false>(
-          D, sh.wide, K, weight, K, [&](std::size_t k) { return xp + offsets[k]; },
-          [&](std::size_t d) { return wide + d * sh.wide; }, false);
-      float* out = y + n * D * oh * ow;
-      for (std::size_t d = 0; d < D; ++d)
-        for (std::size_t i = 0; i < oh; ++i)
-          for (std::size_t j = 0; j < ow; ++j)
-            out[(d * oh + i) * ow + j] = wide[d * sh.wide + i * sh.wp + j] + bias[d];
+      shifted_image(x + n * in_image, weight, bias, y + n * out_image,
+                    workspace + thread * per_thread, D, g, sh, offsets);
     }
   });
 }
@@ -206,24 +251,42 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
                       const WindowGeometry& g) {
   const Shifted sh(g);
   const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w(), P = oh * ow;
-  const std::size_t in_image = g.channels * g.in_h * g.in_w;
+  const std::size_t C = g.channels, kh = g.kernel.h, kw = g.kernel.w;
+  const std::size_t in_image = C * g.in_h * g.in_w;
   const bool padded = g.padding.h != 0 || g.padding.w != 0;
   std::uint32_t offsets[kMaxShiftedK];
   shifted_offsets(g, sh, offsets);
+
+  // The input gradient's convolution: its geometry, offsets and rotated kernel W'[C, D, kh, kw].
+  const WindowGeometry gt = input_gradient_geometry(g, D);
+  const Shifted sht(gt);
+  std::uint32_t offsets_t[kMaxShiftedK];
+  float* rotated = workspace;
+  if (dx != nullptr) {
+    shifted_offsets(gt, sht, offsets_t);
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t d = 0; d < D; ++d)
+        for (std::size_t m = 0; m < kh; ++m)
+          for (std::size_t n = 0; n < kw; ++n)
+            rotated[((c * D + d) * kh + m) * kw + n] =
+                weight[((d * C + c) * kh + (kh - 1 - m)) * kw + (kw - 1 - n)];
+  }
+
   const std::size_t images = images_per_thread(batch);
-  const std::size_t per_thread = shifted_workspace_per_thread(images, D, g);
+  const std::size_t per_thread = shifted_backward_per_thread(images, D, g);
   const std::size_t chunks = parallel_chunks(batch);
+  float* threads = workspace + D * K;
   const auto partial_dw = [&](std::size_t t) {
-    return workspace + t * per_thread + images * (sh.padded + D * sh.wide) + sh.padded;
+    return threads + t * per_thread + images * (sh.padded + D * sh.wide);
   };
 
   // Per-thread partial sums, added by add_partial_gradients.
   parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
-    float* wide_dys = workspace + thread * per_thread;  // [images, D, wide]
-    float* pads = wide_dys + images * D * sh.wide;      // [images, C·Hp·Wp]
-    float* dpad = pads + images * sh.padded;
+    float* wide_dys = threads + thread * per_thread;  // [images, D, wide]
+    float* pads = wide_dys + images * D * sh.wide;    // [images, C·Hp·Wp]
     float* dw = partial_dw(thread);
     float* db = dw + D * K;
+    float* dx_workspace = db + D;
     std::fill(db, db + D, 0.0f);
     const auto xp = [&](std::size_t image) {  // padded input of the thread's image-th image
       return padded ? pads + image * sh.padded : x + (begin + image) * in_image;
@@ -234,15 +297,16 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
       // dy laid out Wp wide, zero in the extra columns so they add nothing.
       const float* dy_n = dy + n * D * P;
       float* wdy = wide_dy(n - begin);
-      std::fill(wdy, wdy + D * sh.wide, 0.0f);
       for (std::size_t d = 0; d < D; ++d) {
         float sum = 0.0f;
         for (std::size_t i = 0; i < oh; ++i) {
+          const float* in = dy_n + (d * oh + i) * ow;
+          float* out = wdy + d * sh.wide + i * sh.wp;
           for (std::size_t j = 0; j < ow; ++j) {
-            const float v = dy_n[(d * oh + i) * ow + j];
-            wdy[d * sh.wide + i * sh.wp + j] = v;
-            sum += v;
+            out[j] = in[j];
+            sum += in[j];
           }
+          if (i + 1 < oh) std::fill(out + ow, out + sh.wp, 0.0f);
         }
         db[d] += sum;
       }
@@ -260,21 +324,8 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
     }
     if (dx == nullptr) return;
     for (std::size_t n = begin; n < end; ++n) {
-      // dx_padded[rows at the K offsets] += Wᵀ[K,D] · wide_dy[D, wide]: rows overlap, and each
-      // tile adds into them one after another, which is col2im done in place.
-      const float* wdy = wide_dy(n - begin);
-      float* dx_n = dx + n * in_image;
-      float* target = padded ? dpad : dx_n;
-      std::fill(target, target + (padded ? sh.padded : in_image), 0.0f);
-      tiles::axpy_product<true>(
-          K, sh.wide, D, weight, K, [&](std::size_t d) { return wdy + d * sh.wide; },
-          [&](std::size_t k) { return target + offsets[k]; }, true);
-      if (padded) {
-        for (std::size_t c = 0; c < g.channels; ++c)
-          for (std::size_t a = 0; a < g.in_h; ++a)
-            std::copy_n(dpad + (c * sh.hp + a + g.padding.h) * sh.wp + g.padding.w, g.in_w,
-                        dx_n + (c * g.in_h + a) * g.in_w);
-      }
+      shifted_image(dy + n * D * P, rotated, nullptr, dx + n * in_image, dx_workspace, C, gt, sht,
+                    offsets_t);
     }
   });
   add_partial_gradients(partial_dw(0), per_thread, chunks, D * K, D, dweight, dbias);
@@ -344,22 +395,22 @@ void im2col_backward(const float* dy, const float* columns, const float* weight,
 
 }  // namespace
 
-std::size_t conv2d_saved_size(std::size_t batch, const WindowGeometry& g) {
-  return uses_shifted_rows(g) ? 0 : batch * patch_size(g) * plane_size(g);
+std::size_t conv2d_saved_size(std::size_t batch, std::size_t out_channels,
+                              const WindowGeometry& g) {
+  return uses_shifted_rows(g, out_channels) ? 0 : batch * patch_size(g) * plane_size(g);
 }
 
 std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
                                   const WindowGeometry& g) {
-  return parallel_chunks(batch) *
-         (uses_shifted_rows(g)
-              ? shifted_workspace_per_thread(images_per_thread(batch), out_channels, g)
-              : im2col_workspace_per_thread(out_channels, g));
+  return uses_shifted_rows(g, out_channels)
+             ? shifted_workspace_size(batch, out_channels, g)
+             : parallel_chunks(batch) * im2col_workspace_per_thread(out_channels, g);
 }
 
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, float* saved,
                     float* workspace, std::size_t batch, std::size_t out_channels,
                     const WindowGeometry& g) {
-  if (uses_shifted_rows(g)) {
+  if (uses_shifted_rows(g, out_channels)) {
     shifted_forward(x, weight, bias, y, workspace, batch, out_channels, g);
   } else {
     im2col_forward(x, weight, bias, y, saved, batch, out_channels, g);
@@ -369,7 +420,7 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
 void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
                      float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
                      std::size_t out_channels, const WindowGeometry& g) {
-  if (uses_shifted_rows(g)) {
+  if (uses_shifted_rows(g, out_channels)) {
     shifted_backward(x, dy, weight, dweight, dbias, dx, workspace, batch, out_channels, g);
   } else {
     im2col_backward(dy, saved, weight, dweight, dbias, dx, workspace, batch, out_channels, g);

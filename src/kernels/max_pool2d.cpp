@@ -7,8 +7,54 @@
 
 namespace cnn::kernels {
 
+namespace {
+
+// The common 2x2 window with stride 2 and no padding, without the general case's clipping: each
+// output reads two pairs of neighbours. Same results as the general loop, ties included (the
+// first maximum in scan order wins).
+void max_pool_2x2(const float* x, float* y, std::int32_t* argmax, std::size_t planes,
+                  const WindowGeometry& g) {
+  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w;
+  parallel_for(planes, [=](std::size_t, std::size_t begin, std::size_t end) {
+    for (std::size_t plane = begin; plane < end; ++plane) {
+      const float* in = x + plane * g.in_h * W;
+      float* out = y + plane * oh * ow;
+      std::int32_t* arg = argmax + plane * oh * ow;
+      for (std::size_t i = 0; i < oh; ++i) {
+        const float* top = in + 2 * i * W;
+        const float* bottom = top + W;
+        const auto first = static_cast<std::int32_t>(2 * i * W);
+        const auto width = static_cast<std::int32_t>(W);
+#pragma omp simd
+        for (std::size_t j = 0; j < ow; ++j) {
+          const float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
+          const auto at = first + 2 * static_cast<std::int32_t>(j);
+          float best = a;
+          std::int32_t index = at;
+          best = b > best ? b : best;
+          index = b > a ? at + 1 : index;
+          const bool c_wins = c > best;
+          best = c_wins ? c : best;
+          index = c_wins ? at + width : index;
+          const bool d_wins = d > best;
+          best = d_wins ? d : best;
+          index = d_wins ? at + width + 1 : index;
+          out[i * ow + j] = best;
+          arg[i * ow + j] = index;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
 void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
                         const WindowGeometry& g) {
+  if (g.kernel == Size2{2} && g.stride == Size2{2} && g.padding == Size2{0}) {
+    max_pool_2x2(x, y, argmax, batch * g.channels, g);
+    return;
+  }
   const std::size_t oh = g.out_h(), ow = g.out_w();
   const std::ptrdiff_t H = static_cast<std::ptrdiff_t>(g.in_h);
   const std::ptrdiff_t W = static_cast<std::ptrdiff_t>(g.in_w);
