@@ -3,6 +3,7 @@
 #   make test    the same set-up, then every test
 #   make sanitize the tests (without the MNIST training runs) built with AddressSanitizer and
 #                UndefinedBehaviorSanitizer
+#   make test-isa the unit tests once per kernel instruction set this CPU can run
 BUILD_DIR ?= build
 DATA_DIR ?= data/mnist
 CMAKE_FLAGS ?=
@@ -10,7 +11,7 @@ JOBS ?= $(shell nproc)
 
 SANITIZE_DIR ?= build-sanitize
 
-.PHONY: all deps build data train test sanitize clean
+.PHONY: all deps build data train test sanitize test-isa clean
 
 all: build
 
@@ -36,5 +37,8 @@ sanitize: deps data
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) -LE mnist
 
+test-isa: deps data
+	scripts/test-isa-paths.sh
+
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) build-isa-portable build-isa-avx2 build-isa-avx512

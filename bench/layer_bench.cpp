@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cnn/conv2d.hpp"
+#include "cnn/instruction_set.hpp"
 #include "cnn/linear.hpp"
 #include "cnn/max_pool2d.hpp"
 #include "cnn/parallel.hpp"
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
   using namespace cnn;
   g_peak_gflops = bench::measure_fma_peak_gflops();
   benchmark::AddCustomContext("fma_peak_gflops_per_thread", std::to_string(g_peak_gflops));
+  benchmark::AddCustomContext("kernels", compiled_instruction_set().name);
   // The seed network (the design's).
   register_conv("seed/conv1x3k5", 1, 3, 5, 0, 28);
   register_elementwise("seed/relu3x24", std::make_shared<ReLU>(), Shape{kBatch, 3, 24, 24});

@@ -4,12 +4,23 @@
 #include <iostream>
 #include <string>
 
+#include "cnn/instruction_set.hpp"
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
+  // Before anything else runs: a build for a larger instruction set than this CPU has would
+  // otherwise die of an illegal instruction somewhere in the kernels.
+  if (const char* missing = cnn::missing_cpu_feature()) {
+    std::cerr << "cnn: error: this build's kernels use " << cnn::compiled_instruction_set().name
+              << ", but this CPU lacks '" << missing
+              << "'; rebuild with -DCNN_ARCH=native (or avx2, or portable)\n";
+    return 1;
+  }
+  const cnn::InstructionSet isa = cnn::compiled_instruction_set();
   CLI::App app{
       "cnn: convolutional neural networks from first principles, trained on MNIST-format data."};
-  app.set_version_flag("--version", "cnn 0.1.0");
+  app.set_version_flag("--version", std::string("cnn 0.1.0 (kernels: ") + isa.name + ", " +
+                                        std::to_string(isa.float_lanes) + " floats per vector)");
   app.require_subcommand(1);
   const cnn::cli::Command train = cnn::cli::add_train_command(app);
   const cnn::cli::Command eval = cnn::cli::add_eval_command(app);
