@@ -8,6 +8,7 @@ each process around the training loop or the inference loop, so process start-up
 count for neither side.
 
     /usr/bin/python3 bench/compare_pytorch.py [--cnn build/cnn] [--data data/mnist] [--reps 3]
+                                              [--cases design,seed,lenet5] [--threads 1,2]
 
 Needs Debian's python3-torch (apt-get install python3-torch).
 """
@@ -53,13 +54,18 @@ def main():
     parser.add_argument("--cnn", default="build/cnn")
     parser.add_argument("--data", default="data/mnist")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--cases", default="design,seed,lenet5",
+                        help="which of design, seed, lenet5 to run (default: all)")
+    parser.add_argument("--threads", default="1,2", help="thread counts (default: 1,2)")
     args = parser.parse_args()
+    cases = args.cases.split(",")
+    thread_counts = [int(t) for t in args.threads.split(",")]
 
     design = Case("design recipe: seed, batch 4, 2000 iterations (training s)", "seed", 4,
                   ["--iterations", "2000"], 0.01, 1, "train_seconds")
-    training, inference = [design], []
-    for threads in (1, 2):
-        for preset in ("seed", "lenet5"):
+    training, inference = [design] if "design" in cases else [], []
+    for threads in thread_counts:
+        for preset in (p for p in ("seed", "lenet5") if p in cases):
             training.append(Case(f"{preset}: one epoch, batch 64, {threads} thread(s) (images/s)",
                                  preset, 64, ["--epochs", "1"], 0.05, threads,
                                  "train_images_per_second"))
@@ -68,7 +74,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as scratch:
         for rep in range(args.reps):
-            for index, case in enumerate(training):
+            for case in training:
                 model = Path(scratch) / f"{case.preset}.safetensors"
                 ours = lambda: run([args.cnn, "train", "--data", args.data, *case.flags(),
                                     "--seed", str(rep + 1), "--save", str(model)])
@@ -83,7 +89,7 @@ def main():
                 seconds, rate = figure(mine, "training time")
                 case.ours.append(seconds if case.metric == "train_seconds" else rate)
                 case.theirs.append(reference[case.metric])
-                if index > 0:  # inference of the model just trained, at batch 100
+                if case is not design:  # inference of the model just trained, at batch 100
                     match = next(c for c in inference
                                  if c.preset == case.preset and c.threads == case.threads)
                     eval_text = run([args.cnn, "eval", "--model", str(model), "--data", args.data,
@@ -99,9 +105,11 @@ def main():
         ours, theirs = statistics.median(case.ours), statistics.median(case.theirs)
         ratio = theirs / ours if case.metric == "train_seconds" else ours / theirs
         print(f"{case.name:<64} {ours:>10.4g} {theirs:>10.4g} {ratio:>10.2f}x")
-    for preset in ("seed", "lenet5"):
-        one, two = (next(c for c in training[1:] if c.preset == preset and c.threads == t)
-                    for t in (1, 2))
+    for preset in (p for p in ("seed", "lenet5") if p in cases):
+        if not {1, 2} <= set(thread_counts):
+            break
+        one, two = (next(c for c in training if c is not design and c.preset == preset
+                         and c.threads == t) for t in (1, 2))
         print(f"{preset}: two threads train at {statistics.median(two.ours) / statistics.median(one.ours):.2f}x "
               f"the one-thread speed (pytorch {statistics.median(two.theirs) / statistics.median(one.theirs):.2f}x)")
 

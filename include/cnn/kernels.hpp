@@ -62,7 +62,7 @@ void col2im(const float* columns, const WindowGeometry& g, float* dx);
 
 // Forward, z[n,d,i,j] = Σ_c Σ_m Σ_n W[d,c,m,n] · x[n, c, i·s+m−p, j·s+n−p] + b[d]:
 //   x[N,C,H,W], weight[D,C,kh,kw], bias[D], y[N,D,OH,OW].
-//   saved: conv2d_saved_size(N, D, g) floats that backward reads (each image's im2col matrix when
+//   saved: conv2d_saved_size(N, g) floats that backward reads (each image's im2col matrix when
 //   the stride is not 1; nothing otherwise). workspace: conv2d_workspace_size(N, D, g) floats.
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, float* saved,
                     float* workspace, std::size_t batch, std::size_t out_channels,
@@ -76,7 +76,7 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
 void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
                      float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
                      std::size_t out_channels, const WindowGeometry& g);
-std::size_t conv2d_saved_size(std::size_t batch, std::size_t out_channels, const WindowGeometry& g);
+std::size_t conv2d_saved_size(std::size_t batch, const WindowGeometry& g);
 std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
                                   const WindowGeometry& g);
 

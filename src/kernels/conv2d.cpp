@@ -124,29 +124,11 @@ void add_partial_gradients(const float* first, std::size_t stride, std::size_t c
 // i·Wp + j and reads padded input off + i·Wp + j. So the products read the image in place through
 // a table of K row offsets, with no K·P copy. The Wp − OW extra columns of each "wide" output row
 // are computed and dropped (forward) or fed zeros (weight gradient).
-//
-// The input gradient is itself a stride-1 convolution, the design's "full correlation": with
-// W'[c,d,m,n] = W[d,c,kh−1−m,kw−1−n] (the kernel rotated by 180° with its channels swapped) and
-// dy padded by q = k−1−p,
-//   dx[c,a,b] = Σ_d Σ_m Σ_n W'[c,d,m,n] · dy_padded[d, a+m, b+n],
-// which is the forward pass of a convolution from D to C channels (substitute m → kh−1−m in the
-// backward formula of kernels.hpp). It runs through the same shifted-rows product, with the long
-// sum over D·kh·kw inside the register tiles.
 constexpr std::size_t kMaxShiftedK = 4096;  // offsets live on the stack
 constexpr std::size_t kImagesPerDot = 4;    // images per pass of the weight-gradient tiles
 
-// The convolution that computes dx from dy (see above): D input channels, padding k−1−p.
-WindowGeometry input_gradient_geometry(const WindowGeometry& g, std::size_t out_channels) {
-  return WindowGeometry{
-      out_channels, g.out_h(), g.out_w(),
-      g.kernel,     Size2{1},  Size2{g.kernel.h - 1 - g.padding.h, g.kernel.w - 1 - g.padding.w}};
-}
-
-bool uses_shifted_rows(const WindowGeometry& g, std::size_t out_channels) {
-  // Padding of at least the kernel size (legal, if odd) would make k−1−p negative.
-  return g.stride.h == 1 && g.stride.w == 1 && g.padding.h < g.kernel.h &&
-         g.padding.w < g.kernel.w && patch_size(g) <= kMaxShiftedK &&
-         out_channels * g.kernel.h * g.kernel.w <= kMaxShiftedK;
+bool uses_shifted_rows(const WindowGeometry& g) {
+  return g.stride.h == 1 && g.stride.w == 1 && patch_size(g) <= kMaxShiftedK;
 }
 
 struct Shifted {
@@ -207,13 +189,11 @@ void shifted_image(const float* x, const float* weight, const float* bias, float
 }
 
 // Per thread, for up to `images` images: each image's padded input and Wp-wide dy (kept so that
-// dW is one set of dot products over all of them), partial dW and db, and the workspace of the
-// input-gradient convolution.
+// dW is one set of dot products over all of them), partial dW and db, and a padded dx.
 std::size_t shifted_backward_per_thread(std::size_t images, std::size_t D,
                                         const WindowGeometry& g) {
   const Shifted sh(g);
-  return images * (sh.padded + D * sh.wide) + D * (patch_size(g) + 1) +
-         shifted_image_workspace(g.channels, input_gradient_geometry(g, D));
+  return images * (sh.padded + D * sh.wide) + D * (patch_size(g) + 1) + sh.padded;
 }
 
 // Most images one thread handles in parallel_for(batch).
@@ -225,7 +205,7 @@ std::size_t images_per_thread(std::size_t batch) {
 std::size_t shifted_workspace_size(std::size_t batch, std::size_t D, const WindowGeometry& g) {
   const std::size_t chunks = parallel_chunks(batch);
   const std::size_t forward = chunks * shifted_image_workspace(D, g);
-  // The rotated kernel W' is shared by all threads and comes first.
+  // The reordered weights (see shifted_backward) are shared by all threads and come first.
   const std::size_t backward =
       D * patch_size(g) + chunks * shifted_backward_per_thread(images_per_thread(batch), D, g);
   return std::max(forward, backward);
@@ -257,19 +237,18 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
   std::uint32_t offsets[kMaxShiftedK];
   shifted_offsets(g, sh, offsets);
 
-  // The input gradient's convolution: its geometry, offsets and rotated kernel W'[C, D, kh, kw].
-  const WindowGeometry gt = input_gradient_geometry(g, D);
-  const Shifted sht(gt);
-  std::uint32_t offsets_t[kMaxShiftedK];
-  float* rotated = workspace;
+  // dx: the columns of W (and their row offsets) reordered from (c, m, n) to (m, n, c), so that
+  // consecutive rows of a register tile land in different channel planes of dx (see below).
+  float* reordered = workspace;
+  std::uint32_t reordered_offsets[kMaxShiftedK];
   if (dx != nullptr) {
-    shifted_offsets(gt, sht, offsets_t);
     for (std::size_t c = 0; c < C; ++c)
-      for (std::size_t d = 0; d < D; ++d)
-        for (std::size_t m = 0; m < kh; ++m)
-          for (std::size_t n = 0; n < kw; ++n)
-            rotated[((c * D + d) * kh + m) * kw + n] =
-                weight[((d * C + c) * kh + (kh - 1 - m)) * kw + (kw - 1 - n)];
+      for (std::size_t m = 0; m < kh; ++m)
+        for (std::size_t n = 0; n < kw; ++n) {
+          const std::size_t from = (c * kh + m) * kw + n, to = (m * kw + n) * C + c;
+          reordered_offsets[to] = offsets[from];
+          for (std::size_t d = 0; d < D; ++d) reordered[d * K + to] = weight[d * K + from];
+        }
   }
 
   const std::size_t images = images_per_thread(batch);
@@ -324,8 +303,24 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
     }
     if (dx == nullptr) return;
     for (std::size_t n = begin; n < end; ++n) {
-      shifted_image(dy + n * D * P, rotated, nullptr, dx + n * in_image, dx_workspace, C, gt, sht,
-                    offsets_t);
+      // dx_padded[rows at the K offsets] += Wᵀ[K,D] · wide_dy[D, wide]: col2im done in place, the
+      // rows of the product overlapping in dx. A tile adds into its rows by loading, adding and
+      // storing them; were two of its rows in the same plane a few floats apart, the load of one
+      // would partly overlap the store of the other, which the CPU cannot forward and waits out.
+      // With the (m, n, c) order, a tile's rows are in different planes when C >= kRows.
+      const float* wdy = wide_dy(n - begin);
+      float* dx_n = dx + n * in_image;
+      float* target = padded ? dx_workspace : dx_n;
+      std::fill(target, target + (padded ? sh.padded : in_image), 0.0f);
+      tiles::axpy_product<true>(
+          K, sh.wide, D, reordered, K, [&](std::size_t d) { return wdy + d * sh.wide; },
+          [&](std::size_t k) { return target + reordered_offsets[k]; }, true);
+      if (padded) {
+        for (std::size_t c = 0; c < C; ++c)
+          for (std::size_t a = 0; a < g.in_h; ++a)
+            std::copy_n(target + (c * sh.hp + a + g.padding.h) * sh.wp + g.padding.w, g.in_w,
+                        dx_n + (c * g.in_h + a) * g.in_w);
+      }
     }
   });
   add_partial_gradients(partial_dw(0), per_thread, chunks, D * K, D, dweight, dbias);
@@ -395,14 +390,13 @@ void im2col_backward(const float* dy, const float* columns, const float* weight,
 
 }  // namespace
 
-std::size_t conv2d_saved_size(std::size_t batch, std::size_t out_channels,
-                              const WindowGeometry& g) {
-  return uses_shifted_rows(g, out_channels) ? 0 : batch * patch_size(g) * plane_size(g);
+std::size_t conv2d_saved_size(std::size_t batch, const WindowGeometry& g) {
+  return uses_shifted_rows(g) ? 0 : batch * patch_size(g) * plane_size(g);
 }
 
 std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
                                   const WindowGeometry& g) {
-  return uses_shifted_rows(g, out_channels)
+  return uses_shifted_rows(g)
              ? shifted_workspace_size(batch, out_channels, g)
              : parallel_chunks(batch) * im2col_workspace_per_thread(out_channels, g);
 }
@@ -410,7 +404,7 @@ std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, float* saved,
                     float* workspace, std::size_t batch, std::size_t out_channels,
                     const WindowGeometry& g) {
-  if (uses_shifted_rows(g, out_channels)) {
+  if (uses_shifted_rows(g)) {
     shifted_forward(x, weight, bias, y, workspace, batch, out_channels, g);
   } else {
     im2col_forward(x, weight, bias, y, saved, batch, out_channels, g);
@@ -420,7 +414,7 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
 void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
                      float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
                      std::size_t out_channels, const WindowGeometry& g) {
-  if (uses_shifted_rows(g, out_channels)) {
+  if (uses_shifted_rows(g)) {
     shifted_backward(x, dy, weight, dweight, dbias, dx, workspace, batch, out_channels, g);
   } else {
     im2col_backward(dy, saved, weight, dweight, dbias, dx, workspace, batch, out_channels, g);

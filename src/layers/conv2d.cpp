@@ -59,7 +59,7 @@ void Conv2D::forward(const Tensor& x, Tensor& y, bool /*training*/) {
   const WindowGeometry g = geometry(x.shape());
   require(y.shape(), output_shape(x.shape()), "output");
   const std::size_t batch = x.dim(0);
-  saved_.resize(Shape{kernels::conv2d_saved_size(batch, out_channels_, g)});
+  saved_.resize(Shape{kernels::conv2d_saved_size(batch, g)});
   workspace_.resize(Shape{kernels::conv2d_workspace_size(batch, out_channels_, g)});
   kernels::conv2d_forward(x.data(), weight_.data(), bias_.data(), y.data(), saved_.data(),
                           workspace_.data(), batch, out_channels_, g);
