@@ -121,7 +121,10 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{3, 2, 9, 7, 3, 3, 2, 1},            // stride 2, padding 1
         ConvCase{2, 3, 6, 8, 2, Size2{5, 3}, 2, 2},  // padding 2, stride 2
         ConvCase{2, 2, 7, 9, 3, Size2{2, 3}, Size2{2, 1}, Size2{1, 0}},  // per-axis values
-        ConvCase{1, 4, 5, 5, 5, 1, 1, 0}));                              // 1x1 kernel
+        ConvCase{1, 4, 5, 5, 5, 1, 1, 0},                                // 1x1 kernel
+        // Output channels a whole number of vectors (another weight-gradient product), and at
+        // least as many input channels as a register tile has rows (the input gradient's order).
+        ConvCase{2, 2, 7, 6, 8, 3, 1, 0}, ConvCase{3, 6, 9, 8, 16, 5, 1, 2}));
 
 TEST(Conv2D, InputGradientEqualsTheDesignsRotatedKernelCorrelation) {
   // Strides that tile the padded input exactly, as the design's method assumes.
@@ -160,30 +163,32 @@ TEST(Conv2D, RejectsInputWithWrongChannelsNamingBothShapes) {
 }
 
 TEST(Conv2D, ThreadCountDoesNotChangeForwardAndRepeatsBitwise) {
-  Conv2D conv(2, 4, 3, 1, 1);
-  Rng rng(21);
-  conv.initialize(rng, 2.0);
-  const Tensor x = random_tensor(Shape{16, 2, 10, 10}, 23);
-  const Tensor dy = random_tensor(conv.output_shape(x.shape()), 29);
-  auto run = [&](std::size_t threads, Tensor& y, Tensor& dx, Tensor& dw) {
-    set_num_threads(threads);
-    y.resize(conv.output_shape(x.shape()));
-    dx.resize(x.shape());
-    conv.forward(x, y, true);
-    conv.backward(x, y, dy, &dx);
-    dw = *conv.parameters()[0].grad;
-  };
-  Tensor y1, dx1, dw1, y2, dx2, dw2, y3, dx3, dw3;
-  run(1, y1, dx1, dw1);
-  run(2, y2, dx2, dw2);
-  run(2, y3, dx3, dw3);
-  set_num_threads(1);
-  // Per-image work is split between threads, so forward and dx are identical bits.
-  for (std::size_t i = 0; i < y1.size(); ++i) ASSERT_EQ(y1[i], y2[i]);
-  for (std::size_t i = 0; i < dx1.size(); ++i) ASSERT_EQ(dx1[i], dx2[i]);
-  // Weight gradients sum per-thread partials: same value up to rounding, same bits per count.
-  expect_near(dw1, dw2, 1e-4f);
-  for (std::size_t i = 0; i < dw2.size(); ++i) ASSERT_EQ(dw2[i], dw3[i]);
+  for (std::size_t out_channels : {4u, 16u}) {
+    Conv2D conv(2, out_channels, 3, 1, 1);
+    Rng rng(21);
+    conv.initialize(rng, 2.0);
+    const Tensor x = random_tensor(Shape{16, 2, 10, 10}, 23);
+    const Tensor dy = random_tensor(conv.output_shape(x.shape()), 29);
+    auto run = [&](std::size_t threads, Tensor& y, Tensor& dx, Tensor& dw) {
+      set_num_threads(threads);
+      y.resize(conv.output_shape(x.shape()));
+      dx.resize(x.shape());
+      conv.forward(x, y, true);
+      conv.backward(x, y, dy, &dx);
+      dw = *conv.parameters()[0].grad;
+    };
+    Tensor y1, dx1, dw1, y2, dx2, dw2, y3, dx3, dw3;
+    run(1, y1, dx1, dw1);
+    run(2, y2, dx2, dw2);
+    run(2, y3, dx3, dw3);
+    set_num_threads(1);
+    // Per-image work is split between threads, so forward and dx are identical bits.
+    for (std::size_t i = 0; i < y1.size(); ++i) ASSERT_EQ(y1[i], y2[i]);
+    for (std::size_t i = 0; i < dx1.size(); ++i) ASSERT_EQ(dx1[i], dx2[i]);
+    // Weight gradients sum per-thread partials: same value up to rounding, same bits per count.
+    expect_near(dw1, dw2, 1e-4f);
+    for (std::size_t i = 0; i < dw2.size(); ++i) ASSERT_EQ(dw2[i], dw3[i]);
+  }
 }
 
 }  // namespace

@@ -189,11 +189,12 @@ void shifted_image(const float* x, const float* weight, const float* bias, float
 }
 
 // Per thread, for up to `images` images: each image's padded input and Wp-wide dy (kept so that
-// dW is one set of dot products over all of them), partial dW and db, and a padded dx.
+// dW is one set of dot products over all of them), partial dW and db, a padded dx and one
+// transposed wide dy.
 std::size_t shifted_backward_per_thread(std::size_t images, std::size_t D,
                                         const WindowGeometry& g) {
   const Shifted sh(g);
-  return images * (sh.padded + D * sh.wide) + D * (patch_size(g) + 1) + sh.padded;
+  return images * (sh.padded + D * sh.wide) + D * (patch_size(g) + 1) + sh.padded + sh.wide * D;
 }
 
 // Most images one thread handles in parallel_for(batch).
@@ -251,6 +252,10 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
         }
   }
 
+  // The weight gradient's products take their long sums (over positions) inside the register
+  // tiles either way: as dot products for any D, or as the forward pass's broadcast-and-add
+  // tiles when D is a whole number of vectors, which needs half the loads per multiply-add.
+  const bool transposed_dw = D % tiles::kLanes == 0;
   const std::size_t images = images_per_thread(batch);
   const std::size_t per_thread = shifted_backward_per_thread(images, D, g);
   const std::size_t chunks = parallel_chunks(batch);
@@ -290,10 +295,26 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
         db[d] += sum;
       }
     }
+    if (transposed_dw) {
+      // dWᵀ[K,D] = Σ_images Σ_q x_shifted[K, q] · dyᵀ[q, D]: with D a whole number of vectors,
+      // the same register tiles as the forward pass, broadcasting input values from the K
+      // shifted rows and loading dy transposed, D values per position q.
+      float* dyt = dx_workspace + sh.padded;
+      for (std::size_t image = 0; image < end - begin; ++image) {
+        const float* wdy = wide_dy(image);
+        for (std::size_t q = 0; q < sh.wide; ++q)
+          for (std::size_t d = 0; d < D; ++d) dyt[q * D + d] = wdy[d * sh.wide + q];
+        const float* in = xp(image);
+        tiles::axpy_product(
+            K, D, sh.wide, [&](std::size_t k, std::size_t q) { return in[offsets[k] + q]; },
+            [&](std::size_t q) { return dyt + q * D; }, [&](std::size_t k) { return dw + k * D; },
+            image > 0);
+      }
+    }
     // dW[D,K] = Σ_images wide_dy[D, wide] · (rows of the padded image at the K offsets)ᵀ, a few
     // images at a time: their inputs and gradients stay in cache while every tile passes over
     // them, and each tile's sums are still reduced only once per group.
-    for (std::size_t first = 0; first < end - begin; first += kImagesPerDot) {
+    for (std::size_t first = 0; !transposed_dw && first < end - begin; first += kImagesPerDot) {
       const std::size_t count = std::min(kImagesPerDot, end - begin - first);
       tiles::dot_product(
           count, D, K, sh.wide,
@@ -323,7 +344,21 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
       }
     }
   });
-  add_partial_gradients(partial_dw(0), per_thread, chunks, D * K, D, dweight, dbias);
+  if (!transposed_dw) {
+    add_partial_gradients(partial_dw(0), per_thread, chunks, D * K, D, dweight, dbias);
+    return;
+  }
+  // The partial dWᵀ[K,D] of each thread, transposed and added in thread order.
+  for (std::size_t d = 0; d < D; ++d) {
+    for (std::size_t k = 0; k < K; ++k) {
+      float sum = partial_dw(0)[k * D + d];
+      for (std::size_t t = 1; t < chunks; ++t) sum += partial_dw(t)[k * D + d];
+      dweight[d * K + k] = sum;
+    }
+    float sum = partial_dw(0)[D * K + d];
+    for (std::size_t t = 1; t < chunks; ++t) sum += partial_dw(t)[D * K + d];
+    dbias[d] = sum;
+  }
 }
 
 // ---- the im2col path (any stride) ------------------------------------------------------------

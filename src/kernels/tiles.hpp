@@ -44,24 +44,17 @@ inline float sum_lanes(Vec v) {
 constexpr std::size_t kRows = 6;
 constexpr std::size_t kCols = 2 * kLanes;
 
-// A[i, k] of a row-major A, or of the transpose of a row-major A.
-template <bool TransposedA>
-inline float a_at(const float* A, std::size_t lda, std::size_t i, std::size_t k) {
-  return TransposedA ? A[k * lda + i] : A[i * lda + k];
-}
-
-// C[r, 0:kCols] (+)= Σ_k A[r, k] · B[k, 0:kCols] for r < R.
-template <bool TransposedA, std::size_t R, class BRow, class CRow>
-inline void axpy_tile(std::size_t K, const float* A, std::size_t lda, BRow b_row, CRow c_row,
-                      bool accumulate) {
+// C[r, 0:kCols] (+)= Σ_k A[r, k] · B[k, 0:kCols] for r < R, where a(r, k) gives A[r, k].
+template <std::size_t R, class AValue, class BRow, class CRow>
+inline void axpy_tile(std::size_t K, AValue a, BRow b_row, CRow c_row, bool accumulate) {
   Vec sum[R][2] = {};
   for (std::size_t k = 0; k < K; ++k) {
     const float* b = b_row(k);
     const Vec b0 = load(b), b1 = load(b + kLanes);
     for (std::size_t r = 0; r < R; ++r) {
-      const Vec a = broadcast(a_at<TransposedA>(A, lda, r, k));
-      sum[r][0] += a * b0;
-      sum[r][1] += a * b1;
+      const Vec ar = broadcast(a(r, k));
+      sum[r][0] += ar * b0;
+      sum[r][1] += ar * b1;
     }
   }
   for (std::size_t r = 0; r < R; ++r) {
@@ -77,13 +70,12 @@ inline void axpy_tile(std::size_t K, const float* A, std::size_t lda, BRow b_row
 
 // C[r, 0:kLanes] (+)= Σ_k A[r, k] · B[k, 0:kLanes] for r < R: a one-vector tile, for a right
 // edge of C at least one vector wide.
-template <bool TransposedA, std::size_t R, class BRow, class CRow>
-inline void axpy_tile1(std::size_t K, const float* A, std::size_t lda, BRow b_row, CRow c_row,
-                       bool accumulate) {
+template <std::size_t R, class AValue, class BRow, class CRow>
+inline void axpy_tile1(std::size_t K, AValue a, BRow b_row, CRow c_row, bool accumulate) {
   Vec sum[R] = {};
   for (std::size_t k = 0; k < K; ++k) {
     const Vec b = load(b_row(k));
-    for (std::size_t r = 0; r < R; ++r) sum[r] += broadcast(a_at<TransposedA>(A, lda, r, k)) * b;
+    for (std::size_t r = 0; r < R; ++r) sum[r] += broadcast(a(r, k)) * b;
   }
   for (std::size_t r = 0; r < R; ++r) {
     float* c = c_row(r);
@@ -93,72 +85,87 @@ inline void axpy_tile1(std::size_t K, const float* A, std::size_t lda, BRow b_ro
 }
 
 // The same, element by element, for the last columns (fewer than one vector).
-template <bool TransposedA, class BRow, class CRow>
-inline void axpy_edge(std::size_t rows, std::size_t cols, std::size_t K, const float* A,
-                      std::size_t lda, BRow b_row, CRow c_row, bool accumulate) {
+template <class AValue, class BRow, class CRow>
+inline void axpy_edge(std::size_t rows, std::size_t cols, std::size_t K, AValue a, BRow b_row,
+                      CRow c_row, bool accumulate) {
   for (std::size_t r = 0; r < rows; ++r) {
     float sum[kLanes] = {};
     for (std::size_t k = 0; k < K; ++k) {
-      const float a = a_at<TransposedA>(A, lda, r, k);
+      const float ar = a(r, k);
       const float* b = b_row(k);
-      for (std::size_t j = 0; j < cols; ++j) sum[j] += a * b[j];
+      for (std::size_t j = 0; j < cols; ++j) sum[j] += ar * b[j];
     }
     float* c = c_row(r);
     for (std::size_t j = 0; j < cols; ++j) c[j] = accumulate ? c[j] + sum[j] : sum[j];
   }
 }
 
-template <bool TransposedA, std::size_t R, class BRow, class CRow>
-inline void axpy_row_block(std::size_t N, std::size_t K, const float* A, std::size_t lda,
-                           BRow b_row, CRow c_row, bool accumulate) {
+template <std::size_t R, class AValue, class BRow, class CRow>
+inline void axpy_row_block(std::size_t N, std::size_t K, AValue a, BRow b_row, CRow c_row,
+                           bool accumulate) {
   std::size_t j = 0;
   for (; j + kCols <= N; j += kCols) {
-    axpy_tile<TransposedA, R>(
-        K, A, lda, [&](std::size_t k) { return b_row(k) + j; },
+    axpy_tile<R>(
+        K, a, [&](std::size_t k) { return b_row(k) + j; },
         [&](std::size_t r) { return c_row(r) + j; }, accumulate);
   }
   if (j + kLanes <= N) {
-    axpy_tile1<TransposedA, R>(
-        K, A, lda, [&](std::size_t k) { return b_row(k) + j; },
+    axpy_tile1<R>(
+        K, a, [&](std::size_t k) { return b_row(k) + j; },
         [&](std::size_t r) { return c_row(r) + j; }, accumulate);
     j += kLanes;
   }
   if (j < N) {
-    axpy_edge<TransposedA>(
-        R, N - j, K, A, lda, [&](std::size_t k) { return b_row(k) + j; },
+    axpy_edge(
+        R, N - j, K, a, [&](std::size_t k) { return b_row(k) + j; },
         [&](std::size_t r) { return c_row(r) + j; }, accumulate);
   }
 }
 
-// C[M,N] (+)= A·B (TransposedA = false: A is [M,K]) or Aᵀ·B (true: A is [K,M]), where row k of B
-// starts at b_row(k) and row i of C at c_row(i); kRows rows of C at a time.
-template <bool TransposedA, class BRow, class CRow>
-void axpy_product(std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda,
-                  BRow b_row, CRow c_row, bool accumulate) {
+// C[M,N] (+)= A·B, where a(i, k) gives A[i, k], row k of B starts at b_row(k) and row i of C at
+// c_row(i); kRows rows of C at a time.
+template <class AValue, class BRow, class CRow>
+void axpy_product(std::size_t M, std::size_t N, std::size_t K, AValue a, BRow b_row, CRow c_row,
+                  bool accumulate) {
   for (std::size_t i = 0; i < M; i += kRows) {
-    // Start of row i of A: column i of the stored matrix when A is transposed.
-    const float* a = TransposedA ? A + i : A + i * lda;
+    const auto a_block = [&](std::size_t r, std::size_t k) { return a(i + r, k); };
     const auto c = [&](std::size_t r) { return c_row(i + r); };
     switch (M - i < kRows ? M - i : kRows) {
       case 6:
-        axpy_row_block<TransposedA, 6>(N, K, a, lda, b_row, c, accumulate);
+        axpy_row_block<6>(N, K, a_block, b_row, c, accumulate);
         break;
       case 5:
-        axpy_row_block<TransposedA, 5>(N, K, a, lda, b_row, c, accumulate);
+        axpy_row_block<5>(N, K, a_block, b_row, c, accumulate);
         break;
       case 4:
-        axpy_row_block<TransposedA, 4>(N, K, a, lda, b_row, c, accumulate);
+        axpy_row_block<4>(N, K, a_block, b_row, c, accumulate);
         break;
       case 3:
-        axpy_row_block<TransposedA, 3>(N, K, a, lda, b_row, c, accumulate);
+        axpy_row_block<3>(N, K, a_block, b_row, c, accumulate);
         break;
       case 2:
-        axpy_row_block<TransposedA, 2>(N, K, a, lda, b_row, c, accumulate);
+        axpy_row_block<2>(N, K, a_block, b_row, c, accumulate);
         break;
       default:
-        axpy_row_block<TransposedA, 1>(N, K, a, lda, b_row, c, accumulate);
+        axpy_row_block<1>(N, K, a_block, b_row, c, accumulate);
         break;
     }
+  }
+}
+
+// The same with A a row-major matrix (TransposedA = false: A is [M,K], A[i,k] = A[i·lda + k]) or
+// the transpose of one (true: A is stored [K,M], A[i,k] = A[k·lda + i]).
+template <bool TransposedA, class BRow, class CRow>
+void axpy_product(std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda,
+                  BRow b_row, CRow c_row, bool accumulate) {
+  if constexpr (TransposedA) {
+    axpy_product(
+        M, N, K, [=](std::size_t i, std::size_t k) { return A[k * lda + i]; }, b_row, c_row,
+        accumulate);
+  } else {
+    axpy_product(
+        M, N, K, [=](std::size_t i, std::size_t k) { return A[i * lda + k]; }, b_row, c_row,
+        accumulate);
   }
 }
 
