@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cnn/dataset.hpp"
+#include "cnn/evaluation.hpp"
 #include "cnn/model_file.hpp"
 #include "cnn/parallel.hpp"
 #include "cnn/training.hpp"
@@ -32,7 +33,8 @@ int run_eval(const EvalArgs& args) {
                              args.data + " holds " + test.image_shape().to_string());
   }
   const auto start = std::chrono::steady_clock::now();
-  const double accuracy = evaluate(loaded.model, test, args.batch);
+  const Evaluation evaluation = evaluate_in_detail(loaded.model, test, args.batch);
+  const double accuracy = evaluation.accuracy();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("model %s (preset %s, %zu parameters)\n", args.model.c_str(),
@@ -41,6 +43,11 @@ int run_eval(const EvalArgs& args) {
   std::printf("inference time %.3f s (%.0f images/s, batch %zu, %zu thread%s)\n", seconds,
               static_cast<double>(test.size()) / seconds, args.batch, num_threads(),
               num_threads() == 1 ? "" : "s");
+  std::printf("per-class accuracy:");
+  for (std::size_t c = 0; c < evaluation.classes; ++c) {
+    std::printf(" %zu: %.4f", c, evaluation.class_accuracy(c));
+  }
+  std::printf("\n%s", evaluation.confusion_text().c_str());
   return 0;
 }
 
@@ -48,7 +55,8 @@ int run_eval(const EvalArgs& args) {
 
 Command add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand("eval", "Report the test accuracy of a saved model");
+  CLI::App* cmd = app.add_subcommand(
+      "eval", "Report the test accuracy, per-class accuracy and confusion matrix of a saved model");
   cmd->add_option("--model", args->model, "Model file written by 'cnn train --save'")->required();
   cmd->add_option("--data", args->data, "Folder with the MNIST IDX files")->required();
   cmd->add_option("--batch", args->batch, "Images per forward pass")

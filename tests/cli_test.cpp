@@ -68,6 +68,8 @@ Result run_cli(const std::vector<std::string>& args, const fs::path& scratch) {
                                    0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
+  // In the scratch folder, so that run folders (runs/...) of `cnn train` go away with it.
+  posix_spawn_file_actions_addchdir_np(&actions, scratch.c_str());
   pid_t pid = 0;
   const int spawned = posix_spawn(&pid, CNN_CLI_PATH, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
