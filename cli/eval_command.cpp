@@ -1,6 +1,8 @@
 // cnn eval: test accuracy of a saved model.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -21,7 +23,32 @@ struct EvalArgs {
   std::string data;
   std::size_t batch = 100;
   std::size_t threads = 0;
+  std::string predictions_out;
 };
+
+// One line per test image: index, label, predicted class and the raw logits, for comparing with
+// other tools (tests/interop/pytorch_interop.py) or analysing mistakes.
+void write_predictions(const std::string& path, const Dataset& test, const Evaluation& e) {
+  std::FILE* file = std::fopen(path.c_str(), "w");
+  if (file == nullptr) {
+    throw std::runtime_error("--predictions-out: cannot create '" + path +
+                             "': " + std::strerror(errno));
+  }
+  std::fprintf(file, "index,label,predicted");
+  for (std::size_t c = 0; c < e.classes; ++c) std::fprintf(file, ",logit_%zu", c);
+  std::fprintf(file, "\n");
+  for (std::size_t i = 0; i < e.images(); ++i) {
+    std::fprintf(file, "%zu,%d,%d", i, test.label(i), e.predicted[i]);
+    for (std::size_t c = 0; c < e.classes; ++c) {
+      // 9 significant digits: a float32 exactly.
+      std::fprintf(file, ",%.9g", static_cast<double>(e.logits[i * e.classes + c]));
+    }
+    std::fprintf(file, "\n");
+  }
+  if (std::fclose(file) != 0) {
+    throw std::runtime_error("--predictions-out: cannot write '" + path + "'");
+  }
+}
 
 int run_eval(const EvalArgs& args) {
   require_data_folder(args.data);
@@ -48,6 +75,11 @@ int run_eval(const EvalArgs& args) {
     std::printf(" %zu: %.4f", c, evaluation.class_accuracy(c));
   }
   std::printf("\n%s", evaluation.confusion_text().c_str());
+  if (!args.predictions_out.empty()) {
+    write_predictions(args.predictions_out, test, evaluation);
+    std::printf("wrote predictions and logits of every test image to %s\n",
+                args.predictions_out.c_str());
+  }
   return 0;
 }
 
@@ -65,6 +97,9 @@ Command add_eval_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Threads (0: one per hardware thread)")
       ->check(integer_at_least(0, 1024))
       ->capture_default_str();
+  cmd->add_option("--predictions-out", args->predictions_out,
+                  "Write index, label, predicted class and logits of every test image to this "
+                  "CSV file");
   return [args] { return run_eval(*args); };
 }
 

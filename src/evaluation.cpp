@@ -65,12 +65,15 @@ Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_
   result.confusion.assign(result.classes * result.classes, 0);
   result.predicted.reserve(data.size());
   result.confidence.reserve(data.size());
+  result.logits.reserve(data.size() * result.classes);
   Tensor x, probs;
   std::vector<std::int32_t> labels;
   for (std::size_t begin = 0; begin < data.size(); begin += batch_size) {
     const std::size_t count = std::min(batch_size, data.size() - begin);
     data.gather_range(begin, count, x, labels);
-    softmax(model.forward(x, /*training=*/false), probs);
+    const Tensor& logits = model.forward(x, /*training=*/false);
+    result.logits.insert(result.logits.end(), logits.data(), logits.data() + logits.size());
+    softmax(logits, probs);
     for (std::size_t n = 0; n < count; ++n) {
       const float* row = probs.data() + n * result.classes;
       const auto best = std::max_element(row, row + result.classes) - row;

@@ -19,6 +19,8 @@ struct Evaluation {
   // Per image, in dataset order: the arg-max class and its softmax probability.
   std::vector<std::int32_t> predicted;
   std::vector<float> confidence;
+  // images() x classes raw outputs of the model (empty when built by evaluation_from).
+  std::vector<float> logits;
 
   std::size_t images() const { return predicted.size(); }
   std::size_t correct() const;
