@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const cnn::cli::Command train = cnn::cli::add_train_command(app);
   const cnn::cli::Command eval = cnn::cli::add_eval_command(app);
+  const cnn::cli::Command predict = cnn::cli::add_predict_command(app);
+  const cnn::cli::Command info = cnn::cli::add_info_command(app);
+  const cnn::cli::Command plot = cnn::cli::add_plot_command(app);
 
   try {
     app.parse(argc, argv);
@@ -52,6 +55,9 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("train")) return train();
     if (app.got_subcommand("eval")) return eval();
+    if (app.got_subcommand("predict")) return predict();
+    if (app.got_subcommand("info")) return info();
+    if (app.got_subcommand("plot")) return plot();
   } catch (const cnn::cli::UsageError& e) {
     std::cerr << "cnn: error: " << e.what() << "\n";
     return 2;

@@ -10,12 +10,15 @@
 #include <string>
 
 #include "cnn/dataset.hpp"
+#include "cnn/evaluation.hpp"
 #include "cnn/model_file.hpp"
 #include "cnn/parallel.hpp"
 #include "cnn/presets.hpp"
 #include "cnn/training.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "run_folder.hpp"
+#include "train_session.hpp"
 
 namespace cnn::cli {
 
@@ -35,6 +38,10 @@ struct TrainArgs {
   std::size_t threads = 0;
   std::size_t report_every = 0;
   std::string save;
+  std::string out;
+  bool quiet = false;
+  std::size_t eval_every = 0;
+  std::size_t log_every = 0;
 };
 
 std::string number(double value) {
@@ -89,8 +96,16 @@ int run_train(const TrainArgs& args) {
   options.sgd = {args.lr, args.momentum, args.decay};
   options.shuffle_seed = args.seed ^ 0x5eedda7aULL;  // its own stream, derived from --seed
   const std::size_t total = planned_iterations(options, train_set.size());
-  options.report_every =
+  SessionSettings session_settings;
+  session_settings.quiet = args.quiet;
+  session_settings.report_every =
       args.report_every > 0 ? args.report_every : std::max<std::size_t>(1, total / 20);
+  session_settings.log_every =
+      args.log_every > 0 ? args.log_every : std::max<std::size_t>(1, total / 500);
+  session_settings.eval_every =
+      args.eval_every > 0 ? args.eval_every : std::max<std::size_t>(1, total / 5);
+  const std::filesystem::path run = make_run_folder(args.out, args.preset);
+  session_settings.metrics = run / "metrics.csv";
 
   std::printf("training preset '%s' on %zu images (%zu held out for validation), %zu test images\n",
               args.preset.c_str(), train_set.size(), val_set.size(), data.test.size());
@@ -98,25 +113,30 @@ int run_train(const TrainArgs& args) {
               args.batch, total, number(args.lr).c_str(), number(args.momentum).c_str(),
               number(args.decay).c_str(), static_cast<unsigned long long>(args.seed), num_threads(),
               num_threads() == 1 ? "" : "s");
+  std::printf("run folder %s\n", run.c_str());
   std::fputs(model.summary(Shape{args.batch, 1, train_set.rows(), train_set.cols()}).c_str(),
              stdout);
   std::fflush(stdout);
 
-  const TrainResult result = train(model, train_set, options, [](const TrainProgress& p) {
-    std::printf("iteration %6zu/%zu  epoch %zu  loss %.4f  lr %.6f  %.2f s\n", p.iteration,
-                p.total_iterations, p.epoch, p.loss, p.learning_rate, p.seconds);
-    std::fflush(stdout);
-  });
-  std::printf("training time %.3f s (%.0f images/s)\n", result.seconds,
-              static_cast<double>(result.images) / result.seconds);
-  const double val_accuracy = val_set.size() > 0 ? evaluate(model, val_set) : 0.0;
+  const SessionResult session =
+      train_with_progress(model, train_set, val_set, options, session_settings);
+  const TrainResult& result = session.train;
+  std::printf("training time %.3f s (%.0f images/s)\n", session.training_seconds,
+              static_cast<double>(result.images) / session.training_seconds);
+  if (session.validation_seconds > 0) {
+    std::printf("validation during training %.3f s (not counted in the training time)\n",
+                session.validation_seconds);
+  }
+  const double val_accuracy = session.final_validation_accuracy.value_or(0.0);
   if (val_set.size() > 0) {
     std::printf("validation accuracy %.4f (%zu images)\n", val_accuracy, val_set.size());
   }
-  const double test_accuracy = evaluate(model, data.test);
+  const Evaluation evaluation = evaluate_in_detail(model, data.test);
+  const double test_accuracy = evaluation.accuracy();
   std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, data.test.size());
+  std::fputs(evaluation.confusion_text().c_str(), stdout);
 
-  if (!args.save.empty()) {
+  {
     ModelInfo info{args.preset, train_set.image_shape(), train_set.classes(), {}};
     info.extra = {{"batch", std::to_string(args.batch)},
                   {"iterations", std::to_string(total)},
@@ -127,9 +147,20 @@ int run_train(const TrainArgs& args) {
                   {"threads", std::to_string(num_threads())},
                   {"validation_accuracy", number(val_accuracy)},
                   {"test_accuracy", number(test_accuracy)}};
-    save_model(args.save, model, info);
-    std::printf("saved model to %s\n", args.save.c_str());
+    save_model(run / "model.safetensors", model, info);
+    if (!args.save.empty()) {
+      save_model(args.save, model, info);
+      std::printf("saved model to %s\n", args.save.c_str());
+    }
   }
+  write_test_results(run, data.test, evaluation);
+  const std::string title = run.filename().string();
+  std::string written;
+  for (const auto& picture : draw_run_pictures(run, title)) {
+    written += " " + picture.filename().string();
+  }
+  std::printf("run folder %s: metrics.csv model.safetensors test_predictions.csv%s\n", run.c_str(),
+              written.c_str());
   return 0;
 }
 
@@ -182,7 +213,19 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--report-every", args->report_every,
                   "Iterations between loss reports (default: 20 reports per run)")
       ->check(integer_at_least(1));
-  cmd->add_option("--save", args->save, "Write the trained model to this safetensors file");
+  cmd->add_option("--save", args->save,
+                  "Also write the trained model to this safetensors file (the run folder always "
+                  "gets model.safetensors)");
+  cmd->add_option("--out", args->out,
+                  "Run folder for the metrics log, the model and the pictures (default: a new "
+                  "folder runs/<date>-<time>-<preset>)");
+  cmd->add_flag("--quiet", args->quiet, "No progress bar or periodic lines while training");
+  cmd->add_option("--eval-every", args->eval_every,
+                  "Iterations between validation runs during training (default: 5 per run)")
+      ->check(integer_at_least(1));
+  cmd->add_option("--log-every", args->log_every,
+                  "Iterations between lines of the metrics log (default: 500 lines per run)")
+      ->check(integer_at_least(1));
   return [args] { return run_train(*args); };
 }
 

@@ -10,6 +10,11 @@ packages=(
   zlib1g-dev                  # reading gzip-compressed IDX files
   nlohmann-json3-dev          # the JSON header of safetensors model files
   libcli11-dev                # command-line parsing
+  libpng-dev                  # reading PNG images for `cnn predict`
+  libjpeg62-turbo-dev         # reading JPEG images for `cnn predict`
+  libcairo2-dev               # drawing the charts and image grids of a training run
+  fonts-dejavu-core           # the font of the text in those pictures
+  python3-torch               # the PyTorch side of the model-file interoperability test
   curl ca-certificates        # fetching MNIST when npm is not available
 )
 

@@ -100,6 +100,9 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
   metadata["preset"] = info.preset;
   metadata["input_shape"] = shape_text(info.input);
   metadata["classes"] = std::to_string(info.classes);
+  // How pixels become the network's input (Dataset::gather): x = pixel * input_scale - input_mean.
+  metadata["input_scale"] = kInputScaleText;
+  metadata["input_mean"] = "0";
   header["__metadata__"] = metadata;
   std::uint64_t offset = 0;
   const std::vector<Parameter> params = model.parameters();
@@ -217,7 +220,20 @@ LoadedModel load_model(const std::filesystem::path& path) {
     throw fail("bad __metadata__ classes: '" + classes + "' is not a count");
   }
   loaded.info.classes = std::stoul(classes);
-  for (const char* key : {"format", "preset", "input_shape", "classes"}) {
+  // Files written before the normalisation was recorded used the same one; a file that records
+  // another cannot be run correctly by this program.
+  const auto scale = loaded.info.extra.find("input_scale");
+  if (scale != loaded.info.extra.end() && scale->second != kInputScaleText) {
+    throw fail("__metadata__ input_scale '" + scale->second + "' is not " + kInputScaleText +
+               " (1/255), the only input normalisation this program implements");
+  }
+  const auto mean = loaded.info.extra.find("input_mean");
+  if (mean != loaded.info.extra.end() && mean->second != "0") {
+    throw fail("__metadata__ input_mean '" + mean->second +
+               "' is not 0, the only input normalisation this program implements");
+  }
+  for (const char* key :
+       {"format", "preset", "input_shape", "classes", "input_scale", "input_mean"}) {
     loaded.info.extra.erase(key);
   }
   try {

@@ -95,7 +95,7 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
       result.last_loss = loss_sum / static_cast<double>(loss_count);
       if (on_progress) {
         on_progress({it, total, sampler.epoch(), result.last_loss,
-                     optimizer.current_learning_rate(), elapsed()});
+                     optimizer.current_learning_rate(), elapsed(), result.images});
       }
       loss_sum = 0.0;
       loss_count = 0;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -68,6 +69,8 @@ Result run_cli(const std::vector<std::string>& args, const fs::path& scratch) {
                                    0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
+  // In the scratch folder, so that run folders (runs/...) of `cnn train` go away with it.
+  posix_spawn_file_actions_addchdir_np(&actions, scratch.c_str());
   pid_t pid = 0;
   const int spawned = posix_spawn(&pid, CNN_CLI_PATH, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -393,6 +396,176 @@ TEST_F(CliTest, TrainThenEvalGivesTheSameAccuracyAndIsDeterministic) {
   for (const auto& entry : fs::directory_iterator(dir_)) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
   }
+}
+
+// ---- run folder, progress output, pictures ---------------------------------------------------
+
+// True when text has a byte that a terminal would interpret (control characters but newline).
+bool has_control_characters(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && byte != '\n') || byte == 0x7f;
+  });
+}
+
+std::size_t line_count(const fs::path& path) {
+  return lines_of(read_text(path)).size();
+}
+
+TEST_F(CliTest, TrainWritesARunFolderWithLogModelAndPictures) {
+  const fs::path run_dir = dir_ / "run";
+  const Result r = run({"train",
+                        "--data",
+                        data(),
+                        "--iterations",
+                        "40",
+                        "--batch",
+                        "8",
+                        "--val",
+                        "50",
+                        "--lr",
+                        "0.05",
+                        "--threads",
+                        "1",
+                        "--out",
+                        run_dir.string(),
+                        "--eval-every",
+                        "20",
+                        "--log-every",
+                        "4",
+                        "--report-every",
+                        "20"});
+  ASSERT_EQ(r.status, 0) << r;
+  // Piped output: plain lines, no progress bar, no control characters.
+  EXPECT_FALSE(has_control_characters(r.out)) << r;
+  EXPECT_TRUE(Contains(r.out, "iteration     20/40  epoch 2  loss "));
+  EXPECT_TRUE(Contains(r.out, "iteration     20/40  epoch 2  validation accuracy "));
+  EXPECT_TRUE(Contains(r.out, "confusion matrix (rows: true class, columns: predicted class)"));
+  EXPECT_TRUE(Contains(r.out, "run folder " + run_dir.string()));
+  for (const char* file : {"metrics.csv", "model.safetensors", "test_predictions.csv",
+                           "samples.pgm", "loss.png", "predictions.png", "confusion.png"}) {
+    EXPECT_TRUE(fs::is_regular_file(run_dir / file)) << file;
+  }
+  // Header, a line every 4 iterations (10 lines), none extra: evaluations (20, 40) fall on them.
+  // (150 training images in batches of 8: epoch 2 starts at iteration 20.)
+  const std::vector<std::string> metrics = lines_of(read_text(run_dir / "metrics.csv"));
+  ASSERT_EQ(metrics.size(), 11u) << read_text(run_dir / "metrics.csv");
+  EXPECT_EQ(metrics[0],
+            "step,epoch,loss,learning_rate,validation_accuracy,images_per_second,"
+            "wall_seconds");
+  EXPECT_EQ(metrics[1].rfind("4,1,", 0), 0u) << metrics[1];
+  EXPECT_TRUE(Contains(metrics[1], ",,")) << "no validation at step 4";
+  EXPECT_FALSE(Contains(metrics[5], ",,")) << "validation at step 20: " << metrics[5];
+  EXPECT_EQ(metrics[10].rfind("40,", 0), 0u) << metrics[10];
+  // The final validation accuracy of the log is the one printed.
+  const std::string printed = figure_after(r.out, "validation accuracy");
+  EXPECT_TRUE(Contains(metrics[10], "," + printed)) << metrics[10] << " vs " << printed;
+  EXPECT_EQ(line_count(run_dir / "test_predictions.csv"), 51u);  // header + 50 test images
+
+  // The run folder's model is the trained one: eval reproduces the test accuracy.
+  const Result eval =
+      run({"eval", "--model", (run_dir / "model.safetensors").string(), "--data", data()});
+  ASSERT_EQ(eval.status, 0) << eval;
+  EXPECT_EQ(figure_after(eval.out, "test accuracy"), figure_after(r.out, "test accuracy"));
+  EXPECT_TRUE(Contains(eval.out, "per-class accuracy: 0: "));
+  EXPECT_TRUE(Contains(eval.out, "confusion matrix"));
+
+  // cnn plot redraws the pictures from the files.
+  for (const char* picture : {"loss.png", "predictions.png", "confusion.png"}) {
+    fs::remove(run_dir / picture);
+  }
+  const Result plot = run({"plot", run_dir.string()});
+  ASSERT_EQ(plot.status, 0) << plot;
+  for (const char* picture : {"loss.png", "predictions.png", "confusion.png"}) {
+    EXPECT_TRUE(fs::is_regular_file(run_dir / picture)) << picture;
+    EXPECT_TRUE(Contains(plot.out, picture));
+  }
+
+  // --out never overwrites an earlier run.
+  const Result again = run(
+      {"train", "--data", data(), "--iterations", "2", "--val", "50", "--out", run_dir.string()});
+  EXPECT_EQ(again.status, 2) << again;
+  EXPECT_TRUE(
+      Contains(again.err, "--out: '" + run_dir.string() + "' already holds a training run"));
+  EXPECT_EQ(line_count(run_dir / "metrics.csv"), 11u);
+}
+
+TEST_F(CliTest, DefaultRunFoldersAreNewEveryTimeAndQuietPrintsNoProgress) {
+  for (int i = 0; i < 2; ++i) {
+    const Result r =
+        run({"train", "--data", data(), "--iterations", "3", "--val", "50", "--quiet"});
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_FALSE(Contains(r.out, "iteration ")) << r;
+    EXPECT_NE(figure_after(r.out, "test accuracy"), "") << r;
+  }
+  // The program ran in dir_ (see run_cli): two folders runs/<date>-<time>-seed[-2].
+  std::vector<std::string> runs;
+  for (const auto& entry : fs::directory_iterator(dir_ / "runs")) {
+    runs.push_back(entry.path().filename().string());
+    EXPECT_TRUE(fs::is_regular_file(entry.path() / "model.safetensors")) << entry.path();
+  }
+  ASSERT_EQ(runs.size(), 2u);
+  for (const std::string& name : runs) {
+    EXPECT_EQ(name.size() >= 20 ? name.substr(15, 5) : name, "-seed") << name;
+  }
+}
+
+TEST_F(CliTest, PlotOfAMissingOrIncompleteRunFolder) {
+  expect_usage_error({"plot", (dir_ / "nothing").string()}, {"RUN_DIR", "is not a folder"});
+  fs::create_directory(dir_ / "empty");
+  const Result r = run({"plot", (dir_ / "empty").string()});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "empty/metrics.csv"));
+}
+
+TEST_F(CliTest, InfoShowsArchitectureShapesAndSettings) {
+  const fs::path model = dir_ / "m.safetensors";
+  ASSERT_EQ(run({"train", "--data", data(), "--iterations", "2", "--val", "50", "--lr", "0.02",
+                 "--out", (dir_ / "run").string(), "--save", model.string()})
+                .status,
+            0);
+  const Result r = run({"info", model.string()});
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_TRUE(Contains(r.out, "architecture: preset seed, input [1, 28, 28], 10 classes"));
+  EXPECT_TRUE(Contains(r.out, "parameters: 31504"));
+  EXPECT_TRUE(Contains(r.out, "Linear(363, 84) -> [1, 84], 30576 parameters"));
+  EXPECT_TRUE(Contains(r.out, "0.weight   [3, 1, 5, 5]"));
+  EXPECT_TRUE(Contains(r.out, "6.bias     [10]"));
+  EXPECT_TRUE(Contains(r.out, "learning_rate: 0.02"));
+  EXPECT_TRUE(Contains(r.out, "input normalisation: x = pixel / 255"));
+
+  const Result missing = run({"info", (dir_ / "nope.safetensors").string()});
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_TRUE(Contains(missing.err, "nope.safetensors: no such file"));
+}
+
+TEST_F(CliTest, PredictPrintsTheTopClassesOrJsonAndNamesBrokenImages) {
+  const fs::path model = dir_ / "m.safetensors";
+  ASSERT_EQ(run({"train", "--data", data(), "--iterations", "2", "--val", "50", "--out",
+                 (dir_ / "run").string(), "--save", model.string()})
+                .status,
+            0);
+  const std::string digit =
+      (fs::path(CNN_SOURCE_DIR) / "tests/data/digits/3-small-64x64.pgm").string();
+  const Result r = run({"predict", "--model", model.string(), digit});
+  ASSERT_EQ(r.status, 0) << r;
+  // "<file>: <class>  (<class>: <p>, <class>: <p>, <class>: <p>)"
+  ASSERT_TRUE(Contains(r.out, digit + ": "));
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), ':'), 4) << r.out;
+
+  const Result json = run({"predict", "--model", model.string(), "--json", "--top", "2", digit});
+  ASSERT_EQ(json.status, 0) << json;
+  EXPECT_TRUE(Contains(json.out, "\"file\": \"" + digit + "\""));
+  EXPECT_TRUE(Contains(json.out, "\"predicted\": "));
+  EXPECT_EQ(std::count(json.out.begin(), json.out.end(), 'y'), 2) << "two probabilities";
+
+  std::ofstream(dir_ / "broken.png") << "\x89PNG\r\n\x1a\nnot really";
+  const Result broken =
+      run({"predict", "--model", model.string(), (dir_ / "broken.png").string(), digit});
+  EXPECT_EQ(broken.status, 1) << broken;
+  EXPECT_TRUE(Contains(broken.err, "broken.png: not a valid PNG"));
+  EXPECT_TRUE(Contains(broken.out, digit + ": ")) << "the other image is still classified";
+  expect_usage_error({"predict", "--model", model.string()}, {"IMAGE"});
 }
 
 }  // namespace

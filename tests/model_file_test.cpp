@@ -595,3 +595,35 @@ TEST_F(ModelFileTest, UnwritableFolderKeepsTheOldFile) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ModelFileTest, AFileOfAnotherFormatIsNotASafetensorsFile) {
+  // A PNG (wrong "magic": safetensors has none, so its first 8 bytes read as a header length).
+  const fs::path image = fs::path(CNN_SOURCE_DIR) / "tests/data/digits/1-blue-ink-120x200.png";
+  const std::string message = load_error(image);
+  EXPECT_TRUE(Contains(message, image.string()));
+  EXPECT_TRUE(Contains(message, "not a safetensors file"));
+}
+
+TEST_F(ModelFileTest, InputNormalisationIsRecordedAndChecked) {
+  const Parts parts = split(write_valid(path("valid.safetensors")));
+  const json& metadata = parts.header["__metadata__"];
+  EXPECT_EQ(metadata["input_scale"], "0.00392156862745098");
+  EXPECT_EQ(metadata["input_mean"], "0");
+  EXPECT_TRUE(
+      Contains(edited_error([](json& h, Bytes&) { h["__metadata__"]["input_scale"] = "1"; }),
+               "input_scale '1' is not 0.00392156862745098"));
+  EXPECT_TRUE(
+      Contains(edited_error([](json& h, Bytes&) { h["__metadata__"]["input_mean"] = "0.1307"; }),
+               "input_mean '0.1307' is not 0"));
+  // Files from before the normalisation was recorded load as before.
+  const fs::path old = path("old.safetensors");
+  json header = parts.header;
+  header["__metadata__"].erase("input_scale");
+  header["__metadata__"].erase("input_mean");
+  write_bytes(old, join(header, parts.data));
+  EXPECT_NO_THROW(cnn::load_model(old));
+}
+
+}  // namespace

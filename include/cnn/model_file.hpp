@@ -3,7 +3,8 @@
 //
 // Tensor names and layouts are PyTorch's state_dict ones ("0.weight" [out, in, kh, kw], ...), so
 // the file loads into the equivalent torch.nn.Sequential. "__metadata__" records what is needed to
-// rebuild the network (preset, input shape, classes) and the training settings.
+// rebuild the network (preset, input shape, classes), the input normalisation (input_scale,
+// input_mean: x = pixel * input_scale - input_mean, pixels 0..255) and the training settings.
 #pragma once
 
 #include <filesystem>
@@ -20,6 +21,10 @@ class ModelFileError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The input normalisation every model of this program uses: pixels scaled to [0, 1], no mean
+// subtraction. Written to and checked in __metadata__ as text.
+inline constexpr const char* kInputScaleText = "0.00392156862745098";  // 1/255
 
 struct ModelInfo {
   std::string preset;  // architecture name, see presets.hpp

@@ -33,6 +33,7 @@ struct TrainProgress {
   double loss = 0.0;           // mean loss of the batches since the previous report
   double learning_rate = 0.0;  // learning rate of the next step
   double seconds = 0.0;        // wall time since training started
+  std::size_t images = 0;      // images trained on so far, counting repeats
 };
 
 struct TrainResult {

@@ -1,0 +1,55 @@
+// Reading photos and drawings (PNG, JPEG, PGM) as grayscale, and preparing them the way the MNIST
+// digits were prepared, so a trained network can classify digits a person drew or photographed.
+//
+// PNG is decoded by libpng, JPEG by libjpeg-turbo; PGM (P5 binary, P2 text) is read here. The
+// format is found from the file's first bytes, not its name.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+namespace cnn {
+
+// An image file that cannot be used; the message names the file and the problem.
+class ImageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// 8-bit grayscale, row-major, 0 = black, 255 = white.
+struct GrayImage {
+  std::size_t width = 0, height = 0;
+  std::vector<std::uint8_t> pixels;  // width·height bytes
+
+  std::uint8_t at(std::size_t x, std::size_t y) const { return pixels[y * width + x]; }
+};
+
+// Largest image accepted: 16384 pixels a side and 64 Mpixels in all, checked from the header
+// before any pixel memory is allocated.
+inline constexpr std::size_t kMaxImageSide = 16384;
+inline constexpr std::size_t kMaxImagePixels = std::size_t{64} << 20;
+
+// Reads a PNG, JPEG or PGM file of any size, bit depth and colour type as grayscale (colour is
+// converted by luminance; transparent pixels are composited onto white, as paper). Throws
+// ImageError naming the file for: a missing or unreadable file, an unknown format, a truncated or
+// corrupt file, a width or height of zero, dimensions beyond the limits above.
+GrayImage read_image(const std::filesystem::path& path);
+// The same for bytes already in memory; `name` is used in messages.
+GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& name);
+
+// Writes a binary PGM (P5); throws ImageError on I/O errors.
+void write_pgm(const std::filesystem::path& path, const GrayImage& image);
+
+// Prepares a drawing as the MNIST digits were prepared (LeCun et al.): a white digit on black,
+// scaled with its aspect ratio kept to fit a 20x20 box, anti-aliased, and placed in a 28x28 image
+// so that its centre of mass is the centre pixel. Before that, a light background (a dark digit on
+// paper, judged from the image border) is inverted, the background level is subtracted, contrast
+// is stretched to 0..255 and the image is cropped to the digit's bounding box.
+// Throws ImageError (naming `name`) when the image has no digit (uniform, no ink).
+GrayImage prepare_digit(const GrayImage& image, const std::string& name = "image");
+
+}  // namespace cnn
