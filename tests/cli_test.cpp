@@ -217,8 +217,18 @@ TEST_F(CliTest, HelpTextsListTheFlags) {
 
   const Result eval = run({"eval", "--help"});
   EXPECT_EQ(eval.status, 0) << eval;
-  for (const char* flag : {"--model", "--data", "--batch", "--threads"}) {
+  for (const char* flag : {"--model", "--data", "--batch", "--threads", "--predictions-out"}) {
     EXPECT_TRUE(Contains(eval.out, flag));
+  }
+
+  for (const char* command : {"predict", "info", "plot"}) EXPECT_TRUE(Contains(top.out, command));
+  const Result predict = run({"predict", "--help"});
+  EXPECT_EQ(predict.status, 0) << predict;
+  for (const char* flag : {"--model", "--json", "--top", "--save-prepared", "IMAGE"}) {
+    EXPECT_TRUE(Contains(predict.out, flag));
+  }
+  for (const char* flag : {"--out", "--quiet", "--eval-every", "--log-every"}) {
+    EXPECT_TRUE(Contains(train.out, flag));
   }
 }
 

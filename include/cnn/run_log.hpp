@@ -5,7 +5,8 @@
 //   50,1,1.234567,0.0099995,,812.5,0.25
 //
 // loss is the mean training loss of the batches since the previous line; validation_accuracy is
-// empty on lines where the run did not evaluate.
+// empty on lines where the run did not evaluate; wall_seconds and images_per_second count the
+// wall time of training so far, validation runs excluded (cnn train reports them separately).
 #pragma once
 
 #include <cstddef>
