@@ -251,14 +251,27 @@ std::uint32_t dim_u32(const fs::path& path, std::size_t value, const char* name)
 
 }  // namespace
 
-std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path) {
-  std::vector<std::uint8_t> bytes = read_raw(path);
+std::vector<std::uint8_t> decode_file_bytes(std::vector<std::uint8_t> bytes,
+                                            const std::string& name) {
   if (!has_gzip_signature(bytes)) return bytes;
-  return gunzip(path, bytes);
+  return gunzip(name, bytes);
+}
+
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path) {
+  return decode_file_bytes(read_raw(path), path.string());
 }
 
 IdxImages read_idx_images(const std::filesystem::path& path) {
-  std::vector<std::uint8_t> bytes = read_file_bytes(path);
+  return parse_idx_images(read_raw(path), path.string());
+}
+
+std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& path) {
+  return parse_idx_labels(read_raw(path), path.string());
+}
+
+IdxImages parse_idx_images(std::vector<std::uint8_t> bytes, const std::string& name) {
+  bytes = decode_file_bytes(std::move(bytes), name);
+  const fs::path path = name;
   check_header(path, bytes, kImagesMagic, kImagesHeader, "images");
   const std::uint32_t count = load_be32(bytes.data() + 4);
   const std::uint32_t rows = load_be32(bytes.data() + 8);
@@ -284,8 +297,10 @@ IdxImages read_idx_images(const std::filesystem::path& path) {
   return images;
 }
 
-std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& path) {
-  std::vector<std::uint8_t> bytes = read_file_bytes(path);
+std::vector<std::uint8_t> parse_idx_labels(std::vector<std::uint8_t> bytes,
+                                           const std::string& name) {
+  bytes = decode_file_bytes(std::move(bytes), name);
+  const fs::path path = name;
   check_header(path, bytes, kLabelsMagic, kLabelsHeader, "labels");
   const std::uint32_t count = load_be32(bytes.data() + 4);
   if (count == 0) fail(path, "no labels (count is 0)");

@@ -1,0 +1,15 @@
+// Ctrl-C (SIGINT) and SIGTERM while training: the first one asks training to stop after the step
+// in progress (train() polls the flag, writes a checkpoint and returns); the handler then steps
+// aside, so a second Ctrl-C ends the program at once.
+#pragma once
+
+#include <atomic>
+
+namespace cnn::cli {
+
+// Installs the handlers and returns the flag they set.
+const std::atomic<bool>& install_stop_handlers();
+// The signal that set the flag (SIGINT or SIGTERM), or 0.
+int stop_signal();
+
+}  // namespace cnn::cli
