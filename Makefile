@@ -3,14 +3,17 @@
 #   make test    the same set-up, then every test
 #   make sanitize the tests (without the MNIST training runs) built with AddressSanitizer and
 #                UndefinedBehaviorSanitizer
+#   make fuzz-smoke builds the libFuzzer targets (clang) and runs each for FUZZ_SECONDS (30)
 BUILD_DIR ?= build
 DATA_DIR ?= data/mnist
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
 SANITIZE_DIR ?= build-sanitize
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build data train test sanitize clean
+.PHONY: all deps build data train test sanitize fuzz-build fuzz-smoke clean
 
 all: build
 
@@ -36,5 +39,15 @@ sanitize: deps data
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) -LE mnist
 
+fuzz-build: deps
+	scripts/install-deps.sh fuzz
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_CXX_FLAGS=-O1 -DCNN_BUILD_FUZZERS=ON -DCNN_BUILD_TESTS=OFF -DCNN_BUILD_BENCHMARKS=OFF \
+	  $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)

@@ -126,8 +126,10 @@ std::vector<std::uint8_t> gunzip(const fs::path& path, const std::vector<std::ui
   std::size_t used = 0;
   for (;;) {
     if (used == output.size()) {
-      // Grow in steps, within the reserved capacity while there is some.
-      const std::size_t step = used + 16 * kChunk;
+      // Grow within the reserved capacity while there is some, else by the size so far (at least
+      // 64 KiB, at most 16 MiB at a time): a small file costs little memory, a large one few
+      // steps. (A fixed 16 MiB first step made every tiny gzip file cost 16 MiB of zeroing.)
+      const std::size_t step = used + std::clamp(used, std::size_t{1} << 16, 16 * kChunk);
       output.resize(output.capacity() > used ? std::min(output.capacity(), step) : step);
     }
     // avail_in and avail_out are 32-bit, so hand over at most 1 GiB at a time.
