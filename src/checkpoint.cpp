@@ -217,8 +217,8 @@ Checkpoint parse_checkpoint(std::span<const char> bytes, const std::string& name
   const Reader r{name, contents.metadata};
   const auto format = contents.metadata.find("format");
   if (format == contents.metadata.end() || format->second != kFormat) {
-    throw r.fail(std::string("not a checkpoint (its __metadata__ has no format \"") + kFormat +
-                 "\"; a model file is resumed from its checkpoint, not from the model)");
+    throw r.fail(std::string("not a checkpoint (its __metadata__ format is not \"") + kFormat +
+                 "\"; a model file cannot be resumed, only a checkpoint written while training)");
   }
 
   Checkpoint checkpoint;
