@@ -30,6 +30,11 @@ const std::atomic<bool>& install_stop_handlers() {
   return stop_requested;
 }
 
+void uninstall_stop_handlers() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
 int stop_signal() {
   return received_signal.load();
 }

@@ -9,6 +9,9 @@ namespace cnn::cli {
 
 // Installs the handlers and returns the flag they set.
 const std::atomic<bool>& install_stop_handlers();
+// Back to the default (Ctrl-C ends the program), for the work after training: nothing polls the
+// flag then, and the files written then are written atomically anyway.
+void uninstall_stop_handlers();
 // The signal that set the flag (SIGINT or SIGTERM), or 0.
 int stop_signal();
 

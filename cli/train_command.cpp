@@ -342,6 +342,7 @@ int run_train(TrainArgs args, const CLI::App& cmd) {
   } catch (const TrainingDiverged& e) {
     throw std::runtime_error(diverged_message(e, *checkpoints));
   }
+  uninstall_stop_handlers();
   if (result.interrupted) return report_interrupted(args, *checkpoints, result, total);
   std::printf("training time %.3f s (%.0f images/s)\n", result.seconds,
               static_cast<double>(result.images) / result.seconds);

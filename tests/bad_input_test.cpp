@@ -127,16 +127,32 @@ class BadInputTest : public testing::Test {
       EXPECT_NE(name, "out.safetensors") << "a model was written: " << entry.path();
     }
     if (std::getenv("CNN_PRINT_BAD_INPUT_TABLE") != nullptr && !lines.empty()) {
-      std::string shown = command, message = lines[0];
-      for (std::string* text : {&shown, &message}) {
-        for (std::size_t at; (at = text->find(root_->string())) != std::string::npos;) {
-          text->replace(at, root_->string().size(), "$T");
-        }
-      }
-      std::cout << "| " << row << " | `" << shown << "` | " << status << " | `" << message
-                << "` |\n";
+      const std::string test = testing::UnitTest::GetInstance()->current_test_info()->name();
+      const std::string shown = relative(command), message = relative(lines[0]);
+      std::cout << "| " << row << " | `" << shown << "` | " << status << " | " << message << " | "
+                << test << " |\n";
     }
     return r;
+  }
+
+  // Paths relative to the test's folders, for the printed table: data, model.safetensors and
+  // run.ckpt are the good ones, everything else lies in the row's own folder (".").
+  std::string relative(const std::string& text) const {
+    const std::string own = dir_.string(), root = root_->string();
+    std::string result;
+    for (std::size_t i = 0; i < text.size();) {
+      if (text.compare(i, own.size() + 1, own + "/") == 0) {
+        i += own.size() + 1;
+      } else if (text.compare(i, own.size(), own) == 0) {
+        result += '.';
+        i += own.size();
+      } else if (text.compare(i, root.size() + 1, root + "/") == 0) {
+        i += root.size() + 1;
+      } else {
+        result += text[i++];
+      }
+    }
+    return result;
   }
 
   std::string out() const { return (dir_ / "out.safetensors").string(); }
