@@ -6,6 +6,10 @@
 # a non-zero status; the input is saved as BUILD_DIR/fuzz-artifacts/<target>-crash-... .
 #
 #   scripts/fuzz.sh BUILD_DIR SECONDS [TARGET...]
+#
+# FUZZ_TIMEOUT (default 10) is the wall-clock seconds one input may take before it counts as a
+# hang. On a busy shared machine a process can be starved of CPU for longer than that (a niced
+# fuzzer once waited 74 s on an input that runs in milliseconds), so long runs there use more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:?usage: scripts/fuzz.sh BUILD_DIR SECONDS [TARGET...]}
@@ -28,12 +32,12 @@ for target in "${targets[@]}"; do
   [ -d "$seeds" ] || { echo "fuzz: no seed corpus $seeds" >&2; exit 1; }
   mkdir -p "$scratch"
   echo "fuzz: $target for ${seconds} s"
-  # -timeout: one input taking longer than 10 s is a hang; -rss_limit_mb: more than 2 GB is an
+  # -timeout: one input taking longer than this is a hang; -rss_limit_mb: more than 2 GB is an
   # out-of-memory bug for files this small.
   log="$build_dir/fuzz-logs/$target.log"
   mkdir -p "$(dirname "$log")"
   set +e
-  "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$binary" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$build_dir/fuzz-artifacts/$target-" "$scratch" "$seeds" >"$log" 2>&1
   status=$?
   set -e
