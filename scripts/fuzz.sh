@@ -2,8 +2,9 @@
 # Runs every libFuzzer target built in BUILD_DIR/fuzz for SECONDS each, one after the other, one
 # process each (the machine is shared). Each starts from its checked-in seed corpus
 # fuzz/corpus/<target>/ (read only) plus a scratch corpus in BUILD_DIR/fuzz-corpus/<target>/
-# where it keeps the new inputs it finds; its output goes to BUILD_DIR/fuzz-logs/<target>.log. A crash, timeout or out-of-memory stops the script with
-# a non-zero status; the input is saved as BUILD_DIR/fuzz-artifacts/<target>-crash-... .
+# where it keeps the new inputs it finds; its output goes to BUILD_DIR/fuzz-logs/<target>.log.
+# A crash, timeout or out-of-memory stops the script with a non-zero status; the input is saved
+# as BUILD_DIR/fuzz-artifacts/<target>-crash-... .
 #
 #   scripts/fuzz.sh BUILD_DIR SECONDS [TARGET...]
 #
