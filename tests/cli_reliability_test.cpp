@@ -29,10 +29,10 @@ using cnn::testing::lines_of;
 using cnn::testing::read_text;
 using cnn::testing::run_cli;
 
-// 250 training images at batch 8: 32 iterations per epoch (the last batch holds 2 images), so a
-// checkpoint every 500 iterations falls in the middle of an epoch (500 = 15·32 + 20).
+// 250 training images at batch 8: 32 iterations per epoch (the last batch holds 2 images). A
+// checkpoint every 499 iterations (a prime) always falls in the middle of an epoch.
 constexpr const char* kIterations = "6000";
-constexpr const char* kEvery = "500";
+constexpr const char* kEvery = "499";
 
 class CliReliabilityTest : public testing::Test {
  protected:
@@ -151,7 +151,7 @@ TEST_F(CliReliabilityTest, KillNineMidEpochThenResumeGivesBitwiseTheSameModel) {
 
   CliProcess killed(training("run.ckpt", "model.safetensors"), dir_, "-killed");
   // Past the first checkpoint, so the one resumed from has replaced an earlier one.
-  const std::optional<std::size_t> reached = wait_for_checkpoint(killed, dir_ / "run.ckpt", 1000);
+  const std::optional<std::size_t> reached = wait_for_checkpoint(killed, dir_ / "run.ckpt", 998);
   ASSERT_TRUE(reached.has_value()) << "the run ended before its second checkpoint\n"
                                    << killed.wait();
   killed.send(SIGKILL);
@@ -159,7 +159,7 @@ TEST_F(CliReliabilityTest, KillNineMidEpochThenResumeGivesBitwiseTheSameModel) {
   ASSERT_EQ(dead.signal, SIGKILL) << dead << "\n(the run finished before the kill)";
   EXPECT_FALSE(fs::exists(dir_ / "model.safetensors"));
   const std::size_t resumed_at = cnn::load_checkpoint(dir_ / "run.ckpt").state.iteration;
-  EXPECT_GE(resumed_at, 1000u);
+  EXPECT_GE(resumed_at, 998u);
   EXPECT_NE(resumed_at % 32, 0u) << "the checkpoint should be in the middle of an epoch";
 
   const CliResult resumed =
@@ -182,7 +182,7 @@ TEST_F(CliReliabilityTest, CtrlCFinishesTheStepWritesACheckpointAndSaysHowToResu
   ASSERT_EQ(straight.status, 0);
 
   CliProcess interrupted(training("run.ckpt", "model.safetensors"), dir_, "-interrupted");
-  ASSERT_TRUE(wait_for_checkpoint(interrupted, dir_ / "run.ckpt", 500).has_value())
+  ASSERT_TRUE(wait_for_checkpoint(interrupted, dir_ / "run.ckpt", 499).has_value())
       << interrupted.wait();
   interrupted.send(SIGINT);
   const CliResult r = interrupted.wait();
