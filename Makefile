@@ -4,14 +4,17 @@
 #   make sanitize the tests (without the MNIST training runs) built with AddressSanitizer and
 #                UndefinedBehaviorSanitizer
 #   make test-isa the unit tests once per kernel instruction set this CPU can run
+#   make fuzz-smoke builds the libFuzzer targets (clang) and runs each for FUZZ_SECONDS (30)
 BUILD_DIR ?= build
 DATA_DIR ?= data/mnist
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
 SANITIZE_DIR ?= build-sanitize
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build data train test sanitize test-isa clean
+.PHONY: all deps build data train test sanitize test-isa fuzz-build fuzz-smoke clean
 
 all: build
 
@@ -40,5 +43,15 @@ sanitize: deps data
 test-isa: deps data
 	scripts/test-isa-paths.sh
 
+fuzz-build: deps
+	scripts/install-deps.sh fuzz
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_CXX_FLAGS=-O1 -DCNN_BUILD_FUZZERS=ON -DCNN_BUILD_TESTS=OFF -DCNN_BUILD_BENCHMARKS=OFF \
+	  $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) build-isa-portable build-isa-avx2 build-isa-avx512
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR) build-isa-portable build-isa-avx2 build-isa-avx512

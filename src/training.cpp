@@ -4,8 +4,10 @@
 #include <chrono>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "cnn/divergence.hpp"
 #include "cnn/rng.hpp"
 #include "cnn/softmax_cross_entropy.hpp"
 
@@ -46,6 +48,25 @@ class BatchSampler {
 
   std::size_t epoch() const { return epoch_; }
 
+  SamplerState state() const { return {order_, position_, epoch_, rng_.state()}; }
+  void restore(const SamplerState& state) {
+    if (state.order.size() != order_.size() || state.position > order_.size()) {
+      throw std::invalid_argument("the saved order of the images covers " +
+                                  std::to_string(state.order.size()) + " images, the data has " +
+                                  std::to_string(order_.size()));
+    }
+    for (const std::uint32_t index : state.order) {
+      if (index >= order_.size()) {
+        throw std::invalid_argument("the saved order of the images names image " +
+                                    std::to_string(index) + " of " + std::to_string(order_.size()));
+      }
+    }
+    order_ = state.order;
+    position_ = state.position;
+    epoch_ = state.epoch;
+    rng_.set_state(state.rng);
+  }
+
  private:
   std::vector<std::uint32_t> order_;
   std::size_t batch_size_;
@@ -77,17 +98,33 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   TrainResult result;
   double loss_sum = 0.0;
   std::size_t loss_count = 0;
+  std::size_t first = 1;
+  if (options.resume != nullptr) {
+    const TrainState& resume = *options.resume;
+    sampler.restore(resume.sampler);
+    optimizer.set_state(resume.optimizer);
+    result.images = resume.images;
+    loss_sum = resume.loss_sum;
+    loss_count = resume.loss_count;
+    first = resume.iteration + 1;
+  }
+  // Fetched once: parameters() builds a vector, and the loop must not allocate.
+  const std::vector<Parameter> parameters = model.parameters();
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
 
-  for (std::size_t it = 1; it <= total; ++it) {
+  result.iterations = total;
+  for (std::size_t it = first; it <= total; ++it) {
     data.gather(sampler.next(), x, labels);
     const Tensor& logits = model.forward(x, /*training=*/true);
-    loss_sum += criterion.forward(logits, labels, dlogits);
-    ++loss_count;
+    const double loss = criterion.forward(logits, labels, dlogits);
     model.backward(dlogits);
+    // Before the step, so that a NaN never reaches the weights.
+    check_step_is_finite(loss, parameters, model, x, it);
+    loss_sum += loss;
+    ++loss_count;
     optimizer.step();  // (all-reduce the gradients here for data-parallel training)
     result.images += labels.size();
 
@@ -100,8 +137,19 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
       loss_sum = 0.0;
       loss_count = 0;
     }
+
+    const bool stop = options.stop_requested != nullptr && options.stop_requested->load();
+    const bool periodic = options.checkpoint_every > 0 && it % options.checkpoint_every == 0;
+    if (it < total && (stop || periodic) && options.on_checkpoint) {
+      options.on_checkpoint(
+          {it, result.images, loss_sum, loss_count, sampler.state(), optimizer.state()});
+    }
+    if (it < total && stop) {
+      result.interrupted = true;
+      result.iterations = it;
+      break;
+    }
   }
-  result.iterations = total;
   result.seconds = elapsed();
   return result;
 }

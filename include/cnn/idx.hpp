@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace cnn {
@@ -33,6 +34,15 @@ std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path);
 // zero images or zero-sized images, truncated data, trailing bytes.
 IdxImages read_idx_images(const std::filesystem::path& path);
 std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& path);
+
+// The same checks on bytes already in memory (decompressed first when they start with the gzip
+// signature); `name` stands for the file in messages. The readers above are these applied to the
+// file's bytes; the fuzz targets in fuzz/ call these directly.
+std::vector<std::uint8_t> decode_file_bytes(std::vector<std::uint8_t> bytes,
+                                            const std::string& name);
+IdxImages parse_idx_images(std::vector<std::uint8_t> bytes, const std::string& name);
+std::vector<std::uint8_t> parse_idx_labels(std::vector<std::uint8_t> bytes,
+                                           const std::string& name);
 
 // Writers, used by tests and tools; gzip=true writes a .gz stream. Throw DataError on I/O errors.
 void write_idx_images(const std::filesystem::path& path, const IdxImages& images, bool gzip);

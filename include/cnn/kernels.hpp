@@ -119,5 +119,9 @@ double softmax_cross_entropy(const float* logits, const std::int32_t* labels, fl
 void sgd_momentum_step(float* weight, float* velocity, const float* grad, std::size_t count,
                        float lr, float momentum);
 
+// ---- checks ---------------------------------------------------------------------------------
+// True when every value of x[count] is finite (no NaN, no infinity).
+bool all_finite(const float* x, std::size_t count);
+
 }  // namespace kernels
 }  // namespace cnn

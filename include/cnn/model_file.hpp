@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <map>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -46,5 +47,8 @@ struct LoadedModel {
 // tensor present with the architecture's shape, byte ranges in bounds, not overlapping and
 // covering the data. Throws ModelFileError naming the file and the problem.
 LoadedModel load_model(const std::filesystem::path& path);
+// The same checks on a file's bytes already in memory; `name` stands for the file in messages.
+// load_model is this applied to the file's bytes; the fuzz target in fuzz/ calls it directly.
+LoadedModel parse_model(std::span<const char> bytes, const std::string& name);
 
 }  // namespace cnn

@@ -5,6 +5,7 @@
 // libraries: the same seed gives the same weights and the same data order everywhere.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -24,6 +25,15 @@ class Rng {
   std::uint64_t below(std::uint64_t n);
   // Fisher-Yates shuffle.
   void shuffle(std::span<std::uint32_t> values);
+
+  // The whole generator state, so a checkpoint can continue the same sequence of draws.
+  struct State {
+    std::array<std::uint64_t, 4> words{};
+    double spare_normal = 0.0;
+    bool has_spare = false;
+  };
+  State state() const;
+  void set_state(const State& state);
 
  private:
   std::uint64_t state_[4];

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cnn/layer.hpp"
+#include "cnn/optimizer_state.hpp"
 
 namespace cnn {
 
@@ -28,6 +29,12 @@ class SGD {
   double current_learning_rate() const;
   std::size_t iterations() const { return iterations_; }
   const SgdOptions& options() const { return options_; }
+
+  // For checkpoints: the step count and one tensor per parameter, "velocity.<parameter name>".
+  OptimizerState state() const;
+  // Continues from a saved state. Throws std::invalid_argument naming the first tensor that is
+  // missing, unexpected or of the wrong shape.
+  void set_state(const OptimizerState& state);
 
  private:
   std::vector<Parameter> parameters_;

@@ -5,12 +5,14 @@
 //   model.backward(dL/dlogits); optimizer.step()
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
 #include "cnn/dataset.hpp"
 #include "cnn/sequential.hpp"
 #include "cnn/sgd.hpp"
+#include "cnn/train_state.hpp"
 
 namespace cnn {
 
@@ -24,6 +26,16 @@ struct TrainOptions {
   std::uint64_t shuffle_seed = 1;
   // Iterations between progress reports (0: none).
   std::size_t report_every = 100;
+
+  // Checkpoints and interruption (docs/reliability.md). resume: continue from this state (the
+  // model already holds the checkpoint's weights) instead of from the start.
+  const TrainState* resume = nullptr;
+  // on_checkpoint receives the state after every checkpoint_every-th iteration (0: never) but
+  // the last, and after the iteration during which stop_requested became true; training then
+  // returns with TrainResult::interrupted set.
+  std::size_t checkpoint_every = 0;
+  std::function<void(const TrainState&)> on_checkpoint;
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 struct TrainProgress {
@@ -38,16 +50,18 @@ struct TrainProgress {
 
 struct TrainResult {
   std::size_t iterations = 0;
-  std::size_t images = 0;  // images seen, counting repeats
-  double seconds = 0.0;    // wall time of the loop, evaluation excluded
-  double last_loss = 0.0;  // mean loss of the last report period
+  std::size_t images = 0;    // images seen, counting repeats
+  double seconds = 0.0;      // wall time of the loop, evaluation excluded
+  double last_loss = 0.0;    // mean loss of the last report period
+  bool interrupted = false;  // stopped early by stop_requested; `iterations` were done
 };
 
 // Number of iterations train() will run for these options on `examples` images.
 std::size_t planned_iterations(const TrainOptions& options, std::size_t examples);
 
-// Trains model (already initialised) on data; throws std::invalid_argument for a batch size of 0
-// or a model whose output does not have data.classes() values.
+// Trains model (already initialised) on data; throws std::invalid_argument for a batch size of 0,
+// a model whose output does not have data.classes() values or a resume state that does not fit,
+// and TrainingDiverged (divergence.hpp) when the loss or a gradient stops being finite.
 TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& options,
                   const std::function<void(const TrainProgress&)>& on_progress = {});
 
