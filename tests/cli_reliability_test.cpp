@@ -132,7 +132,10 @@ class CliReliabilityTest : public testing::Test {
   static std::vector<std::string> loss_lines(const std::string& out) {
     std::vector<std::string> lines;
     for (const std::string& line : lines_of(out)) {
-      if (line.rfind("iteration ", 0) == 0) lines.push_back(line.substr(0, line.rfind("  ")));
+      // Loss lines only: validation runs during training print "iteration ... validation".
+      if (line.rfind("iteration ", 0) == 0 && line.find("  loss ") != std::string::npos) {
+        lines.push_back(line.substr(0, line.rfind("  ")));
+      }
     }
     return lines;
   }
