@@ -21,8 +21,8 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "run_folder.hpp"
-#include "train_session.hpp"
 #include "signals.hpp"
+#include "train_session.hpp"
 
 namespace cnn::cli {
 
