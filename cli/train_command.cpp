@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "cnn/architecture.hpp"
 #include "cnn/dataset.hpp"
 #include "cnn/model_file.hpp"
 #include "cnn/parallel.hpp"
@@ -16,6 +17,7 @@
 #include "cnn/training.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "recipe_options.hpp"
 
 namespace cnn::cli {
 
@@ -35,6 +37,7 @@ struct TrainArgs {
   std::size_t threads = 0;
   std::size_t report_every = 0;
   std::string save;
+  RecipeArgs recipe;
 };
 
 std::string number(double value) {
@@ -79,7 +82,15 @@ int run_train(const TrainArgs& args) {
   const Dataset train_set = data.train.slice(0, data.train.size() - args.val);
   const Dataset val_set = data.train.slice(data.train.size() - args.val, args.val);
 
-  Sequential model = make_preset(args.preset, train_set.image_shape(), train_set.classes());
+  const bool custom = !args.recipe.arch.empty() || !args.recipe.arch_file.empty();
+  const std::string architecture = architecture_text(args.recipe, args.preset);
+  Sequential model;
+  try {
+    model = build_architecture(architecture, train_set.image_shape(), train_set.classes());
+  } catch (const ArchitectureError& e) {
+    throw UsageError(std::string(args.recipe.arch.empty() ? "--arch-file" : "--arch") + ": " +
+                     e.what());
+  }
   model.initialize(args.seed);
 
   TrainOptions options;
@@ -91,13 +102,17 @@ int run_train(const TrainArgs& args) {
   const std::size_t total = planned_iterations(options, train_set.size());
   options.report_every =
       args.report_every > 0 ? args.report_every : std::max<std::size_t>(1, total / 20);
+  apply_recipe(args.recipe, (train_set.size() + args.batch - 1) / args.batch, options);
 
-  std::printf("training preset '%s' on %zu images (%zu held out for validation), %zu test images\n",
-              args.preset.c_str(), train_set.size(), val_set.size(), data.test.size());
+  std::printf("training %s '%s' on %zu images (%zu held out for validation), %zu test images\n",
+              custom ? "architecture" : "preset",
+              custom ? architecture.c_str() : args.preset.c_str(), train_set.size(), val_set.size(),
+              data.test.size());
   std::printf("batch %zu, %zu iterations, lr %s, momentum %s, decay %s, seed %llu, %zu thread%s\n",
               args.batch, total, number(args.lr).c_str(), number(args.momentum).c_str(),
               number(args.decay).c_str(), static_cast<unsigned long long>(args.seed), num_threads(),
               num_threads() == 1 ? "" : "s");
+  std::printf("%s\n", describe_recipe(args.recipe).c_str());
   std::fputs(model.summary(Shape{args.batch, 1, train_set.rows(), train_set.cols()}).c_str(),
              stdout);
   std::fflush(stdout);
@@ -117,12 +132,17 @@ int run_train(const TrainArgs& args) {
   std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, data.test.size());
 
   if (!args.save.empty()) {
-    ModelInfo info{args.preset, train_set.image_shape(), train_set.classes(), {}};
+    ModelInfo info{custom ? "custom" : args.preset,
+                   train_set.image_shape(),
+                   train_set.classes(),
+                   {},
+                   architecture};
     info.extra = {{"batch", std::to_string(args.batch)},
                   {"iterations", std::to_string(total)},
                   {"learning_rate", number(args.lr)},
                   {"momentum", number(args.momentum)},
                   {"decay", number(args.decay)},
+                  {"recipe", describe_recipe(args.recipe)},
                   {"seed", std::to_string(args.seed)},
                   {"threads", std::to_string(num_threads())},
                   {"validation_accuracy", number(val_accuracy)},
@@ -148,9 +168,10 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "Folder with the MNIST IDX files (raw or .gz)")->required();
   std::string presets;
   for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
-  cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
-      ->check(CLI::IsMember(preset_names()).description(""))
-      ->capture_default_str();
+  auto* preset = cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
+                     ->check(CLI::IsMember(preset_names()).description(""))
+                     ->capture_default_str();
+  add_recipe_options(*cmd, args->recipe, preset);
   cmd->add_option("--batch", args->batch, "Images per mini-batch")
       ->check(integer_at_least(1, 1 << 16))
       ->capture_default_str();

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "cnn/architecture.hpp"
 #include "cnn/presets.hpp"
 
 namespace cnn {
@@ -90,6 +91,14 @@ std::vector<std::uint64_t> unsigned_list(const json& value, const std::string& w
   return value.get<std::vector<std::uint64_t>>();
 }
 
+// Every tensor the file holds, in file order: the parameters, then the buffers (as Parameters
+// without gradients).
+std::vector<Parameter> stored_tensors(Sequential& model) {
+  std::vector<Parameter> all = model.parameters();
+  for (const Buffer& b : model.buffers()) all.push_back({b.name, b.value, nullptr});
+  return all;
+}
+
 }  // namespace
 
 void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info) {
@@ -98,11 +107,17 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
   for (const auto& [key, value] : info.extra) metadata[key] = value;
   metadata["format"] = "cnn";
   metadata["preset"] = info.preset;
+  try {
+    metadata["architecture"] =
+        info.architecture.empty() ? preset_architecture(info.preset) : info.architecture;
+  } catch (const std::invalid_argument& e) {
+    throw ModelFileError(path.string() + ": cannot record the architecture: " + e.what());
+  }
   metadata["input_shape"] = shape_text(info.input);
   metadata["classes"] = std::to_string(info.classes);
   header["__metadata__"] = metadata;
   std::uint64_t offset = 0;
-  const std::vector<Parameter> params = model.parameters();
+  const std::vector<Parameter> params = stored_tensors(model);
   for (const Parameter& p : params) {
     std::vector<std::size_t> shape;
     for (std::size_t i = 0; i < p.value->shape().rank(); ++i) shape.push_back(p.value->dim(i));
@@ -217,11 +232,16 @@ LoadedModel load_model(const std::filesystem::path& path) {
     throw fail("bad __metadata__ classes: '" + classes + "' is not a count");
   }
   loaded.info.classes = std::stoul(classes);
-  for (const char* key : {"format", "preset", "input_shape", "classes"}) {
+  const auto architecture = loaded.info.extra.find("architecture");
+  if (architecture != loaded.info.extra.end()) loaded.info.architecture = architecture->second;
+  for (const char* key : {"format", "preset", "input_shape", "classes", "architecture"}) {
     loaded.info.extra.erase(key);
   }
   try {
-    loaded.model = make_preset(loaded.info.preset, loaded.info.input, loaded.info.classes);
+    loaded.model =
+        loaded.info.architecture.empty()
+            ? make_preset(loaded.info.preset, loaded.info.input, loaded.info.classes)
+            : build_architecture(loaded.info.architecture, loaded.info.input, loaded.info.classes);
   } catch (const std::exception& e) {
     throw fail(std::string("cannot build the architecture: ") + e.what());
   }
@@ -233,7 +253,8 @@ LoadedModel load_model(const std::filesystem::path& path) {
   };
   std::vector<Range> ranges;
   std::size_t expected_tensors = 0;
-  for (const Parameter& p : loaded.model.parameters()) {
+  const std::vector<Parameter> stored = stored_tensors(loaded.model);
+  for (const Parameter& p : stored) {
     ++expected_tensors;
     if (!header.contains(p.name)) throw fail("tensor '" + p.name + "' is missing");
     const json& entry = header[p.name];
@@ -280,7 +301,7 @@ LoadedModel load_model(const std::filesystem::path& path) {
   if (header.size() != expected_tensors + 1) {
     for (const auto& [key, value] : header.items()) {
       bool known = key == "__metadata__";
-      for (const Parameter& p : loaded.model.parameters()) known = known || p.name == key;
+      for (const Parameter& p : stored) known = known || p.name == key;
       if (!known) throw fail("unexpected tensor '" + key + "' for preset " + loaded.info.preset);
     }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -68,7 +69,11 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   check_model_fits(model, data);
   const std::size_t total = planned_iterations(options, data.size());
   BatchSampler sampler(data.size(), options.batch_size, options.shuffle_seed);
-  SGD optimizer(model.parameters(), options.sgd);
+  const std::unique_ptr<Optimizer> optimizer =
+      make_optimizer(model.parameters(), options.sgd.learning_rate, options.sgd.momentum,
+                     options.sgd.decay, options.optimizer, total);
+  std::optional<Augmenter> augmenter;
+  if (options.augment.enabled()) augmenter.emplace(options.augment, options.shuffle_seed ^ 0xa5a5);
   SoftmaxCrossEntropy criterion;
   Tensor x, dlogits;
   std::vector<std::int32_t> labels;
@@ -84,18 +89,19 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
 
   for (std::size_t it = 1; it <= total; ++it) {
     data.gather(sampler.next(), x, labels);
+    if (augmenter) augmenter->apply(x);
     const Tensor& logits = model.forward(x, /*training=*/true);
     loss_sum += criterion.forward(logits, labels, dlogits);
     ++loss_count;
     model.backward(dlogits);
-    optimizer.step();  // (all-reduce the gradients here for data-parallel training)
+    optimizer->step();  // (all-reduce the gradients here for data-parallel training)
     result.images += labels.size();
 
     if (options.report_every > 0 && (it % options.report_every == 0 || it == total)) {
       result.last_loss = loss_sum / static_cast<double>(loss_count);
       if (on_progress) {
         on_progress({it, total, sampler.epoch(), result.last_loss,
-                     optimizer.current_learning_rate(), elapsed()});
+                     optimizer->current_learning_rate(), elapsed()});
       }
       loss_sum = 0.0;
       loss_count = 0;
