@@ -255,7 +255,8 @@ class Parser {
     return value;
   }
 
-  double real(const Argument& a, double low, double high, bool open_low, bool open_high) const {
+  double real(const Argument& a, const std::string& key, double low, double high, bool open_low,
+              bool open_high) const {
     double value = 0;
     std::size_t used = 0;
     try {
@@ -267,9 +268,9 @@ class Parser {
                     (open_low ? value > low : value >= low) &&
                     (open_high ? value < high : value <= high);
     if (!ok) {
-      fail(a.position, "'" + a.key + "' must be a number in " + (open_low ? "(" : "[") +
-                           number(low) + ", " + number(high) + (open_high ? ")" : "]") + ", got '" +
-                           a.value + "'");
+      fail(a.position, "'" + key + "' must be a number in " + (open_low ? "(" : "[") + number(low) +
+                           ", " + number(high) + (open_high ? ")" : "]") + ", got '" + a.value +
+                           "'");
     }
     return value;
   }
@@ -312,7 +313,7 @@ class Parser {
     const auto real_or = [&](const std::string& key, double fallback, double low, double high,
                              bool open_low, bool open_high) {
       const Argument* a = get(key);
-      return a == nullptr ? fallback : real(*a, low, high, open_low, open_high);
+      return a == nullptr ? fallback : real(*a, key, low, high, open_low, open_high);
     };
     const auto need_image = [&](const char* what) {
       if (input.rank() != 4) {
