@@ -30,8 +30,8 @@ const Preset kPresets[] = {
      "conv(16,5,pad=2) bn relu maxpool(2) conv(32,5) bn relu maxpool(2) fc(128) bn relu "
      "fc(classes)"},
     {"best",
-     "conv(32,3,pad=1) bn relu conv(32,3,pad=1) bn relu maxpool(2) conv(64,3,pad=1) bn relu "
-     "conv(64,3,pad=1) bn relu maxpool(2) fc(256) bn relu dropout(0.3) fc(classes)"},
+     "conv(32,5) bn relu maxpool(2) conv(64,5) bn relu maxpool(2) fc(256) bn relu dropout(0.3) "
+     "fc(classes)"},
 };
 
 }  // namespace
