@@ -99,5 +99,49 @@ TEST(MakeOptimizer, NamesRoundTrip) {
   EXPECT_THROW(parse_optimizer("rmsprop"), std::invalid_argument);
 }
 
+TEST(Optimizer, CheckpointStateResumesAdamExactly) {
+  // Two steps, a save, two more steps must equal a fresh optimizer restored from the save.
+  Tensor w(Shape{2}), g(Shape{2});
+  w[0] = 1.0f, w[1] = -1.0f;
+  g[0] = 0.5f, g[1] = -4.0f;
+  Adam straight({{"w", &w, &g}}, LearningRateSchedule(0.01, constant()), 0.9, 0.999, 1e-8, 0.0,
+                false);
+  straight.step();
+  straight.step();
+  const OptimizerState saved = straight.checkpoint_state();
+  EXPECT_EQ(saved.steps, 2u);
+  ASSERT_EQ(saved.tensors.size(), 2u);
+  EXPECT_TRUE(saved.tensors.contains("w.exp_avg_sq"));
+  Tensor w2 = w;
+  straight.step();
+  straight.step();
+
+  Adam resumed({{"w", &w2, &g}}, LearningRateSchedule(0.01, constant()), 0.9, 0.999, 1e-8, 0.0,
+               false);
+  resumed.set_state(saved);
+  resumed.step();
+  resumed.step();
+  EXPECT_EQ(w2[0], w[0]);
+  EXPECT_EQ(w2[1], w[1]);
+  EXPECT_EQ(resumed.iterations(), 4u);
+}
+
+TEST(Optimizer, SetStateRejectsAnotherOptimizersTensorsAndLeavesItself) {
+  Tensor w(Shape{2}), g(Shape{2});
+  g[0] = 1.0f;
+  SGD sgd({{"w", &w, &g}}, SgdOptions{});
+  sgd.step();
+  const OptimizerState sgd_state = sgd.checkpoint_state();
+  Adam adam({{"w", &w, &g}}, LearningRateSchedule(0.01, constant()), 0.9, 0.999, 1e-8, 0.0, false);
+  EXPECT_THROW(adam.set_state(sgd_state), std::invalid_argument);
+  EXPECT_EQ(adam.iterations(), 0u);
+  OptimizerState wrong_shape = sgd_state;
+  wrong_shape.tensors.at("w.momentum_buffer") = Tensor(Shape{3});
+  EXPECT_THROW(sgd.set_state(wrong_shape), std::invalid_argument);
+  OptimizerState extra = sgd_state;
+  extra.tensors.emplace("v.momentum_buffer", Tensor(Shape{2}));
+  EXPECT_THROW(sgd.set_state(extra), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace cnn
