@@ -14,6 +14,7 @@
 #include "checkpoint_options.hpp"
 #include "cnn/architecture.hpp"
 #include "cnn/dataset.hpp"
+#include "cnn/dropout.hpp"
 #include "cnn/evaluation.hpp"
 #include "cnn/model_file.hpp"
 #include "cnn/parallel.hpp"
@@ -154,6 +155,14 @@ int run_train(TrainArgs args, const CLI::App& cmd) {
                        ": " + e.what());
     }
     model.initialize(args.seed);
+  }
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    const bool dropout = dynamic_cast<const Dropout*>(&model.layer(i)) != nullptr;
+    if (dropout && (resumed || args.checkpoints.checkpoint_every > 0)) {
+      throw UsageError(std::string(resumed ? "--resume" : "--checkpoint-every") +
+                       ": checkpoints do not record dropout's random state yet, so a network "
+                       "with dropout cannot be resumed exactly");
+    }
   }
 
   TrainOptions options;
