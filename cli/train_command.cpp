@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "checkpoint_options.hpp"
+#include "cnn/architecture.hpp"
 #include "cnn/dataset.hpp"
+#include "cnn/dropout.hpp"
 #include "cnn/evaluation.hpp"
 #include "cnn/model_file.hpp"
 #include "cnn/parallel.hpp"
@@ -20,6 +22,7 @@
 #include "cnn/training.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "recipe_options.hpp"
 #include "run_folder.hpp"
 #include "signals.hpp"
 #include "train_session.hpp"
@@ -47,6 +50,7 @@ struct TrainArgs {
   std::size_t eval_every = 0;
   std::size_t log_every = 0;
   CheckpointArgs checkpoints;  // --checkpoint, --checkpoint-every, --resume
+  RecipeArgs recipe;
 };
 
 std::string number(double value) {
@@ -88,7 +92,17 @@ std::vector<RunSetting> run_settings(TrainArgs& args) {
           {"--decay", "decay", &args.decay},
           {"--seed", "seed", &args.seed},
           {"--val", "val", &args.val},
-          {"--report-every", "report_every", &args.report_every}};
+          {"--report-every", "report_every", &args.report_every},
+          {"--arch", "arch", &args.recipe.arch},
+          {"--optimizer", "optimizer", &args.recipe.optimizer},
+          {"--schedule", "schedule", &args.recipe.schedule},
+          {"--weight-decay", "weight_decay", &args.recipe.weight_decay},
+          {"--warmup", "warmup", &args.recipe.warmup},
+          {"--step-epochs", "step_epochs", &args.recipe.step_epochs},
+          {"--gamma", "gamma", &args.recipe.gamma},
+          {"--translate", "translate", &args.recipe.translate},
+          {"--rotate", "rotate", &args.recipe.rotate},
+          {"--scale", "scale", &args.recipe.scale}};
 }
 
 int run_train(TrainArgs args, const CLI::App& cmd) {
@@ -96,6 +110,17 @@ int run_train(TrainArgs args, const CLI::App& cmd) {
   if (!args.checkpoints.resume.empty()) {
     resumed = load_checkpoint(args.checkpoints.resume);
     take_settings_from(*resumed, run_settings(args), args.checkpoints, args.threads, cmd);
+  } else if (!args.recipe.arch_file.empty()) {
+    // The checkpoint records the text itself (as --arch), not the file, which may change.
+    args.recipe.arch = architecture_text(args.recipe, args.preset);
+  }
+  const bool augmenting =
+      args.recipe.translate > 0.0 || args.recipe.rotate > 0.0 || args.recipe.scale > 0.0;
+  if (augmenting && (!args.checkpoints.resume.empty() || args.checkpoints.checkpoint_every > 0)) {
+    throw UsageError(
+        std::string(args.checkpoints.resume.empty() ? "--checkpoint-every" : "--resume") +
+        ": checkpoints do not record the augmentation's random state yet, so a run "
+        "with --translate, --rotate or --scale cannot be resumed exactly");
   }
   require_data_folder(args.data);
   if (!args.save.empty()) check_writable(args.save);
@@ -117,10 +142,28 @@ int run_train(TrainArgs args, const CLI::App& cmd) {
     check_same_data(*resumed, args.checkpoints, train_set.size(),
                     "--data " + args.data + " with --val " + std::to_string(args.val));
   }
-  Sequential model = resumed
-                         ? std::move(resumed->model)
-                         : make_preset(args.preset, train_set.image_shape(), train_set.classes());
-  if (!resumed) model.initialize(args.seed);
+  const bool custom = !args.recipe.arch.empty();
+  const std::string architecture = architecture_text(args.recipe, args.preset);
+  Sequential model;
+  if (resumed) {
+    model = std::move(resumed->model);
+  } else {
+    try {
+      model = build_architecture(architecture, train_set.image_shape(), train_set.classes());
+    } catch (const ArchitectureError& e) {
+      throw UsageError(std::string(args.recipe.arch_file.empty() ? "--arch" : "--arch-file") +
+                       ": " + e.what());
+    }
+    model.initialize(args.seed);
+  }
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    const bool dropout = dynamic_cast<const Dropout*>(&model.layer(i)) != nullptr;
+    if (dropout && (resumed || args.checkpoints.checkpoint_every > 0)) {
+      throw UsageError(std::string(resumed ? "--resume" : "--checkpoint-every") +
+                       ": checkpoints do not record dropout's random state yet, so a network "
+                       "with dropout cannot be resumed exactly");
+    }
+  }
 
   TrainOptions options;
   options.batch_size = args.batch;
@@ -137,22 +180,27 @@ int run_train(TrainArgs args, const CLI::App& cmd) {
       args.log_every > 0 ? args.log_every : std::max<std::size_t>(1, total / 500);
   session_settings.eval_every =
       args.eval_every > 0 ? args.eval_every : std::max<std::size_t>(1, total / 5);
-  const std::filesystem::path run = make_run_folder(args.out, args.preset);
+  const std::filesystem::path run = make_run_folder(args.out, custom ? "custom" : args.preset);
   session_settings.metrics = run / "metrics.csv";
+  apply_recipe(args.recipe, (train_set.size() + args.batch - 1) / args.batch, options);
 
-  std::printf("training preset '%s' on %zu images (%zu held out for validation), %zu test images\n",
-              args.preset.c_str(), train_set.size(), val_set.size(), data.test.size());
+  std::printf("training %s '%s' on %zu images (%zu held out for validation), %zu test images\n",
+              custom ? "architecture" : "preset",
+              custom ? architecture.c_str() : args.preset.c_str(), train_set.size(), val_set.size(),
+              data.test.size());
   std::printf("batch %zu, %zu iterations, lr %s, momentum %s, decay %s, seed %llu, %zu thread%s\n",
               args.batch, total, number(args.lr).c_str(), number(args.momentum).c_str(),
               number(args.decay).c_str(), static_cast<unsigned long long>(args.seed), num_threads(),
               num_threads() == 1 ? "" : "s");
+  std::printf("%s\n", describe_recipe(args.recipe).c_str());
   std::printf("run folder %s\n", run.c_str());
   std::fputs(model.summary(Shape{args.batch, 1, train_set.rows(), train_set.cols()}).c_str(),
              stdout);
   const CheckpointSession checkpoints(
       args.checkpoints, resumed ? &resumed->state : nullptr, model,
       {args.preset, train_set.image_shape(), train_set.classes(),
-       recorded_settings(run_settings(args), args.checkpoints, num_threads(), train_set.size())},
+       recorded_settings(run_settings(args), args.checkpoints, num_threads(), train_set.size()),
+       architecture},
       options);
   std::fflush(stdout);
 
@@ -183,12 +231,17 @@ int run_train(TrainArgs args, const CLI::App& cmd) {
   std::fputs(evaluation.confusion_text().c_str(), stdout);
 
   {
-    ModelInfo info{args.preset, train_set.image_shape(), train_set.classes(), {}};
+    ModelInfo info{custom ? "custom" : args.preset,
+                   train_set.image_shape(),
+                   train_set.classes(),
+                   {},
+                   architecture};
     info.extra = {{"batch", std::to_string(args.batch)},
                   {"iterations", std::to_string(total)},
                   {"learning_rate", number(args.lr)},
                   {"momentum", number(args.momentum)},
                   {"decay", number(args.decay)},
+                  {"recipe", describe_recipe(args.recipe)},
                   {"seed", std::to_string(args.seed)},
                   {"threads", std::to_string(num_threads())},
                   {"validation_accuracy", number(val_accuracy)},
@@ -225,9 +278,10 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "Folder with the MNIST IDX files (raw or .gz)")->required();
   std::string presets;
   for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
-  cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
-      ->check(CLI::IsMember(preset_names()).description(""))
-      ->capture_default_str();
+  auto* preset = cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
+                     ->check(CLI::IsMember(preset_names()).description(""))
+                     ->capture_default_str();
+  add_recipe_options(*cmd, args->recipe, preset);
   cmd->add_option("--batch", args->batch, "Images per mini-batch")
       ->check(integer_at_least(1, 1 << 16))
       ->capture_default_str();

@@ -81,7 +81,7 @@ void write_checkpoint_corpus(const fs::path& dir) {
   state.images = 28;
   state.loss_sum = 1.25;
   state.loss_count = 3;
-  state.optimizer = sgd.state();
+  state.optimizer = sgd.checkpoint_state();
   state.sampler.order = {2, 0, 4, 1, 3};
   state.sampler.position = 3;
   state.sampler.epoch = 2;

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <vector>
 
+#include "cnn/architecture.hpp"
 #include "cnn/atomic_file.hpp"
 #include "cnn/presets.hpp"
 #include "cnn/safetensors.hpp"
@@ -157,6 +158,12 @@ void save_checkpoint(const std::filesystem::path& path, Sequential& model, const
   for (const auto& [key, value] : info.extra) metadata[kSettingPrefix + key] = value;
   metadata["format"] = kFormat;
   metadata["preset"] = info.preset;
+  try {
+    metadata["architecture"] =
+        info.architecture.empty() ? preset_architecture(info.preset) : info.architecture;
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(path.string() + ": cannot record the architecture: " + e.what());
+  }
   metadata["input_shape"] = std::to_string(info.input[0]) + "," + std::to_string(info.input[1]) +
                             "," + std::to_string(info.input[2]);
   metadata["classes"] = std::to_string(info.classes);
@@ -175,6 +182,11 @@ void save_checkpoint(const std::filesystem::path& path, Sequential& model, const
   std::vector<std::pair<std::string, SafetensorsTensor>> tensors;
   for (const Parameter& p : model.parameters()) {
     tensors.push_back({p.name, {"F32", dims_of(p.value->shape()), bytes_of(*p.value)}});
+  }
+  // Buffers (batch normalisation's running statistics) too, so that such a network resumes
+  // exactly.
+  for (const Buffer& b : model.buffers()) {
+    tensors.push_back({b.name, {"F32", dims_of(b.value->shape()), bytes_of(*b.value)}});
   }
   for (const auto& [name, tensor] : state.optimizer.tensors) {
     tensors.push_back(
@@ -234,9 +246,14 @@ Checkpoint parse_checkpoint(std::span<const char> bytes, const std::string& name
       checkpoint.info.extra[key.substr(std::strlen(kSettingPrefix))] = value;
     }
   }
+  const auto architecture = contents.metadata.find("architecture");
+  if (architecture != contents.metadata.end()) checkpoint.info.architecture = architecture->second;
   try {
     checkpoint.model =
-        make_preset(checkpoint.info.preset, checkpoint.info.input, checkpoint.info.classes);
+        checkpoint.info.architecture.empty()
+            ? make_preset(checkpoint.info.preset, checkpoint.info.input, checkpoint.info.classes)
+            : build_architecture(checkpoint.info.architecture, checkpoint.info.input,
+                                 checkpoint.info.classes);
   } catch (const std::exception& e) {
     throw r.fail(std::string("cannot build the architecture: ") + e.what());
   }
@@ -251,14 +268,23 @@ Checkpoint parse_checkpoint(std::span<const char> bytes, const std::string& name
     copy_f32(r, p.name, it->second, *p.value);
     ++used;
   }
+  std::map<std::string, Buffer> buffers;
+  for (const Buffer& b : checkpoint.model.buffers()) {
+    buffers.emplace(b.name, b);
+    const auto it = contents.tensors.find(b.name);
+    if (it == contents.tensors.end()) throw r.fail("tensor '" + b.name + "' is missing");
+    copy_f32(r, b.name, it->second, *b.value);
+    ++used;
+  }
   TrainState& state = checkpoint.state;
   for (const auto& [key, tensor] : contents.tensors) {
     if (key.rfind(kOptimizerPrefix, 0) != 0) continue;
     const std::string state_name = key.substr(std::strlen(kOptimizerPrefix));
-    // "<kind>.<parameter name>": the parameter it belongs to fixes its shape.
-    const std::size_t dot = state_name.find('.');
+    // "<parameter name>.<kind>" ("0.weight.momentum_buffer", "0.weight.exp_avg", ...): the
+    // parameter it belongs to fixes its shape.
+    const std::size_t dot = state_name.rfind('.');
     const auto param =
-        dot == std::string::npos ? by_name.end() : by_name.find(state_name.substr(dot + 1));
+        dot == std::string::npos ? by_name.end() : by_name.find(state_name.substr(0, dot));
     if (param == by_name.end()) {
       throw r.fail("optimizer tensor '" + key + "' names no parameter of preset " +
                    checkpoint.info.preset);
@@ -290,7 +316,8 @@ Checkpoint parse_checkpoint(std::span<const char> bytes, const std::string& name
   ++used;
   if (used != contents.tensors.size()) {
     for (const auto& [key, tensor] : contents.tensors) {
-      if (key != kOrderName && key.rfind(kOptimizerPrefix, 0) != 0 && !by_name.contains(key)) {
+      if (key != kOrderName && key.rfind(kOptimizerPrefix, 0) != 0 && !by_name.contains(key) &&
+          !buffers.contains(key)) {
         throw r.fail("unexpected tensor '" + key + "' for preset " + checkpoint.info.preset);
       }
     }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "cnn/architecture.hpp"
 #include "cnn/atomic_file.hpp"
 #include "cnn/presets.hpp"
 
@@ -75,6 +76,14 @@ std::vector<std::uint64_t> unsigned_list(const json& value, const std::string& w
   return value.get<std::vector<std::uint64_t>>();
 }
 
+// Every tensor the file holds, in file order: the parameters, then the buffers (as Parameters
+// without gradients).
+std::vector<Parameter> stored_tensors(Sequential& model) {
+  std::vector<Parameter> all = model.parameters();
+  for (const Buffer& b : model.buffers()) all.push_back({b.name, b.value, nullptr});
+  return all;
+}
+
 }  // namespace
 
 void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info) {
@@ -83,6 +92,12 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
   for (const auto& [key, value] : info.extra) metadata[key] = value;
   metadata["format"] = "cnn";
   metadata["preset"] = info.preset;
+  try {
+    metadata["architecture"] =
+        info.architecture.empty() ? preset_architecture(info.preset) : info.architecture;
+  } catch (const std::invalid_argument& e) {
+    throw ModelFileError(path.string() + ": cannot record the architecture: " + e.what());
+  }
   metadata["input_shape"] = shape_text(info.input);
   metadata["classes"] = std::to_string(info.classes);
   // How pixels become the network's input (Dataset::gather): x = pixel * input_scale - input_mean.
@@ -90,7 +105,7 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
   metadata["input_mean"] = "0";
   header["__metadata__"] = metadata;
   std::uint64_t offset = 0;
-  const std::vector<Parameter> params = model.parameters();
+  const std::vector<Parameter> params = stored_tensors(model);
   for (const Parameter& p : params) {
     std::vector<std::size_t> shape;
     for (std::size_t i = 0; i < p.value->shape().rank(); ++i) shape.push_back(p.value->dim(i));
@@ -200,12 +215,17 @@ LoadedModel parse_model(std::span<const char> bytes, const std::string& name) {
     throw fail("__metadata__ input_mean '" + mean->second +
                "' is not 0, the only input normalisation this program implements");
   }
-  for (const char* key :
-       {"format", "preset", "input_shape", "classes", "input_scale", "input_mean"}) {
+  const auto architecture = loaded.info.extra.find("architecture");
+  if (architecture != loaded.info.extra.end()) loaded.info.architecture = architecture->second;
+  for (const char* key : {"format", "preset", "input_shape", "classes", "input_scale", "input_mean",
+                          "architecture"}) {
     loaded.info.extra.erase(key);
   }
   try {
-    loaded.model = make_preset(loaded.info.preset, loaded.info.input, loaded.info.classes);
+    loaded.model =
+        loaded.info.architecture.empty()
+            ? make_preset(loaded.info.preset, loaded.info.input, loaded.info.classes)
+            : build_architecture(loaded.info.architecture, loaded.info.input, loaded.info.classes);
   } catch (const std::exception& e) {
     throw fail(std::string("cannot build the architecture: ") + e.what());
   }
@@ -217,7 +237,8 @@ LoadedModel parse_model(std::span<const char> bytes, const std::string& name) {
   };
   std::vector<Range> ranges;
   std::size_t expected_tensors = 0;
-  for (const Parameter& p : loaded.model.parameters()) {
+  const std::vector<Parameter> stored = stored_tensors(loaded.model);
+  for (const Parameter& p : stored) {
     ++expected_tensors;
     if (!header.contains(p.name)) throw fail("tensor '" + p.name + "' is missing");
     const json& entry = header[p.name];
@@ -264,7 +285,7 @@ LoadedModel parse_model(std::span<const char> bytes, const std::string& name) {
   if (header.size() != expected_tensors + 1) {
     for (const auto& [key, value] : header.items()) {
       bool known = key == "__metadata__";
-      for (const Parameter& p : loaded.model.parameters()) known = known || p.name == key;
+      for (const Parameter& p : stored) known = known || p.name == key;
       if (!known) throw fail("unexpected tensor '" + key + "' for preset " + loaded.info.preset);
     }
   }

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "cnn/leaky_relu.hpp"
+
 namespace cnn {
 
 Layer& Sequential::add(std::unique_ptr<Layer> layer) {
@@ -87,18 +89,37 @@ std::size_t Sequential::parameter_count() {
   return count;
 }
 
+std::vector<Buffer> Sequential::buffers() {
+  std::vector<Buffer> all;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (Buffer b : layers_[i]->buffers()) {
+      b.name = std::to_string(i) + "." + b.name;
+      all.push_back(std::move(b));
+    }
+  }
+  return all;
+}
+
 void Sequential::initialize(std::uint64_t seed) {
   Rng rng(seed);
+  const auto looked_through = [](const std::string& kind) {
+    return kind == "maxpool2d" || kind == "flatten" || kind == "avgpool2d" ||
+           kind == "globalavgpool2d" || kind == "batchnorm2d" || kind == "batchnorm1d" ||
+           kind == "dropout";
+  };
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     // Gain 2 (He) when the next layer that changes values is a ReLU, 1 (LeCun) otherwise. Max
-    // pooling and flattening commute with a ReLU, so they are looked through.
+    // pooling and flattening commute with a ReLU; batch normalisation rescales whatever it gets
+    // and dropout keeps the scale, so they are looked through too.
     std::size_t next = i + 1;
-    while (next < layers_.size() &&
-           (layers_[next]->kind() == "maxpool2d" || layers_[next]->kind() == "flatten")) {
-      ++next;
+    while (next < layers_.size() && looked_through(layers_[next]->kind())) ++next;
+    double gain = 1.0;
+    if (next < layers_.size() && layers_[next]->kind() == "relu") gain = 2.0;
+    if (next < layers_.size() && layers_[next]->kind() == "leakyrelu") {
+      const double a = static_cast<const LeakyReLU&>(*layers_[next]).slope();
+      gain = 2.0 / (1.0 + a * a);
     }
-    const bool relu_follows = next < layers_.size() && layers_[next]->kind() == "relu";
-    layers_[i]->initialize(rng, relu_follows ? 2.0 : 1.0);
+    layers_[i]->initialize(rng, gain);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -89,7 +90,18 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   check_model_fits(model, data);
   const std::size_t total = planned_iterations(options, data.size());
   BatchSampler sampler(data.size(), options.batch_size, options.shuffle_seed);
-  SGD optimizer(model.parameters(), options.sgd);
+  const std::unique_ptr<Optimizer> optimizer =
+      make_optimizer(model.parameters(), options.sgd.learning_rate, options.sgd.momentum,
+                     options.sgd.decay, options.optimizer, total);
+  std::optional<Augmenter> augmenter;
+  if (options.augment.enabled()) augmenter.emplace(options.augment, options.shuffle_seed ^ 0xa5a5);
+  // The augmenter's random state is not in checkpoints yet, so a resumed run could not repeat
+  // the same distortions: refuse rather than resume into a different run.
+  if (augmenter && (options.resume != nullptr || options.checkpoint_every > 0)) {
+    throw std::invalid_argument(
+        "checkpoints do not record the augmentation's random state yet: train with augmentation "
+        "off to use --checkpoint-every or --resume");
+  }
   SoftmaxCrossEntropy criterion;
   Tensor x, dlogits;
   std::vector<std::int32_t> labels;
@@ -102,7 +114,7 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   if (options.resume != nullptr) {
     const TrainState& resume = *options.resume;
     sampler.restore(resume.sampler);
-    optimizer.set_state(resume.optimizer);
+    optimizer->set_state(resume.optimizer);
     result.images = resume.images;
     loss_sum = resume.loss_sum;
     loss_count = resume.loss_count;
@@ -118,6 +130,7 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   result.iterations = total;
   for (std::size_t it = first; it <= total; ++it) {
     data.gather(sampler.next(), x, labels);
+    if (augmenter) augmenter->apply(x);
     const Tensor& logits = model.forward(x, /*training=*/true);
     const double loss = criterion.forward(logits, labels, dlogits);
     model.backward(dlogits);
@@ -125,14 +138,14 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     check_step_is_finite(loss, parameters, model, x, it);
     loss_sum += loss;
     ++loss_count;
-    optimizer.step();  // (all-reduce the gradients here for data-parallel training)
+    optimizer->step();  // (all-reduce the gradients here for data-parallel training)
     result.images += labels.size();
 
     if (options.report_every > 0 && (it % options.report_every == 0 || it == total)) {
       result.last_loss = loss_sum / static_cast<double>(loss_count);
       if (on_progress) {
         on_progress({it, total, sampler.epoch(), result.last_loss,
-                     optimizer.current_learning_rate(), elapsed(), result.images});
+                     optimizer->current_learning_rate(), elapsed(), result.images});
       }
       loss_sum = 0.0;
       loss_count = 0;
@@ -141,8 +154,8 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     const bool stop = options.stop_requested != nullptr && options.stop_requested->load();
     const bool periodic = options.checkpoint_every > 0 && it % options.checkpoint_every == 0;
     if (it < total && (stop || periodic) && options.on_checkpoint) {
-      options.on_checkpoint(
-          {it, result.images, loss_sum, loss_count, sampler.state(), optimizer.state()});
+      options.on_checkpoint({it, result.images, loss_sum, loss_count, sampler.state(),
+                             optimizer->checkpoint_state()});
     }
     if (it < total && stop) {
       result.interrupted = true;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "cnn/architecture.hpp"
 #include "cnn/parallel.hpp"
 #include "cnn/presets.hpp"
 #include "cnn/training.hpp"
@@ -106,8 +107,34 @@ TEST_P(Allocations, NonePerTrainingStepAfterWarmUp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Presets, Allocations,
-                         ::testing::Combine(::testing::Values("seed", "lenet5"),
+                         ::testing::Combine(::testing::Values("seed", "lenet5", "fast"),
                                             ::testing::Values(std::size_t{1}, std::size_t{2})));
+
+// Every other layer, AdamW with a one-cycle schedule, and augmentation: none allocates per step.
+TEST(AllocationsOfTheRecipeTools, NonePerTrainingStepAfterWarmUp) {
+  set_num_threads(2);
+  const Dataset data = random_digits(150);
+  Sequential model = build_architecture(
+      "conv(4,3,pad=1) bn leakyrelu avgpool(2) conv(4,3) bn tanh dropout(0.3) gap fc(16) bn "
+      "sigmoid fc(classes)",
+      data.image_shape(), 10);
+  model.initialize(1);
+  TrainOptions options;
+  options.batch_size = 64;
+  options.iterations = 12;
+  options.report_every = 1;
+  options.optimizer.kind = OptimizerKind::adamw;
+  options.optimizer.weight_decay = 1e-4;
+  options.optimizer.schedule.kind = ScheduleKind::onecycle;
+  options.augment = {2.0, 10.0, 0.1};
+  std::vector<std::size_t> counts;
+  counts.reserve(options.iterations);
+  train(model, data, options,
+        [&](const TrainProgress&) { counts.push_back(g_allocations.load()); });
+  set_num_threads(1);
+  ASSERT_EQ(counts.size(), 12u);
+  EXPECT_EQ(counts.back() - counts[2], 0u);
+}
 
 }  // namespace
 }  // namespace cnn

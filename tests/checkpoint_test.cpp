@@ -122,7 +122,7 @@ TEST_F(CheckpointTest, KeepsEveryFieldExactly) {
   for (const Parameter& p : model.parameters()) {
     Tensor velocity(p.value->shape());
     for (std::size_t i = 0; i < velocity.size(); ++i) velocity[i] = 1.0f / float(i + 3);
-    state.optimizer.tensors.emplace("velocity." + p.name, velocity);
+    state.optimizer.tensors.emplace(p.name + ".momentum_buffer", velocity);
   }
   state.sampler.order = {4, 2, 0, 1, 3};
   state.sampler.position = 5;
@@ -226,7 +226,7 @@ class BrokenCheckpointTest : public CheckpointTest {
     state.sampler.order = {2, 0, 1};
     state.sampler.position = 1;
     SGD sgd(model.parameters(), {});
-    state.optimizer = sgd.state();
+    state.optimizer = sgd.checkpoint_state();
     save_checkpoint(path("good"), model, kInfo, state);
     good_ = read_bytes(path("good"));
     std::uint64_t length = 0;
@@ -317,9 +317,10 @@ TEST_F(BrokenCheckpointTest, MetadataThatIsNotANumber) {
 
 TEST_F(BrokenCheckpointTest, OptimizerTensorForNoParameter) {
   Parts parts = parts_;
-  parts.header["optimizer.velocity.9.weight"] = parts.header["optimizer.velocity.0.bias"];
-  parts.header.erase("optimizer.velocity.0.bias");
-  expect_rejected(parts, "optimizer.velocity.9.weight");
+  parts.header["optimizer.9.weight.momentum_buffer"] =
+      parts.header["optimizer.0.bias.momentum_buffer"];
+  parts.header.erase("optimizer.0.bias.momentum_buffer");
+  expect_rejected(parts, "optimizer.9.weight.momentum_buffer");
 }
 
 TEST_F(BrokenCheckpointTest, TensorOfTheWrongDtypeOrShape) {
@@ -350,6 +351,10 @@ TEST_F(BrokenCheckpointTest, UnexpectedAndMissingTensors) {
 TEST_F(BrokenCheckpointTest, UnknownPresetAndBadShapes) {
   Parts parts = parts_;
   parts.header["__metadata__"]["preset"] = "nope";
+  parts.header["__metadata__"].erase("architecture");  // then the preset must be known
+  expect_rejected(parts, "cannot build");
+  parts = parts_;
+  parts.header["__metadata__"]["architecture"] = "conv(4,5) relu fc(";
   expect_rejected(parts, "cannot build");
   for (const char* shape : {"1,12", "1,0,12", "a,b,c", "1,4096,4096", ""}) {
     SCOPED_TRACE(shape);

@@ -180,6 +180,62 @@ TEST_F(CliReliabilityTest, KillNineMidEpochThenResumeGivesBitwiseTheSameModel) {
   EXPECT_EQ(after, std::vector<std::string>(all.end() - long(after.size()), all.end()));
 }
 
+TEST_F(CliReliabilityTest, AdamOnABatchNormArchitectureResumesBitwise) {
+  // The run writes checkpoints at 40 and 80 of 100 iterations and finishes; resuming from the
+  // last one must give its model exactly: Adam's moments, its step count and the batch-norm
+  // running statistics are all in the checkpoint, and --resume restores --arch and --optimizer.
+  const std::vector<std::string> args = {"train",
+                                         "--data",
+                                         data(),
+                                         "--val",
+                                         "50",
+                                         "--batch",
+                                         "8",
+                                         "--arch",
+                                         "conv(4,5) bn relu maxpool(2) fc(classes)",
+                                         "--optimizer",
+                                         "adam",
+                                         "--lr",
+                                         "0.001",
+                                         "--schedule",
+                                         "cosine",
+                                         "--iterations",
+                                         "100",
+                                         "--threads",
+                                         "1",
+                                         "--checkpoint-every",
+                                         "40",
+                                         "--checkpoint",
+                                         (dir_ / "run.ckpt").string(),
+                                         "--save",
+                                         (dir_ / "straight.safetensors").string()};
+  const CliResult straight = run_cli(args, dir_);
+  ASSERT_EQ(straight.status, 0) << straight;
+  ASSERT_EQ(cnn::load_checkpoint(dir_ / "run.ckpt").state.iteration, 80u);
+  const CliResult resumed =
+      run_cli({"train", "--data", data(), "--resume", (dir_ / "run.ckpt").string(), "--save",
+               (dir_ / "resumed.safetensors").string()},
+              dir_);
+  ASSERT_EQ(resumed.status, 0) << resumed;
+  EXPECT_TRUE(read_text(dir_ / "resumed.safetensors") == read_text(dir_ / "straight.safetensors"))
+      << "the resumed run's model differs from the uninterrupted run's";
+}
+
+TEST_F(CliReliabilityTest, AugmentationOrDropoutWithCheckpointsIsAUsageError) {
+  const CliResult r = run_cli({"train", "--data", data(), "--val", "50", "--iterations", "10",
+                               "--translate", "2", "--checkpoint-every", "5"},
+                              dir_);
+  EXPECT_EQ(r.status, 2) << r;
+  EXPECT_TRUE(Contains(r.err, "--checkpoint-every")) << r;
+  EXPECT_TRUE(Contains(r.err, "augmentation")) << r;
+  const CliResult d =
+      run_cli({"train", "--data", data(), "--val", "50", "--iterations", "10", "--arch",
+               "conv(4,5) relu dropout(0.5) fc(classes)", "--checkpoint-every", "5"},
+              dir_);
+  EXPECT_EQ(d.status, 2) << d;
+  EXPECT_TRUE(Contains(d.err, "dropout")) << d;
+}
+
 TEST_F(CliReliabilityTest, CtrlCFinishesTheStepWritesACheckpointAndSaysHowToResume) {
   const CliResult& straight = reference();
   ASSERT_EQ(straight.status, 0);

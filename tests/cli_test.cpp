@@ -578,4 +578,75 @@ TEST_F(CliTest, PredictPrintsTheTopClassesOrJsonAndNamesBrokenImages) {
   expect_usage_error({"predict", "--model", model.string()}, {"IMAGE"});
 }
 
+TEST_F(CliTest, ABrokenArchitectureIsAUsageErrorWithItsPosition) {
+  const Result r =
+      run({"train", "--data", data(), "--val", "50", "--arch", "conv(4,5) relu maxpool(2) fc(10"});
+  EXPECT_EQ(r.status, 2) << r;
+  EXPECT_EQ(r.out, "") << r;
+  const std::vector<std::string> lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 3u) << r;
+  EXPECT_EQ(lines[0], "cnn: error: --arch: architecture, line 1, column 29: '(' is never closed");
+  EXPECT_EQ(lines[1], "  conv(4,5) relu maxpool(2) fc(10");
+  EXPECT_EQ(lines[2], "                              ^");
+  expect_usage_error({"train", "--data", data(), "--arch", "fc(classes)", "--preset", "lenet5"},
+                     {"--arch", "--preset"});
+  expect_usage_error({"train", "--data", data(), "--optimizer", "rmsprop"},
+                     {"--optimizer", "rmsprop"});
+  expect_usage_error({"train", "--data", data(), "--rotate", "200"}, {"--rotate", "200"});
+  expect_usage_error(
+      {"train", "--data", data(), "--val", "50", "--arch-file", (dir_ / "none.txt").string()},
+      {"--arch-file", "none.txt"});
+}
+
+TEST_F(CliTest, AnArchitectureFromAFileTrainsSavesAndEvaluatesDeterministically) {
+  const fs::path arch = dir_ / "net.txt";
+  std::ofstream(arch) << "# a small net\nconv(4,5) bn relu maxpool(2)\ndropout(0.2) fc(classes)\n";
+  const auto train = [&](const std::string& file) {
+    return run({"train",
+                "--data",
+                data(),
+                "--arch-file",
+                arch.string(),
+                "--iterations",
+                "40",
+                "--batch",
+                "8",
+                "--val",
+                "50",
+                "--optimizer",
+                "adamw",
+                "--lr",
+                "0.01",
+                "--weight-decay",
+                "0.01",
+                "--schedule",
+                "onecycle",
+                "--translate",
+                "2",
+                "--rotate",
+                "10",
+                "--scale",
+                "0.1",
+                "--threads",
+                "2",
+                "--save",
+                (dir_ / file).string()});
+  };
+  const Result first = train("a.safetensors");
+  ASSERT_EQ(first.status, 0) << first;
+  EXPECT_TRUE(Contains(first.out, "training architecture '# a small net"));
+  EXPECT_TRUE(Contains(first.out, "optimizer adamw, schedule onecycle"));
+  EXPECT_TRUE(Contains(first.out, "BatchNorm2d(4"));
+  const std::string accuracy = figure_after(first.out, "test accuracy");
+  ASSERT_NE(accuracy, "") << first;
+  const Result again = train("b.safetensors");
+  ASSERT_EQ(again.status, 0) << again;
+  EXPECT_EQ(read_text(dir_ / "a.safetensors"), read_text(dir_ / "b.safetensors"));
+  const Result eval = run(
+      {"eval", "--model", (dir_ / "a.safetensors").string(), "--data", data(), "--threads", "1"});
+  ASSERT_EQ(eval.status, 0) << eval;
+  EXPECT_TRUE(Contains(eval.out, "preset custom"));
+  EXPECT_EQ(figure_after(eval.out, "test accuracy"), accuracy) << eval;
+}
+
 }  // namespace

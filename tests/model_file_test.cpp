@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "cnn/architecture.hpp"
 #include "cnn/presets.hpp"
 #include "gradient_check.hpp"
 
@@ -344,9 +345,12 @@ TEST_F(ModelFileTest, MissingPresetInputShapeOrClasses) {
   }
 }
 
-TEST_F(ModelFileTest, UnknownPreset) {
-  const std::string message =
-      edited_error([](json& h, Bytes&) { h["__metadata__"]["preset"] = "nope"; });
+TEST_F(ModelFileTest, UnknownPresetWithoutArchitecture) {
+  // Files written before the architecture was recorded name only the preset.
+  const std::string message = edited_error([](json& h, Bytes&) {
+    h["__metadata__"]["preset"] = "nope";
+    h["__metadata__"].erase("architecture");
+  });
   EXPECT_TRUE(Contains(message, "unknown preset 'nope'"));
   EXPECT_TRUE(Contains(message, "seed")) << "the known presets should be listed";
 }
@@ -592,6 +596,71 @@ TEST_F(ModelFileTest, UnwritableFolderKeepsTheOldFile) {
   ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
   EXPECT_EQ(read_bytes(file), old_bytes);
   EXPECT_TRUE(temp_files().empty());
+}
+
+// ---- architectures and buffers ------------------------------------------------------------
+
+TEST_F(ModelFileTest, AnArchitectureWithBatchNormRoundTripsWithItsRunningStatistics) {
+  const std::string text = "conv(4,3) bn relu maxpool(2) fc(8) bn relu dropout(0.2) fc(classes)";
+  cnn::Sequential model = cnn::build_architecture(text, cnn::Shape{1, 28, 28}, 10);
+  model.initialize(5);
+  // Two training passes move the running statistics away from their initial 0 and 1.
+  const cnn::Tensor x = cnn::testing::random_tensor(cnn::Shape{6, 1, 28, 28}, 9);
+  model.forward(x, true);
+  model.forward(x, true);
+  cnn::ModelInfo info{"custom", cnn::Shape{1, 28, 28}, 10, {}, text};
+  const fs::path file = path("bn.safetensors");
+  cnn::save_model(file, model, info);
+
+  const json header = split(read_bytes(file)).header;
+  EXPECT_EQ(header["__metadata__"].value("architecture", ""), text);
+  // PyTorch's state_dict names: BatchNorm2d at index 1, BatchNorm1d at index 6 (after the
+  // flatten the fc inserted at index 4 and the Linear at 5).
+  for (const char* name : {"1.weight", "1.bias", "1.running_mean", "1.running_var",
+                           "6.running_mean", "6.running_var"}) {
+    EXPECT_TRUE(header.contains(name)) << name;
+  }
+
+  cnn::LoadedModel loaded = cnn::load_model(file);
+  EXPECT_EQ(loaded.info.architecture, text);
+  EXPECT_EQ(loaded.info.preset, "custom");
+  const auto buffers = model.buffers(), loaded_buffers = loaded.model.buffers();
+  ASSERT_EQ(buffers.size(), 4u);
+  ASSERT_EQ(loaded_buffers.size(), buffers.size());
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    EXPECT_EQ(loaded_buffers[i].name, buffers[i].name);
+    EXPECT_TRUE(same_bits(*loaded_buffers[i].value, *buffers[i].value)) << buffers[i].name;
+  }
+  EXPECT_NE((*buffers[0].value)[0], 0.0f) << "the running mean should have moved";
+  // The same inference output from the loaded model.
+  const cnn::Tensor expected = model.forward(x, false);
+  EXPECT_TRUE(same_bits(loaded.model.forward(x, false), expected));
+}
+
+TEST_F(ModelFileTest, PresetFilesRecordTheirArchitecture) {
+  write_valid(path("seed.safetensors"));
+  const json header = split(read_bytes(path("seed.safetensors"))).header;
+  EXPECT_EQ(header["__metadata__"].value("architecture", ""), cnn::preset_architecture("seed"));
+}
+
+TEST_F(ModelFileTest, BrokenArchitectureTextIsNamed) {
+  const std::string message = edited_error(
+      [](json& h, Bytes&) { h["__metadata__"]["architecture"] = "conv(3,5) relu nonsense"; });
+  EXPECT_TRUE(Contains(message, "cannot build the architecture"));
+  EXPECT_TRUE(Contains(message, "unknown layer 'nonsense'"));
+}
+
+TEST_F(ModelFileTest, AMissingBufferIsNamed) {
+  const std::string text = "conv(2,5) bn relu fc(classes)";
+  cnn::Sequential model = cnn::build_architecture(text, cnn::Shape{1, 28, 28}, 10);
+  model.initialize(1);
+  const fs::path file = path("bn.safetensors");
+  cnn::save_model(file, model, {"custom", cnn::Shape{1, 28, 28}, 10, {}, text});
+  Parts parts = split(read_bytes(file));
+  parts.header.erase("1.running_var");
+  write_bytes(path("broken.safetensors"), join(parts.header, parts.data));
+  EXPECT_TRUE(
+      Contains(load_error(path("broken.safetensors")), "tensor '1.running_var' is missing"));
 }
 
 }  // namespace

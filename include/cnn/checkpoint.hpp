@@ -3,10 +3,11 @@
 // (same seed and thread count).
 //
 // The file is a safetensors file (safetensors.hpp), written atomically (atomic_file.hpp):
-//   "<layer>.<name>"              F32  the weights, named and shaped as in a model file
-//   "optimizer.<state name>"      F32  the optimizer's tensors ("optimizer.velocity.0.weight")
+//   "<layer>.<name>"              F32  the weights and buffers, named and shaped as in a model file
+//   "optimizer.<state name>"      F32  the optimizer's tensors ("optimizer.0.weight.exp_avg")
 //   "sampler.order"               U32  the current epoch's order of the training images
-//   __metadata__                       format "cnn-checkpoint", preset, input_shape, classes,
+//   __metadata__                       format "cnn-checkpoint", preset, architecture, input_shape,
+//                                      classes,
 //                                      iteration, images, loss_sum, loss_count, optimizer.steps,
 //                                      sampler.position, sampler.epoch, sampler.rng, and the
 //                                      run's settings as "setting.<name>"

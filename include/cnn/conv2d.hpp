@@ -31,6 +31,8 @@ class Conv2D : public Layer {
   Size2 stride() const { return stride_; }
   Size2 padding() const { return padding_; }
   Tensor& weight() { return weight_; }
+  WeightInit weight_init() const { return init_; }
+  void set_weight_init(WeightInit init) { init_ = init; }
   Tensor& bias() { return bias_; }
 
  private:
@@ -39,6 +41,7 @@ class Conv2D : public Layer {
   std::size_t in_channels_, out_channels_;
   Size2 kernel_, stride_, padding_;
   Tensor weight_, bias_, weight_grad_, bias_grad_;
+  WeightInit init_ = WeightInit::automatic;
   Tensor saved_;      // what the last forward kept for backward (see kernels::conv2d_saved_size)
   Tensor workspace_;  // scratch of forward and backward
 };

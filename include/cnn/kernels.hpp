@@ -123,5 +123,74 @@ void sgd_momentum_step(float* weight, float* velocity, const float* grad, std::s
 // True when every value of x[count] is finite (no NaN, no infinity).
 bool all_finite(const float* x, std::size_t count);
 
+// ---- more activations -----------------------------------------------------------------------
+// y = tanh(x); backward from the output: dx = dy · (1 − y²)
+void tanh_forward(const float* x, float* y, std::size_t count);
+void tanh_backward(const float* y, const float* dy, float* dx, std::size_t count);
+// y = 1 / (1 + exp(−x)); backward from the output: dx = dy · y · (1 − y)
+void sigmoid_forward(const float* x, float* y, std::size_t count);
+void sigmoid_backward(const float* y, const float* dy, float* dx, std::size_t count);
+// y = x where x > 0, else slope·x; dx = dy where x > 0, else slope·dy
+void leaky_relu_forward(const float* x, float* y, std::size_t count, float slope);
+void leaky_relu_backward(const float* x, const float* dy, float* dx, std::size_t count,
+                         float slope);
+// y = x · mask (dropout with a mask of 0 and 1/(1−p) drawn by the layer); also dx = dy · mask.
+void multiply(const float* x, const float* mask, float* y, std::size_t count);
+
+// ---- average pooling ------------------------------------------------------------------------
+// y[n,c,i,j] = (1/(kh·kw)) Σ over the window of x[n,c,a,b], padding counted as zeros (PyTorch's
+// count_include_pad=True). x[N,C,H,W], y[N,C,OH,OW].
+void avg_pool2d_forward(const float* x, float* y, std::size_t batch, const WindowGeometry& g);
+// dx[n,c,a,b] = Σ over windows containing (a,b) of dy[n,c,i,j] / (kh·kw).
+void avg_pool2d_backward(const float* dy, float* dx, std::size_t batch, const WindowGeometry& g);
+// Global average pooling: y[n,c] = (1/(H·W)) Σ_(a,b) x[n,c,a,b]; dx[n,c,a,b] = dy[n,c] / (H·W).
+void global_avg_pool_forward(const float* x, float* y, std::size_t planes, std::size_t plane_size);
+void global_avg_pool_backward(const float* dy, float* dx, std::size_t planes,
+                              std::size_t plane_size);
+
+// ---- batch normalisation --------------------------------------------------------------------
+// x is [N, C, S] (S = H·W for 2-D inputs, 1 for [N, C]). Training mode, per channel c over the
+// M = N·S values:
+//   μ = (1/M) Σ x,  σ² = (1/M) Σ (x − μ)²,  x̂ = (x − μ) / sqrt(σ² + ε),  y = γ·x̂ + β
+//   running_mean = (1 − m)·running_mean + m·μ, running_var = (1 − m)·running_var + m·σ²·M/(M−1)
+// (PyTorch's update, unbiased variance in the running estimate). mean[C] and inv_std[C] receive
+// μ and 1/sqrt(σ² + ε) for backward.
+void batch_norm_forward_train(const float* x, const float* gamma, const float* beta, float* y,
+                              float* mean, float* inv_std, float* running_mean, float* running_var,
+                              std::size_t batch, std::size_t channels, std::size_t spatial,
+                              float epsilon, float momentum);
+// Inference: y = γ·(x − running_mean) / sqrt(running_var + ε) + β.
+void batch_norm_forward_inference(const float* x, const float* gamma, const float* beta, float* y,
+                                  const float* running_mean, const float* running_var,
+                                  std::size_t batch, std::size_t channels, std::size_t spatial,
+                                  float epsilon);
+// Backward of the training mode: dγ = Σ dy·x̂, dβ = Σ dy,
+//   dx = (γ·inv_std / M) · (M·dy − dβ − x̂·dγ).   dx may be null.
+void batch_norm_backward(const float* x, const float* dy, const float* gamma, const float* mean,
+                         const float* inv_std, float* dgamma, float* dbeta, float* dx,
+                         std::size_t batch, std::size_t channels, std::size_t spatial);
+
+// ---- more optimizer steps -------------------------------------------------------------------
+// SGD with L2 weight decay λ and optionally Nesterov momentum, in the design's form:
+//   g' = g + λ·w;  v = γ·v + lr·g';  w −= v              (classical)
+//                                    w −= γ·v + lr·g'     (Nesterov)
+void sgd_step(float* weight, float* velocity, const float* grad, std::size_t count, float lr,
+              float momentum, float weight_decay, bool nesterov);
+// Adam (Kingma and Ba 2015) with bias correction; decoupled weight decay (AdamW, Loshchilov and
+// Hutter 2019) when decoupled, else L2 added to the gradient:
+//   g' = g (+ λ·w unless decoupled);  m = β1·m + (1−β1)·g';  v = β2·v + (1−β2)·g'²
+//   w −= lr · ( (m / c1) / (sqrt(v / c2) + ε)  (+ λ·w when decoupled) )
+// with c1 = 1 − β1^t, c2 = 1 − β2^t passed in by the caller.
+void adam_step(float* weight, float* m, float* v, const float* grad, std::size_t count, float lr,
+               float beta1, float beta2, float epsilon, float correction1, float correction2,
+               float weight_decay, bool decoupled);
+
+// ---- data augmentation ----------------------------------------------------------------------
+// For each image n of x[N,C,H,W], y[n] = x[n] sampled at the affine map of its six coefficients
+// affine[6n..6n+5] = (a, b, c, d, e, f): y[n,c,i,j] = bilinear x[n,c](a·j + b·i + c, d·j + e·i + f)
+// (column, row), with zero outside the image.
+void affine_warp(const float* x, float* y, const float* affine, std::size_t batch,
+                 std::size_t channels, std::size_t height, std::size_t width);
+
 }  // namespace kernels
 }  // namespace cnn

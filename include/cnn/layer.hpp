@@ -21,6 +21,21 @@ struct Parameter {
   Tensor* grad;
 };
 
+// A tensor of state that is not trained by gradients but belongs in the model file, such as batch
+// normalisation's running statistics ("running_mean"; the model prefixes the layer index).
+struct Buffer {
+  std::string name;
+  Tensor* value;
+};
+
+// How a layer with weights draws them (normal, mean 0): automatic picks gain / fan_in with the
+// gain the model passes in (see Layer::initialize); he: 2 / fan_in (He et al. 2015); lecun:
+// 1 / fan_in; glorot: 2 / (fan_in + fan_out) (Glorot and Bengio 2010).
+enum class WeightInit { automatic, he, lecun, glorot };
+
+// Variance of the initial weights for a choice, a layer's fans and the model's gain.
+double weight_init_variance(WeightInit init, double fan_in, double fan_out, double gain);
+
 class Layer {
  public:
   virtual ~Layer() = default;
@@ -42,6 +57,7 @@ class Layer {
   virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
 
   virtual std::vector<Parameter> parameters() { return {}; }
+  virtual std::vector<Buffer> buffers() { return {}; }
   // Draws fresh initial weights with variance gain / fan_in: gain 2 when a ReLU follows (He et
   // al. 2015: the ReLU zeroes half the signal, so twice the variance keeps its scale), gain 1
   // when the output is used as it is, such as logits feeding the softmax (LeCun's variance).

@@ -26,11 +26,14 @@ class Linear : public Layer {
   std::size_t in_features() const { return in_; }
   std::size_t out_features() const { return out_; }
   Tensor& weight() { return weight_; }
+  WeightInit weight_init() const { return init_; }
+  void set_weight_init(WeightInit init) { init_ = init; }
   Tensor& bias() { return bias_; }
 
  private:
   std::size_t in_, out_;
   Tensor weight_, bias_, weight_grad_, bias_grad_;
+  WeightInit init_ = WeightInit::automatic;
 };
 
 }  // namespace cnn

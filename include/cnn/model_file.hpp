@@ -2,9 +2,11 @@
 // giving each tensor's dtype, shape and byte range, then the raw little-endian float32 data.
 //
 // Tensor names and layouts are PyTorch's state_dict ones ("0.weight" [out, in, kh, kw], ...), so
-// the file loads into the equivalent torch.nn.Sequential. "__metadata__" records what is needed to
-// rebuild the network (preset, input shape, classes), the input normalisation (input_scale,
-// input_mean: x = pixel * input_scale - input_mean, pixels 0..255) and the training settings.
+// the file loads into the equivalent torch.nn.Sequential. Buffers (batch normalisation's
+// running_mean and running_var) are stored next to the parameters, as in a state_dict.
+// "__metadata__" records what is needed to rebuild the network (architecture text, preset name,
+// input shape, classes), the input normalisation (input_scale, input_mean: x = pixel *
+// input_scale - input_mean, pixels 0..255) and the training settings.
 #pragma once
 
 #include <filesystem>
@@ -28,10 +30,13 @@ class ModelFileError : public std::runtime_error {
 inline constexpr const char* kInputScaleText = "0.00392156862745098";  // 1/255
 
 struct ModelInfo {
-  std::string preset;  // architecture name, see presets.hpp
+  std::string preset;  // preset name (see presets.hpp), or "custom"
   Shape input;         // one image: [C, H, W]
   std::size_t classes = 0;
   std::map<std::string, std::string> extra;  // training settings and results, free-form
+  // The network in the architecture language (architecture.hpp); when empty, the preset's. The
+  // loader rebuilds the network from it, so any architecture round-trips.
+  std::string architecture{};
 };
 
 // Writes the model atomically: a temporary file in the same folder, flushed to disk, then renamed

@@ -45,8 +45,13 @@ class Sequential {
   // Every parameter with its gradient, named "<layer index>.<name>" as in PyTorch's state_dict.
   std::vector<Parameter> parameters();
   std::size_t parameter_count();
+  // Every buffer (state saved with the model but not trained, such as batch normalisation's
+  // running statistics), named "<layer index>.<name>".
+  std::vector<Buffer> buffers();
   // Draws initial weights for every layer from one generator seeded with seed, with gain 2 for
-  // layers followed by a ReLU and 1 for the others (see Layer::initialize).
+  // layers followed by a ReLU, 2/(1+a²) for a LeakyReLU of slope a, and 1 for the others (see
+  // Layer::initialize). Layers that do not change which activation follows (pooling, flatten,
+  // batch normalisation, dropout) are looked through.
   void initialize(std::uint64_t seed);
   // One line per layer with its output shape and parameter count.
   std::string summary(const Shape& input);

@@ -3,13 +3,16 @@
 //   lr_t = lr / (1 + t·decay)       t = number of steps taken before this one (0 first)
 //   v    = γ·v + lr_t·g             v starts at 0
 //   w    = w − v
+//
+// Optionally with L2 weight decay λ (g becomes g + λ·w), Nesterov momentum (w −= γ·v + lr_t·g)
+// and any other learning-rate schedule (see lr_schedule.hpp). With neither, the update is the
+// design's, bit for bit.
 #pragma once
 
 #include <cstddef>
 #include <vector>
 
-#include "cnn/layer.hpp"
-#include "cnn/optimizer_state.hpp"
+#include "cnn/optimizer.hpp"
 
 namespace cnn {
 
@@ -17,30 +20,26 @@ struct SgdOptions {
   double learning_rate = 0.01;
   double momentum = 0.9;
   double decay = 1e-5;
+  double weight_decay = 0.0;
+  bool nesterov = false;
 };
 
-class SGD {
+class SGD : public Optimizer {
  public:
+  // The design's time-based decay schedule.
   SGD(std::vector<Parameter> parameters, SgdOptions options);
+  // Any schedule (options.decay is then unused).
+  SGD(std::vector<Parameter> parameters, SgdOptions options, LearningRateSchedule schedule);
 
-  // One update of every parameter from its current gradient.
-  void step();
-  // Learning rate the next step will use.
-  double current_learning_rate() const;
-  std::size_t iterations() const { return iterations_; }
+  void step() override;
+  // "<parameter>.momentum_buffer" for every parameter.
+  std::vector<StateTensor> state() override;
+  std::string describe() const override;
   const SgdOptions& options() const { return options_; }
 
-  // For checkpoints: the step count and one tensor per parameter, "velocity.<parameter name>".
-  OptimizerState state() const;
-  // Continues from a saved state. Throws std::invalid_argument naming the first tensor that is
-  // missing, unexpected or of the wrong shape.
-  void set_state(const OptimizerState& state);
-
  private:
-  std::vector<Parameter> parameters_;
   std::vector<Tensor> velocities_;
   SgdOptions options_;
-  std::size_t iterations_ = 0;
 };
 
 }  // namespace cnn

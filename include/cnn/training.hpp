@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <functional>
 
+#include "cnn/augment.hpp"
 #include "cnn/dataset.hpp"
+#include "cnn/optimizer.hpp"
 #include "cnn/sequential.hpp"
 #include "cnn/sgd.hpp"
 #include "cnn/train_state.hpp"
@@ -21,7 +23,13 @@ struct TrainOptions {
   // Length of training: `epochs` passes over the data when epochs > 0, else `iterations` batches.
   std::size_t iterations = 2000;
   std::size_t epochs = 0;
+  // Learning rate, momentum and time-based decay: the design's SGD settings, which the other
+  // optimizers share (see make_optimizer).
   SgdOptions sgd;
+  // The update rule and the learning-rate schedule; the defaults are the design's.
+  OptimizerOptions optimizer;
+  // Random moves of the training images (none by default), seeded from shuffle_seed.
+  AugmentOptions augment;
   // Seeds the order of the images (reshuffled every epoch).
   std::uint64_t shuffle_seed = 1;
   // Iterations between progress reports (0: none).

@@ -82,7 +82,8 @@ std::vector<Parameter> Conv2D::parameters() {
 
 void Conv2D::initialize(Rng& rng, double gain) {
   const double fan_in = static_cast<double>(in_channels_ * kernel_.h * kernel_.w);
-  const double std_dev = std::sqrt(gain / fan_in);
+  const double fan_out = static_cast<double>(out_channels_ * kernel_.h * kernel_.w);
+  const double std_dev = std::sqrt(weight_init_variance(init_, fan_in, fan_out, gain));
   for (std::size_t i = 0; i < weight_.size(); ++i) {
     weight_[i] = static_cast<float>(rng.normal() * std_dev);
   }

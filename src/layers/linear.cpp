@@ -49,7 +49,8 @@ std::vector<Parameter> Linear::parameters() {
 }
 
 void Linear::initialize(Rng& rng, double gain) {
-  const double std_dev = std::sqrt(gain / static_cast<double>(in_));
+  const double std_dev = std::sqrt(
+      weight_init_variance(init_, static_cast<double>(in_), static_cast<double>(out_), gain));
   for (std::size_t i = 0; i < weight_.size(); ++i) {
     weight_[i] = static_cast<float>(rng.normal() * std_dev);
   }
