@@ -138,6 +138,21 @@ TEST(Architecture, MalformedTextIsRejected) {
   }
 }
 
+// A few bytes of text (in a model file, say) must not make the program allocate gigabytes: the
+// bound is checked before a layer's weights exist, and names the layer.
+TEST(Architecture, NetworksTooLargeToBuildAreRefused) {
+  std::string message = error_of("conv(100000,100) fc(10)");
+  EXPECT_TRUE(contains(message, "more than 50000000 weights with 'conv(100000,100)'")) << message;
+  message = error_of("fc(60000) fc(60000) fc(10)");
+  EXPECT_TRUE(contains(message, "column 11")) << message;
+  EXPECT_TRUE(contains(message, "more than 50000000 weights")) << message;
+  message = error_of("conv(30000,1) fc(10)");
+  EXPECT_TRUE(contains(message, "outputs [N, 30000, 28, 28], more than 16777216 values per image"))
+      << message;
+  // Just inside both bounds: builds.
+  EXPECT_NO_THROW(build_architecture("conv(20000,1) maxpool(28) fc(2)", kImage, 2));
+}
+
 TEST(Architecture, ClassesAreChecked) {
   EXPECT_TRUE(contains(error_of("fc(classes)", 1), "at least 2 classes"));
   EXPECT_THROW(build_architecture("fc(classes)", Shape{28, 28}, 10), ShapeError);

@@ -99,8 +99,9 @@ class BadInputTest : public testing::Test {
 
   // Runs the row: exit code, one "cnn: error:" line holding every phrase, a --help hint at most
   // after it, nothing left behind in the folders the run could write to.
+  // An architecture error also shows the text and a caret under the position: context_lines 2.
   CliResult expect_error(const std::string& row, const std::vector<std::string>& args, int status,
-                         const std::vector<std::string>& phrases) {
+                         const std::vector<std::string>& phrases, std::size_t context_lines = 0) {
     std::string command = "cnn";
     for (const std::string& a : args) command += " " + a;
     SCOPED_TRACE(row + ": " + command);
@@ -112,9 +113,12 @@ class BadInputTest : public testing::Test {
     if (!lines.empty()) {
       EXPECT_EQ(lines[0].rfind("cnn: error: ", 0), 0u) << r;
       for (const std::string& phrase : phrases) EXPECT_TRUE(Contains(lines[0], phrase)) << r;
-      EXPECT_LE(lines.size(), 2u) << r;
-      if (lines.size() == 2) {
-        EXPECT_TRUE(Contains(lines[1], "--help")) << r;
+      EXPECT_LE(lines.size(), 2u + context_lines) << r;
+      if (lines.size() == 2 + context_lines) {
+        EXPECT_TRUE(Contains(lines.back(), "--help")) << r;
+      }
+      if (context_lines == 2 && lines.size() >= 3) {
+        EXPECT_NE(lines[2].find('^'), std::string::npos) << "a caret under the position\n" << r;
       }
     }
     if (status == 2) {
@@ -214,6 +218,40 @@ TEST_F(BadInputTest, FlagValuesOutOfRange) {
                {"--preset", "nope", "seed", "lenet5"});
   expect_error("validation split too large", {"train", "--data", d, "--val", "100"}, 2,
                {"--val", "100 training images"});
+}
+
+TEST_F(BadInputTest, ArchitecturesAndRecipeFlags) {
+  const std::string d = data();  // --val 20: the synthetic data set has 100 training images
+  expect_error("architecture: unclosed parenthesis",
+               {"train", "--data", d, "--val", "20", "--arch", "conv(8,3"}, 2,
+               {"--arch", "line 1, column 5", "'(' is never closed"}, 2);
+  expect_error("architecture: unknown layer",
+               {"train", "--data", d, "--val", "20", "--arch", "conv(8,3) frob"}, 2,
+               {"--arch", "column 11", "unknown layer 'frob'"}, 2);
+  expect_error("architecture: shapes that do not fit",
+               {"train", "--data", d, "--val", "20", "--arch",
+                "conv(8,5) maxpool(2) conv(8,13) fc(classes)"},
+               2, {"--arch", "'conv(8,13)' does not fit its input [N, 8, 12, 12]"}, 2);
+  expect_error("architecture: wrong output",
+               {"train", "--data", d, "--val", "20", "--arch", "conv(8,3) relu"}, 2,
+               {"--arch", "ends with output [N, 8, 26, 26], expected [N, 10]"}, 2);
+  expect_error("architecture: too large to build",
+               {"train", "--data", d, "--val", "20", "--arch", "conv(100000,100) fc(classes)"}, 2,
+               {"--arch", "more than 50000000 weights with 'conv(100000,100)'"}, 2);
+  const std::string missing = (dir_ / "missing.arch").string();
+  expect_error("missing --arch-file", {"train", "--data", d, "--val", "20", "--arch-file", missing},
+               2, {"--arch-file", "cannot read '" + missing + "'"});
+  expect_error("--arch with --preset",
+               {"train", "--data", d, "--val", "20", "--arch", "fc(classes)", "--preset", "lenet5"},
+               2, {"--arch", "--preset"});
+  expect_error("unknown optimizer", {"train", "--data", d, "--val", "20", "--optimizer", "rmsprop"},
+               2, {"--optimizer", "rmsprop"});
+  expect_error("unknown schedule", {"train", "--data", d, "--val", "20", "--schedule", "linear"}, 2,
+               {"--schedule", "linear"});
+  expect_error("out of range", {"train", "--data", d, "--val", "20", "--rotate", "200"}, 2,
+               {"--rotate", "200"});
+  expect_error("out of range", {"train", "--data", d, "--val", "20", "--warmup", "1"}, 2,
+               {"--warmup"});
 }
 
 TEST_F(BadInputTest, ConflictingFlags) {
@@ -400,6 +438,24 @@ TEST_F(BadInputTest, BrokenModelFiles) {
   small.pixels.assign(5 * 400, 7);
   cnn::write_idx_images(other / "t10k-images-idx3-ubyte", small, false);
   cnn::write_idx_labels(other / "t10k-labels-idx1-ubyte", std::vector<std::uint8_t>(5, 1), false);
+  // A model file whose recorded architecture asks for 100 million weights: refused before any
+  // allocation (the header keeps its length, the new text padded with JSON white space).
+  const fs::path huge = dir_ / "huge-architecture.safetensors";
+  {
+    std::string bytes = read_text(model());
+    const std::string key = "\"architecture\":\"";
+    const std::size_t begin = bytes.find(key) + key.size();
+    const std::size_t end = bytes.find('"', begin);
+    const std::string network = "conv(100000,1000) fc(classes)";
+    ASSERT_NE(bytes.find(key), std::string::npos);
+    ASSERT_LE(network.size(), end - begin);
+    bytes.replace(begin, end + 1 - begin,
+                  network + "\"" + std::string(end - begin - network.size(), ' '));
+    write_text(huge, bytes);
+  }
+  expect_error("model file with a network too large to build",
+               {"eval", "--model", huge.string(), "--data", data()}, 1,
+               {huge.string(), "cannot build the architecture", "more than 50000000 weights"}, 2);
   expect_error("model for another image size",
                {"eval", "--model", model(), "--data", other.string()}, 1,
                {"the model takes images [1, 28, 28]", "[1, 20, 20]"});
