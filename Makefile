@@ -2,7 +2,7 @@
 #   make train   install dependencies, build, fetch MNIST, train the design's network
 #   make test    the same set-up, then every test
 #   make train-best  the same set-up, then the best preset with its recipe (docs/accuracy.md)
-#   make sanitize the tests (without the MNIST training runs) built with AddressSanitizer and
+#   make sanitize every test (the MNIST training runs included) built with AddressSanitizer and
 #                UndefinedBehaviorSanitizer
 #   make test-isa the unit tests once per kernel instruction set this CPU can run
 #   make fuzz-smoke builds the libFuzzer targets (clang) and runs each for FUZZ_SECONDS (30)
@@ -32,10 +32,11 @@ data:
 train: build data
 	scripts/train-design.sh $(BUILD_DIR)/cnn $(DATA_DIR)
 
-# The recipe of docs/accuracy.md, chosen on the validation split; two threads, as measured there.
-BEST_EPOCHS ?= 3
+# The recipe of docs/accuracy.md, chosen on the validation split; two threads, as measured there
+# (about 7 minutes of training on the 2-core development machine).
+BEST_EPOCHS ?= 20
 train-best: build data
-	$(BUILD_DIR)/cnn train --data $(DATA_DIR) --preset best --epochs $(BEST_EPOCHS) --batch 128 \
+	$(BUILD_DIR)/cnn train --data $(DATA_DIR) --preset best --epochs $(BEST_EPOCHS) --batch 64 \
 	  --optimizer adam --lr 0.003 --decay 0 --schedule onecycle --translate 2 --rotate 10 \
 	  --scale 0.1 --threads 2 --save best.safetensors
 
@@ -46,7 +47,7 @@ sanitize: deps data
 	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Debug -DCNN_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS) \
 	  -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
-	ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) -LE mnist
+	ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS)
 
 test-isa: deps data
 	scripts/test-isa-paths.sh

@@ -7,14 +7,19 @@
 // time grows with the other users' load, the CPU time much less. Settings come from the
 // validation split (cnn train); nothing here feeds back into them.
 //
-//   accuracy_curve DATA PRESET EPOCHS BATCH LR EVERY [THREADS]
+//   accuracy_curve DATA NETWORK EPOCHS BATCH LR EVERY [THREADS [SEED]]
+//   NETWORK: a preset name or a text in the architecture language; EPOCHS may be a fraction
+//   (1.5: the one-cycle schedule spans one and a half passes); SEED as cnn train --seed (1).
 //   (optimizer adam, one-cycle schedule with warm-up 0.25, no augmentation)
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <string>
 
+#include "cnn/architecture.hpp"
 #include "cnn/dataset.hpp"
 #include "cnn/parallel.hpp"
 #include "cnn/presets.hpp"
@@ -22,27 +27,39 @@
 
 int main(int argc, char** argv) {
   if (argc < 7) {
-    std::fprintf(stderr, "usage: %s DATA PRESET EPOCHS BATCH LR EVERY [THREADS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DATA NETWORK EPOCHS BATCH LR EVERY [THREADS [SEED]]\n",
+                 argv[0]);
     return 2;
   }
   try {
     cnn::set_num_threads(argc > 7 ? std::stoul(argv[7]) : 2);
     const cnn::MnistSplits data = cnn::load_mnist(argv[1]);
     const cnn::Dataset train_set = data.train.slice(0, data.train.size() - 5000);
-    cnn::Sequential model = cnn::make_preset(argv[2], train_set.image_shape(), train_set.classes());
-    model.initialize(1);
+    const std::string network = argv[2];
+    const bool is_text = network.find('(') != std::string::npos;
+    cnn::Sequential model =
+        is_text ? cnn::build_architecture(network, train_set.image_shape(), train_set.classes())
+                : cnn::make_preset(network, train_set.image_shape(), train_set.classes());
+    const std::uint64_t seed = argc > 8 ? std::stoull(argv[8]) : 1;
+    model.initialize(seed);
     cnn::TrainOptions options;
-    options.epochs = std::stoul(argv[3]);
     options.batch_size = std::stoul(argv[4]);
+    const double epochs = std::stod(argv[3]);
+    const double batches_per_epoch =
+        static_cast<double>((train_set.size() + options.batch_size - 1) / options.batch_size);
+    options.iterations = static_cast<std::size_t>(std::lround(epochs * batches_per_epoch));
     options.sgd.learning_rate = std::stod(argv[5]);
     options.sgd.decay = 0.0;
     options.optimizer.kind = cnn::OptimizerKind::adam;
     options.optimizer.schedule.kind = cnn::ScheduleKind::onecycle;
     options.report_every = std::stoul(argv[6]);
-    options.shuffle_seed = 1 ^ 0x5eedda7aULL;  // as cnn train --seed 1
+    options.shuffle_seed = seed ^ 0x5eedda7aULL;  // as cnn train --seed
     double evaluation_seconds = 0.0;
-    std::printf("# preset %s, %s epochs, batch %s, adam lr %s onecycle, %zu threads\n", argv[2],
-                argv[3], argv[4], argv[5], cnn::num_threads());
+    std::printf(
+        "# %s, %s epochs (%zu iterations), batch %s, adam lr %s onecycle, %zu threads, "
+        "seed %llu\n",
+        argv[2], argv[3], options.iterations, argv[4], argv[5], cnn::num_threads(),
+        static_cast<unsigned long long>(seed));
     std::printf("# iteration  training_wall_seconds  training_cpu_seconds  test_accuracy\n");
     const std::clock_t cpu_start = std::clock();
     double evaluation_cpu = 0.0;
