@@ -14,7 +14,6 @@
 #include "checkpoint_options.hpp"
 #include "cnn/architecture.hpp"
 #include "cnn/dataset.hpp"
-#include "cnn/dropout.hpp"
 #include "cnn/evaluation.hpp"
 #include "cnn/model_file.hpp"
 #include "cnn/parallel.hpp"
@@ -114,14 +113,6 @@ int run_train(TrainArgs args, const CLI::App& cmd) {
     // The checkpoint records the text itself (as --arch), not the file, which may change.
     args.recipe.arch = architecture_text(args.recipe, args.preset);
   }
-  const bool augmenting =
-      args.recipe.translate > 0.0 || args.recipe.rotate > 0.0 || args.recipe.scale > 0.0;
-  if (augmenting && (!args.checkpoints.resume.empty() || args.checkpoints.checkpoint_every > 0)) {
-    throw UsageError(
-        std::string(args.checkpoints.resume.empty() ? "--checkpoint-every" : "--resume") +
-        ": checkpoints do not record the augmentation's random state yet, so a run "
-        "with --translate, --rotate or --scale cannot be resumed exactly");
-  }
   require_data_folder(args.data);
   if (!args.save.empty()) check_writable(args.save);
   if (!args.checkpoints.checkpoint.empty() || args.checkpoints.checkpoint_every > 0) {
@@ -155,14 +146,6 @@ int run_train(TrainArgs args, const CLI::App& cmd) {
                        ": " + e.what());
     }
     model.initialize(args.seed);
-  }
-  for (std::size_t i = 0; i < model.size(); ++i) {
-    const bool dropout = dynamic_cast<const Dropout*>(&model.layer(i)) != nullptr;
-    if (dropout && (resumed || args.checkpoints.checkpoint_every > 0)) {
-      throw UsageError(std::string(resumed ? "--resume" : "--checkpoint-every") +
-                       ": checkpoints do not record dropout's random state yet, so a network "
-                       "with dropout cannot be resumed exactly");
-    }
   }
 
   TrainOptions options;

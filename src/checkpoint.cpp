@@ -23,6 +23,9 @@ constexpr const char* kFormat = "cnn-checkpoint";
 constexpr const char* kSettingPrefix = "setting.";
 constexpr const char* kOptimizerPrefix = "optimizer.";
 constexpr const char* kOrderName = "sampler.order";
+// Generators besides the sampler (augmentation, one per dropout layer): far more than any network
+// has, few enough that a broken count cannot make the reader loop for long.
+constexpr std::uint64_t kMaxRandomStreams = 4096;
 // Values per input image a checkpoint may declare, as for model files: bounds what a corrupt
 // header can make the loader allocate when it builds the network.
 constexpr std::size_t kMaxImageValues = std::size_t{1} << 20;
@@ -174,10 +177,15 @@ void save_checkpoint(const std::filesystem::path& path, Sequential& model, const
   metadata["optimizer.steps"] = std::to_string(state.optimizer.steps);
   metadata["sampler.position"] = std::to_string(state.sampler.position);
   metadata["sampler.epoch"] = std::to_string(state.sampler.epoch);
-  const Rng::State& rng = state.sampler.rng;
-  metadata["sampler.rng"] = hex64(rng.words[0]) + " " + hex64(rng.words[1]) + " " +
-                            hex64(rng.words[2]) + " " + hex64(rng.words[3]) + " " +
-                            exact(rng.spare_normal) + " " + (rng.has_spare ? "1" : "0");
+  const auto rng_text = [](const Rng::State& rng) {
+    return hex64(rng.words[0]) + " " + hex64(rng.words[1]) + " " + hex64(rng.words[2]) + " " +
+           hex64(rng.words[3]) + " " + exact(rng.spare_normal) + " " + (rng.has_spare ? "1" : "0");
+  };
+  metadata["sampler.rng"] = rng_text(state.sampler.rng);
+  metadata["random_streams"] = std::to_string(state.random_streams.size());
+  for (std::size_t i = 0; i < state.random_streams.size(); ++i) {
+    metadata["random_stream." + std::to_string(i)] = rng_text(state.random_streams[i]);
+  }
 
   std::vector<std::pair<std::string, SafetensorsTensor>> tensors;
   for (const Parameter& p : model.parameters()) {
@@ -331,6 +339,16 @@ Checkpoint parse_checkpoint(std::span<const char> bytes, const std::string& name
   state.sampler.position = r.count("sampler.position");
   state.sampler.epoch = r.count("sampler.epoch");
   state.sampler.rng = r.rng("sampler.rng");
+  // Absent in checkpoints written before augmentation and dropout could be checkpointed: none.
+  const std::uint64_t streams =
+      r.metadata.contains("random_streams") ? r.count("random_streams") : 0;
+  if (streams > kMaxRandomStreams) {
+    throw r.fail("__metadata__ random_streams is " + std::to_string(streams) + ", more than " +
+                 std::to_string(kMaxRandomStreams));
+  }
+  for (std::uint64_t i = 0; i < streams; ++i) {
+    state.random_streams.push_back(r.rng("random_stream." + std::to_string(i)));
+  }
   if (state.sampler.position > state.sampler.order.size()) {
     throw r.fail("__metadata__ sampler.position " + std::to_string(state.sampler.position) +
                  " is past the " + std::to_string(state.sampler.order.size()) + " images");

@@ -100,6 +100,14 @@ std::vector<Buffer> Sequential::buffers() {
   return all;
 }
 
+std::vector<Rng*> Sequential::random_streams() {
+  std::vector<Rng*> streams;
+  for (const auto& layer : layers_) {
+    if (Rng* stream = layer->random_stream()) streams.push_back(stream);
+  }
+  return streams;
+}
+
 void Sequential::initialize(std::uint64_t seed) {
   Rng rng(seed);
   const auto looked_through = [](const std::string& kind) {

@@ -95,13 +95,10 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
                      options.sgd.decay, options.optimizer, total);
   std::optional<Augmenter> augmenter;
   if (options.augment.enabled()) augmenter.emplace(options.augment, options.shuffle_seed ^ 0xa5a5);
-  // The augmenter's random state is not in checkpoints yet, so a resumed run could not repeat
-  // the same distortions: refuse rather than resume into a different run.
-  if (augmenter && (options.resume != nullptr || options.checkpoint_every > 0)) {
-    throw std::invalid_argument(
-        "checkpoints do not record the augmentation's random state yet: train with augmentation "
-        "off to use --checkpoint-every or --resume");
-  }
+  // The generators besides the sampler, in TrainState::random_streams' order.
+  std::vector<Rng*> streams;
+  if (augmenter) streams.push_back(&augmenter->random_stream());
+  for (Rng* stream : model.random_streams()) streams.push_back(stream);
   SoftmaxCrossEntropy criterion;
   Tensor x, dlogits;
   std::vector<std::int32_t> labels;
@@ -115,6 +112,14 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     const TrainState& resume = *options.resume;
     sampler.restore(resume.sampler);
     optimizer->set_state(resume.optimizer);
+    if (resume.random_streams.size() != streams.size()) {
+      throw std::invalid_argument(
+          "the checkpoint holds " + std::to_string(resume.random_streams.size()) +
+          " random generators (augmentation, dropout), this run draws from " +
+          std::to_string(streams.size()));
+    }
+    for (std::size_t i = 0; i < streams.size(); ++i)
+      streams[i]->set_state(resume.random_streams[i]);
     result.images = resume.images;
     loss_sum = resume.loss_sum;
     loss_count = resume.loss_count;
@@ -154,8 +159,11 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     const bool stop = options.stop_requested != nullptr && options.stop_requested->load();
     const bool periodic = options.checkpoint_every > 0 && it % options.checkpoint_every == 0;
     if (it < total && (stop || periodic) && options.on_checkpoint) {
-      options.on_checkpoint({it, result.images, loss_sum, loss_count, sampler.state(),
-                             optimizer->checkpoint_state()});
+      TrainState state{it,         result.images,   loss_sum,
+                       loss_count, sampler.state(), optimizer->checkpoint_state(),
+                       {}};
+      for (const Rng* stream : streams) state.random_streams.push_back(stream->state());
+      options.on_checkpoint(state);
     }
     if (it < total && stop) {
       result.interrupted = true;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cnn/architecture.hpp"
 #include "cnn/presets.hpp"
 #include "cnn/safetensors.hpp"
 #include "cnn/training.hpp"
@@ -110,6 +111,43 @@ TEST_F(CheckpointTest, ResumedRunEndsWithBitwiseTheSameWeightsAndLosses) {
   EXPECT_EQ(resumed_losses, std::vector<double>(straight_losses.end() - 5, straight_losses.end()));
 }
 
+TEST_F(CheckpointTest, AugmentationAndDropoutGeneratorsAreResumedExactly) {
+  // Augmentation and two dropout layers: three generators besides the data order. Resumed with
+  // the checkpoint's generators the run ends exactly as the one never stopped; with one of them
+  // put back to another state it does not, so the comparison can fail.
+  const Dataset data = bars(50, 1);
+  const std::string arch = "conv(4,3) relu maxpool(2) dropout(0.3) fc(16) relu dropout(0.5) fc(4)";
+  const ModelInfo info{"custom", kImage, 4, {}, arch};
+  Sequential straight = build_architecture(arch, kImage, 4);
+  straight.initialize(2);
+  TrainOptions options = options_for_test();
+  options.augment = {2.0, 10.0, 0.1};
+  options.checkpoint_every = 9;
+  options.on_checkpoint = [&](const TrainState& state) {
+    if (state.iteration == 18) save_checkpoint(path("at18"), straight, info, state);
+  };
+  train(straight, data, options);
+
+  Checkpoint checkpoint = load_checkpoint(path("at18"));
+  ASSERT_EQ(checkpoint.state.random_streams.size(), 3u);
+  Checkpoint altered = load_checkpoint(path("at18"));
+  TrainOptions resumed_options = options_for_test();
+  resumed_options.augment = options.augment;
+  resumed_options.resume = &checkpoint.state;
+  train(checkpoint.model, data, resumed_options);
+  EXPECT_EQ(weights_of(checkpoint.model), weights_of(straight));
+
+  altered.state.random_streams[2] = Rng(99).state();  // the second dropout layer's masks
+  resumed_options.resume = &altered.state;
+  train(altered.model, data, resumed_options);
+  EXPECT_NE(weights_of(altered.model), weights_of(straight));
+
+  // A checkpoint of a run without augmentation does not resume a run with it.
+  altered = load_checkpoint(path("at18"));
+  altered.state.random_streams.pop_back();
+  EXPECT_THROW(train(altered.model, data, resumed_options), std::invalid_argument);
+}
+
 TEST_F(CheckpointTest, KeepsEveryFieldExactly) {
   Sequential model = make_preset("seed", kImage, 4);
   model.initialize(7);
@@ -130,6 +168,7 @@ TEST_F(CheckpointTest, KeepsEveryFieldExactly) {
   Rng rng(11);
   rng.normal();  // leaves a spare normal in the state
   state.sampler.rng = rng.state();
+  state.random_streams = {Rng(5).state(), rng.state()};
   save_checkpoint(path("c"), model, kInfo, state);
 
   Checkpoint loaded = load_checkpoint(path("c"));
@@ -160,6 +199,12 @@ TEST_F(CheckpointTest, KeepsEveryFieldExactly) {
   a.set_state(state.sampler.rng);
   b.set_state(s.sampler.rng);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(a.normal(), b.normal());
+  ASSERT_EQ(s.random_streams.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(s.random_streams[i].words, state.random_streams[i].words);
+    EXPECT_EQ(s.random_streams[i].spare_normal, state.random_streams[i].spare_normal);
+    EXPECT_EQ(s.random_streams[i].has_spare, state.random_streams[i].has_spare);
+  }
 }
 
 TEST_F(CheckpointTest, StopRequestFinishesTheStepCheckpointsAndReturns) {
@@ -313,6 +358,15 @@ TEST_F(BrokenCheckpointTest, MetadataThatIsNotANumber) {
   parts = parts_;
   parts.header["__metadata__"]["sampler.epoch"] = "0";
   expect_rejected(parts, "sampler.epoch");
+  parts = parts_;
+  parts.header["__metadata__"]["random_streams"] = "1";  // the generator itself is missing
+  expect_rejected(parts, "random_stream.0");
+  parts.header["__metadata__"]["random_stream.0"] = "1 2 3";
+  expect_rejected(parts, "random_stream.0");
+  parts.header["__metadata__"]["random_streams"] = "99999999999";
+  expect_rejected(parts, "random_streams");
+  parts.header["__metadata__"]["random_streams"] = "-1";
+  expect_rejected(parts, "random_streams");
 }
 
 TEST_F(BrokenCheckpointTest, OptimizerTensorForNoParameter) {

@@ -33,6 +33,8 @@ class Augmenter {
   // batch is larger than any before.
   void apply(Tensor& x);
   const AugmentOptions& options() const { return options_; }
+  // The generator of the moves, for checkpoints.
+  Rng& random_stream() { return rng_; }
 
  private:
   AugmentOptions options_;

@@ -21,6 +21,7 @@ class Dropout : public Layer {
   void forward(const Tensor& x, Tensor& y, bool training) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   void initialize(Rng& rng, double gain) override;
+  Rng* random_stream() override { return &rng_; }
 
   double probability() const { return probability_; }
   // Restarts the mask generator (tests use it to draw the same mask twice).

@@ -62,6 +62,9 @@ class Layer {
   // al. 2015: the ReLU zeroes half the signal, so twice the variance keeps its scale), gain 1
   // when the output is used as it is, such as logits feeding the softmax (LeCun's variance).
   virtual void initialize(Rng& /*rng*/, double /*gain*/) {}
+  // The layer's own generator when it draws random numbers while training (dropout's masks), so
+  // that a checkpoint can record it and a resumed run draws the same numbers; null otherwise.
+  virtual Rng* random_stream() { return nullptr; }
 
  protected:
   // Throws ShapeError "<describe()> <what>: expected shape [..], got [..]" when the shapes

@@ -48,6 +48,8 @@ class Sequential {
   // Every buffer (state saved with the model but not trained, such as batch normalisation's
   // running statistics), named "<layer index>.<name>".
   std::vector<Buffer> buffers();
+  // The generators of the layers that draw random numbers while training, in layer order.
+  std::vector<Rng*> random_streams();
   // Draws initial weights for every layer from one generator seeded with seed, with gain 2 for
   // layers followed by a ReLU, 2/(1+a²) for a LeakyReLU of slope a, and 1 for the others (see
   // Layer::initialize). Layers that do not change which activation follows (pooling, flatten,

@@ -28,6 +28,9 @@ struct TrainState {
   std::size_t loss_count = 0;
   SamplerState sampler;
   OptimizerState optimizer;
+  // Every other generator the run draws from, in a fixed order: the augmentation's (when the
+  // run augments), then each random layer's (dropout) in layer order.
+  std::vector<Rng::State> random_streams;
 };
 
 }  // namespace cnn
