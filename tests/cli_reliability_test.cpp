@@ -140,6 +140,33 @@ class CliReliabilityTest : public testing::Test {
     return lines;
   }
 
+  // Trains 100 iterations of batch 8 with `flags`, a checkpoint every `every` iterations, then
+  // resumes from the checkpoint left (which must be of iteration `last`) and expects the resumed
+  // run's model file to be byte for byte the uninterrupted run's. Returns that checkpoint.
+  cnn::Checkpoint expect_exact_resume(const std::vector<std::string>& flags, std::size_t every,
+                                      std::size_t last) {
+    std::vector<std::string> args = {"train",   "--data", data(),         "--val", "50",
+                                     "--batch", "8",      "--iterations", "100"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const std::string checkpoint = (dir_ / "run.ckpt").string();
+    for (const std::string& extra :
+         {std::string("--checkpoint-every"), std::to_string(every), std::string("--checkpoint"),
+          checkpoint, std::string("--save"), (dir_ / "straight.safetensors").string()}) {
+      args.push_back(extra);
+    }
+    const CliResult straight = run_cli(args, dir_);
+    EXPECT_EQ(straight.status, 0) << straight;
+    cnn::Checkpoint loaded = cnn::load_checkpoint(checkpoint);
+    EXPECT_EQ(loaded.state.iteration, last);
+    const CliResult resumed = run_cli({"train", "--data", data(), "--resume", checkpoint, "--save",
+                                       (dir_ / "resumed.safetensors").string()},
+                                      dir_);
+    EXPECT_EQ(resumed.status, 0) << resumed;
+    EXPECT_TRUE(read_text(dir_ / "resumed.safetensors") == read_text(dir_ / "straight.safetensors"))
+        << "the resumed run's model differs from the uninterrupted run's";
+    return loaded;
+  }
+
   static fs::path* root_;
   static CliResult* reference_;
   fs::path dir_;
@@ -181,93 +208,23 @@ TEST_F(CliReliabilityTest, KillNineMidEpochThenResumeGivesBitwiseTheSameModel) {
 }
 
 TEST_F(CliReliabilityTest, AdamOnABatchNormArchitectureResumesBitwise) {
-  // The run writes checkpoints at 40 and 80 of 100 iterations and finishes; resuming from the
-  // last one must give its model exactly: Adam's moments, its step count and the batch-norm
-  // running statistics are all in the checkpoint, and --resume restores --arch and --optimizer.
-  const std::vector<std::string> args = {"train",
-                                         "--data",
-                                         data(),
-                                         "--val",
-                                         "50",
-                                         "--batch",
-                                         "8",
-                                         "--arch",
-                                         "conv(4,5) bn relu maxpool(2) fc(classes)",
-                                         "--optimizer",
-                                         "adam",
-                                         "--lr",
-                                         "0.001",
-                                         "--schedule",
-                                         "cosine",
-                                         "--iterations",
-                                         "100",
-                                         "--threads",
-                                         "1",
-                                         "--checkpoint-every",
-                                         "40",
-                                         "--checkpoint",
-                                         (dir_ / "run.ckpt").string(),
-                                         "--save",
-                                         (dir_ / "straight.safetensors").string()};
-  const CliResult straight = run_cli(args, dir_);
-  ASSERT_EQ(straight.status, 0) << straight;
-  ASSERT_EQ(cnn::load_checkpoint(dir_ / "run.ckpt").state.iteration, 80u);
-  const CliResult resumed =
-      run_cli({"train", "--data", data(), "--resume", (dir_ / "run.ckpt").string(), "--save",
-               (dir_ / "resumed.safetensors").string()},
-              dir_);
-  ASSERT_EQ(resumed.status, 0) << resumed;
-  EXPECT_TRUE(read_text(dir_ / "resumed.safetensors") == read_text(dir_ / "straight.safetensors"))
-      << "the resumed run's model differs from the uninterrupted run's";
+  // Checkpoints at 40 and 80 of 100 iterations; resuming from the last one must give the model
+  // exactly: Adam's moments, its step count and the batch-norm running statistics are all in the
+  // checkpoint, and --resume restores --arch and --optimizer.
+  expect_exact_resume({"--arch", "conv(4,5) bn relu maxpool(2) fc(classes)", "--optimizer", "adam",
+                       "--lr", "0.001", "--schedule", "cosine", "--threads", "1"},
+                      40, 80);
 }
 
 TEST_F(CliReliabilityTest, AugmentationAndDropoutResumeBitwise) {
-  // A run with augmentation and two dropout layers writes a checkpoint at iteration 60 of 100 and
-  // finishes; resumed from that checkpoint, it must end with the same model: the checkpoint
+  // Augmentation and two dropout layers, a checkpoint at 60 of 100 iterations: the checkpoint
   // records the generators of the moves and of the dropout masks, not only the data order.
-  const std::vector<std::string> args = {
-      "train",
-      "--data",
-      data(),
-      "--val",
-      "50",
-      "--batch",
-      "8",
-      "--arch",
-      "conv(4,5) bn relu maxpool(2) dropout(0.3) fc(16) relu dropout(0.5) fc(classes)",
-      "--optimizer",
-      "adam",
-      "--lr",
-      "0.002",
-      "--translate",
-      "2",
-      "--rotate",
-      "10",
-      "--scale",
-      "0.1",
-      "--iterations",
-      "100",
-      "--threads",
-      "2",
-      "--checkpoint-every",
-      "60",
-      "--checkpoint",
-      (dir_ / "run.ckpt").string(),
-      "--save",
-      (dir_ / "straight.safetensors").string()};
-  const CliResult straight = run_cli(args, dir_);
-  ASSERT_EQ(straight.status, 0) << straight;
-  const cnn::Checkpoint checkpoint = cnn::load_checkpoint(dir_ / "run.ckpt");
-  ASSERT_EQ(checkpoint.state.iteration, 60u);
+  const cnn::Checkpoint checkpoint = expect_exact_resume(
+      {"--arch", "conv(4,5) bn relu maxpool(2) dropout(0.3) fc(16) relu dropout(0.5) fc(classes)",
+       "--optimizer", "adam", "--lr", "0.002", "--translate", "2", "--rotate", "10", "--scale",
+       "0.1", "--threads", "2"},
+      60, 60);
   EXPECT_EQ(checkpoint.state.random_streams.size(), 3u) << "augmentation and two dropout layers";
-
-  const CliResult resumed =
-      run_cli({"train", "--data", data(), "--resume", (dir_ / "run.ckpt").string(), "--save",
-               (dir_ / "resumed.safetensors").string()},
-              dir_);
-  ASSERT_EQ(resumed.status, 0) << resumed;
-  EXPECT_TRUE(read_text(dir_ / "resumed.safetensors") == read_text(dir_ / "straight.safetensors"))
-      << "the resumed run's model differs from the uninterrupted run's";
 }
 
 TEST_F(CliReliabilityTest, CtrlCFinishesTheStepWritesACheckpointAndSaysHowToResume) {
