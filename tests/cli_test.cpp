@@ -1,96 +1,30 @@
 // Runs the real cnn program: help texts, usage errors (exit code 2, one line naming the flag),
 // data and model file errors (exit code 1), and a small end-to-end train/eval run on a synthetic
 // dataset that is quick to learn.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli_runner.hpp"
 #include "cnn/idx.hpp"
-
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 
-testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
-  return testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-struct Result {
-  int status = -1;  // exit code, or -1 when the program did not exit normally
-  std::string out, err;
-};
-
-std::ostream& operator<<(std::ostream& os, const Result& r) {
-  return os << "exit " << r.status << "\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err;
-}
-
-// Runs CNN_CLI_PATH with args, stdout and stderr going to files in scratch.
-Result run_cli(const std::vector<std::string>& args, const fs::path& scratch) {
-  const fs::path out_file = scratch / "stdout.txt", err_file = scratch / "stderr.txt";
-  std::vector<std::string> argv_text = {CNN_CLI_PATH};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  // In the scratch folder, so that run folders (runs/...) of `cnn train` go away with it.
-  posix_spawn_file_actions_addchdir_np(&actions, scratch.c_str());
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, CNN_CLI_PATH, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  Result result;
-  if (spawned != 0) {
-    ADD_FAILURE() << "cannot start " << CNN_CLI_PATH << ": " << std::strerror(spawned);
-    return result;
-  }
-  int wait_status = 0;
-  while (waitpid(pid, &wait_status, 0) < 0) {
-    if (errno != EINTR) {
-      ADD_FAILURE() << "waitpid failed: " << std::strerror(errno);
-      return result;
-    }
-  }
-  if (WIFEXITED(wait_status)) result.status = WEXITSTATUS(wait_status);
-  result.out = read_text(out_file);
-  result.err = read_text(err_file);
-  return result;
-}
+using cnn::testing::Contains;
+using cnn::testing::lines_of;
+using cnn::testing::read_text;
+using cnn::testing::run_cli;
+using cnn::testing::synthetic_split;
+using Result = cnn::testing::CliResult;
+using cnn::testing::kMnistFiles;
 
 // The figure after "<label> " on the first line of text that starts with label, or "".
 std::string figure_after(const std::string& text, const std::string& label) {
@@ -103,33 +37,6 @@ std::string figure_after(const std::string& text, const std::string& label) {
   return {};
 }
 
-// count images of 28x28 in 10 classes: class k is a bright horizontal bar, 2 rows high, at rows
-// 4 + 2k, 4 + 2k + 1, starting at a random column and 14 to 20 pixels long, over faint noise.
-void synthetic_split(std::size_t count, std::uint32_t seed, cnn::IdxImages& images,
-                     std::vector<std::uint8_t>& labels) {
-  std::mt19937 random(seed);
-  images.count = count;
-  images.rows = 28;
-  images.cols = 28;
-  images.pixels.assign(count * 28 * 28, 0);
-  labels.resize(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::size_t label = random() % 10;
-    labels[i] = static_cast<std::uint8_t>(label);
-    std::uint8_t* image = images.pixels.data() + i * 28 * 28;
-    for (std::size_t p = 0; p < 28 * 28; ++p) image[p] = static_cast<std::uint8_t>(random() % 40);
-    const std::size_t length = 14 + random() % 7, start = random() % (28 - length + 1);
-    for (std::size_t row = 4 + 2 * label; row < 6 + 2 * label; ++row) {
-      for (std::size_t col = start; col < start + length; ++col) {
-        image[row * 28 + col] = static_cast<std::uint8_t>(200 + random() % 56);
-      }
-    }
-  }
-}
-
-const char* const kFiles[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
-
 // Writes the synthetic dataset (train_count training and test_count test images) into dir,
 // leaving out the file named skip.
 void write_dataset(const fs::path& dir, std::size_t train_count, std::size_t test_count,
@@ -139,12 +46,12 @@ void write_dataset(const fs::path& dir, std::size_t train_count, std::size_t tes
   synthetic_split(train_count, 1, train_images, train_labels);
   synthetic_split(test_count, 2, test_images, test_labels);
   // Mix raw and gzip files, as load_mnist accepts both.
-  if (skip != kFiles[0]) cnn::write_idx_images(dir / kFiles[0], train_images, false);
-  if (skip != kFiles[1]) cnn::write_idx_labels(dir / kFiles[1], train_labels, false);
-  if (skip != kFiles[2]) {
-    cnn::write_idx_images(dir / (std::string(kFiles[2]) + ".gz"), test_images, true);
+  if (skip != kMnistFiles[0]) cnn::write_idx_images(dir / kMnistFiles[0], train_images, false);
+  if (skip != kMnistFiles[1]) cnn::write_idx_labels(dir / kMnistFiles[1], train_labels, false);
+  if (skip != kMnistFiles[2]) {
+    cnn::write_idx_images(dir / (std::string(kMnistFiles[2]) + ".gz"), test_images, true);
   }
-  if (skip != kFiles[3]) cnn::write_idx_labels(dir / kFiles[3], test_labels, false);
+  if (skip != kMnistFiles[3]) cnn::write_idx_labels(dir / kMnistFiles[3], test_labels, false);
 }
 
 class CliTest : public testing::Test {

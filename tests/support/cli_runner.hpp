@@ -69,6 +69,8 @@ class CliProcess {
                                      0644);
     posix_spawn_file_actions_addopen(&actions, 2, err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0644);
+    // In the scratch folder, so that the run folders (runs/...) of `cnn train` go away with it.
+    posix_spawn_file_actions_addchdir_np(&actions, scratch.c_str());
     const int spawned = posix_spawn(&pid_, CNN_CLI_PATH, &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (spawned != 0) {
