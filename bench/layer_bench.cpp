@@ -1,10 +1,12 @@
 // Forward and backward of every layer at the shapes of the seed and LeNet-5 networks (batch 64),
-// with GFLOP/s and the fraction of one core's measured FMA peak (bench/fma_peak.hpp).
+// with GFLOP/s and the fraction of one core's measured FMA peak (bench/fma_peak.hpp), and the
+// training-time augmentation.
 //   build/bench/layer_bench [--benchmark_filter=conv]
 #include <benchmark/benchmark.h>
 
 #include <memory>
 
+#include "cnn/augment.hpp"
 #include "cnn/conv2d.hpp"
 #include "cnn/instruction_set.hpp"
 #include "cnn/linear.hpp"
@@ -118,6 +120,28 @@ void register_elementwise(const char* name, std::shared_ptr<Layer> layer, Shape 
   }
 }
 
+// Training-time augmentation of a batch of 28x28 images: the affine moves of the best preset's
+// recipe, with and without elastic distortion, in images per second.
+void register_augment(const char* name, const AugmentOptions& options) {
+  benchmark::RegisterBenchmark(name,
+                               [=](benchmark::State& state) {
+                                 set_num_threads(static_cast<std::size_t>(state.range(0)));
+                                 Augmenter augmenter(options, 1);
+                                 const Tensor images = filled(Shape{kBatch, 1, 28, 28}, 0.01f);
+                                 Tensor x = images;
+                                 for (auto _ : state) {
+                                   augmenter.apply(x);
+                                   benchmark::DoNotOptimize(x.data());
+                                 }
+                                 state.counters["images/s"] = benchmark::Counter(
+                                     static_cast<double>(state.iterations()) * kBatch,
+                                     benchmark::Counter::kIsRate);
+                               })
+      ->Arg(1)
+      ->Arg(2)
+      ->UseRealTime();
+}
+
 }  // namespace
 }  // namespace cnn
 
@@ -142,6 +166,9 @@ int main(int argc, char** argv) {
                        Shape{kBatch, 16, 10, 10});
   register_linear("lenet5/fc400x120", 400, 120);
   register_linear("lenet5/fc120x84", 120, 84);
+  // Augmentation (the best preset's recipe).
+  register_augment("augment/affine", AugmentOptions{2.0, 10.0, 0.1});
+  register_augment("augment/affine+elastic34s4", AugmentOptions{2.0, 10.0, 0.1, 34.0, 4.0});
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

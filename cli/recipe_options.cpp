@@ -59,6 +59,15 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args, CLI::Option* preset) {
   cmd.add_option("--scale", args.scale, "Augmentation: random scale factor in [1 - s, 1 + s]")
       ->check(number_in(0, 1, false, true, "a number in [0, 1)"))
       ->capture_default_str();
+  cmd.add_option("--elastic", args.elastic,
+                 "Augmentation: elastic distortion of strength alpha pixels (Simard et al. 2003; "
+                 "0 = none, 34 is theirs for 28x28 digits)")
+      ->check(number_in(0, 1000, false, false, "a number of pixels in [0, 1000]"))
+      ->capture_default_str();
+  cmd.add_option("--elastic-sigma", args.elastic_sigma,
+                 "Augmentation: smoothness sigma of the elastic distortion, in pixels")
+      ->check(number_in(0.5, 20, false, false, "a number of pixels in [0.5, 20]"))
+      ->capture_default_str();
 }
 
 std::string architecture_text(const RecipeArgs& args, const std::string& preset) {
@@ -80,7 +89,7 @@ void apply_recipe(const RecipeArgs& args, std::size_t steps_per_epoch, TrainOpti
   options.optimizer.schedule.step_size = std::max<std::size_t>(
       1, static_cast<std::size_t>(
              std::llround(args.step_epochs * static_cast<double>(steps_per_epoch))));
-  options.augment = {args.translate, args.rotate, args.scale};
+  options.augment = {args.translate, args.rotate, args.scale, args.elastic, args.elastic_sigma};
 }
 
 std::string describe_recipe(const RecipeArgs& args) {
@@ -90,9 +99,13 @@ std::string describe_recipe(const RecipeArgs& args) {
     text += " (every " + number(args.step_epochs) + " epochs, gamma " + number(args.gamma) + ")";
   }
   if (args.weight_decay > 0) text += ", weight decay " + number(args.weight_decay);
-  if (args.translate > 0 || args.rotate > 0 || args.scale > 0) {
+  if (args.translate > 0 || args.rotate > 0 || args.scale > 0 || args.elastic > 0) {
     text += ", augmentation: translate " + number(args.translate) + " px, rotate " +
             number(args.rotate) + " deg, scale " + number(args.scale);
+    if (args.elastic > 0) {
+      text +=
+          ", elastic " + number(args.elastic) + " px (sigma " + number(args.elastic_sigma) + " px)";
+    }
   } else {
     text += ", no augmentation";
   }

@@ -20,6 +20,7 @@ struct RecipeArgs {
   double step_epochs = 1.0;
   double gamma = 0.1;
   double translate = 0.0, rotate = 0.0, scale = 0.0;
+  double elastic = 0.0, elastic_sigma = 4.0;
 };
 
 // Adds the flags to cmd; preset is the --preset option, which --arch and --arch-file exclude.
@@ -34,7 +35,8 @@ std::string architecture_text(const RecipeArgs& args, const std::string& preset)
 void apply_recipe(const RecipeArgs& args, std::size_t steps_per_epoch, TrainOptions& options);
 
 // One line describing the recipe, such as "optimizer adamw, schedule onecycle (warm-up 0.25),
-// weight decay 0.0005, augmentation: translate 2 px, rotate 10 deg, scale 0.1".
+// weight decay 0.0005, augmentation: translate 2 px, rotate 10 deg, scale 0.1, elastic 34 px
+// (sigma 4 px)".
 std::string describe_recipe(const RecipeArgs& args);
 
 }  // namespace cnn::cli

@@ -101,7 +101,9 @@ std::vector<RunSetting> run_settings(TrainArgs& args) {
           {"--gamma", "gamma", &args.recipe.gamma},
           {"--translate", "translate", &args.recipe.translate},
           {"--rotate", "rotate", &args.recipe.rotate},
-          {"--scale", "scale", &args.recipe.scale}};
+          {"--scale", "scale", &args.recipe.scale},
+          {"--elastic", "elastic", &args.recipe.elastic},
+          {"--elastic-sigma", "elastic_sigma", &args.recipe.elastic_sigma}};
 }
 
 int run_train(TrainArgs args, const CLI::App& cmd) {

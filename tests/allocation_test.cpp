@@ -110,7 +110,8 @@ INSTANTIATE_TEST_SUITE_P(Presets, Allocations,
                          ::testing::Combine(::testing::Values("seed", "lenet5", "fast"),
                                             ::testing::Values(std::size_t{1}, std::size_t{2})));
 
-// Every other layer, AdamW with a one-cycle schedule, and augmentation: none allocates per step.
+// Every other layer, AdamW with a one-cycle schedule, and augmentation (elastic distortion
+// included): none allocates per step.
 TEST(AllocationsOfTheRecipeTools, NonePerTrainingStepAfterWarmUp) {
   set_num_threads(2);
   const Dataset data = random_digits(150);
@@ -126,7 +127,7 @@ TEST(AllocationsOfTheRecipeTools, NonePerTrainingStepAfterWarmUp) {
   options.optimizer.kind = OptimizerKind::adamw;
   options.optimizer.weight_decay = 1e-4;
   options.optimizer.schedule.kind = ScheduleKind::onecycle;
-  options.augment = {2.0, 10.0, 0.1};
+  options.augment = {2.0, 10.0, 0.1, 8.0, 3.0};
   std::vector<std::size_t> counts;
   counts.reserve(options.iterations);
   train(model, data, options,

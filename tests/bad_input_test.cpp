@@ -252,6 +252,10 @@ TEST_F(BadInputTest, ArchitecturesAndRecipeFlags) {
                {"--rotate", "200"});
   expect_error("out of range", {"train", "--data", d, "--val", "20", "--warmup", "1"}, 2,
                {"--warmup"});
+  expect_error("out of range", {"train", "--data", d, "--val", "20", "--elastic", "-3"}, 2,
+               {"--elastic", "-3"});
+  expect_error("out of range", {"train", "--data", d, "--val", "20", "--elastic-sigma", "0"}, 2,
+               {"--elastic-sigma", "0"});
 }
 
 TEST_F(BadInputTest, ConflictingFlags) {

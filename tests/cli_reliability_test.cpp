@@ -217,12 +217,13 @@ TEST_F(CliReliabilityTest, AdamOnABatchNormArchitectureResumesBitwise) {
 }
 
 TEST_F(CliReliabilityTest, AugmentationAndDropoutResumeBitwise) {
-  // Augmentation and two dropout layers, a checkpoint at 60 of 100 iterations: the checkpoint
-  // records the generators of the moves and of the dropout masks, not only the data order.
+  // Augmentation (elastic distortion included) and two dropout layers, a checkpoint at 60 of 100
+  // iterations: the checkpoint records the generators of the moves and of the dropout masks, not
+  // only the data order.
   const cnn::Checkpoint checkpoint = expect_exact_resume(
       {"--arch", "conv(4,5) bn relu maxpool(2) dropout(0.3) fc(16) relu dropout(0.5) fc(classes)",
        "--optimizer", "adam", "--lr", "0.002", "--translate", "2", "--rotate", "10", "--scale",
-       "0.1", "--threads", "2"},
+       "0.1", "--elastic", "10", "--elastic-sigma", "3", "--threads", "2"},
       60, 60);
   EXPECT_EQ(checkpoint.state.random_streams.size(), 3u) << "augmentation and two dropout layers";
 }

@@ -500,6 +500,7 @@ TEST_F(CliTest, ABrokenArchitectureIsAUsageErrorWithItsPosition) {
   expect_usage_error({"train", "--data", data(), "--optimizer", "rmsprop"},
                      {"--optimizer", "rmsprop"});
   expect_usage_error({"train", "--data", data(), "--rotate", "200"}, {"--rotate", "200"});
+  expect_usage_error({"train", "--data", data(), "--elastic", "1e9"}, {"--elastic", "1e9"});
   expect_usage_error(
       {"train", "--data", data(), "--val", "50", "--arch-file", (dir_ / "none.txt").string()},
       {"--arch-file", "none.txt"});
@@ -534,6 +535,10 @@ TEST_F(CliTest, AnArchitectureFromAFileTrainsSavesAndEvaluatesDeterministically)
                 "10",
                 "--scale",
                 "0.1",
+                "--elastic",
+                "8",
+                "--elastic-sigma",
+                "3",
                 "--threads",
                 "2",
                 "--save",
@@ -543,6 +548,7 @@ TEST_F(CliTest, AnArchitectureFromAFileTrainsSavesAndEvaluatesDeterministically)
   ASSERT_EQ(first.status, 0) << first;
   EXPECT_TRUE(Contains(first.out, "training architecture '# a small net"));
   EXPECT_TRUE(Contains(first.out, "optimizer adamw, schedule onecycle"));
+  EXPECT_TRUE(Contains(first.out, "scale 0.1, elastic 8 px (sigma 3 px)")) << first;
   EXPECT_TRUE(Contains(first.out, "BatchNorm2d(4"));
   const std::string accuracy = figure_after(first.out, "test accuracy");
   ASSERT_NE(accuracy, "") << first;

@@ -187,10 +187,19 @@ void adam_step(float* weight, float* m, float* v, const float* grad, std::size_t
 
 // ---- data augmentation ----------------------------------------------------------------------
 // For each image n of x[N,C,H,W], y[n] = x[n] sampled at the affine map of its six coefficients
-// affine[6n..6n+5] = (a, b, c, d, e, f): y[n,c,i,j] = bilinear x[n,c](a·j + b·i + c, d·j + e·i + f)
+// affine[6n..6n+5] = (a, b, c, d, e, f) plus, when displacement is not null, the displacement
+// field displacement[N,2,H,W] (plane 0 columns, plane 1 rows):
+//   y[n,c,i,j] = bilinear x[n,c](a·j + b·i + c + Δu[n,i,j], d·j + e·i + f + Δv[n,i,j])
 // (column, row), with zero outside the image.
-void affine_warp(const float* x, float* y, const float* affine, std::size_t batch,
-                 std::size_t channels, std::size_t height, std::size_t width);
+void affine_warp(const float* x, float* y, const float* affine, const float* displacement,
+                 std::size_t batch, std::size_t channels, std::size_t height, std::size_t width);
+
+// Separable smoothing of `planes` images [H, W]: y = gain · (g ⊛ x) with the 1-D filter
+// taps[0..2r] (r = radius) applied along the rows, then along the columns, zero outside the
+// image. scratch holds planes·H·W floats. The elastic distortion of Simard et al. (2003) is this,
+// with Gaussian taps, applied to uniform noise in [−1, 1].
+void smooth_planes(const float* x, float* y, float* scratch, const float* taps, std::size_t radius,
+                   float gain, std::size_t planes, std::size_t height, std::size_t width);
 
 }  // namespace kernels
 }  // namespace cnn
