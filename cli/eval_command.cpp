@@ -90,7 +90,9 @@ Command add_eval_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "eval", "Report the test accuracy, per-class accuracy and confusion matrix of a saved model");
   cmd->add_option("--model", args->model, "Model file written by 'cnn train --save'")->required();
-  cmd->add_option("--data", args->data, "Folder with the MNIST IDX files")->required();
+  cmd->add_option("--data", args->data,
+                  "Folder with the four IDX files of MNIST's layout (raw or .gz)")
+      ->required();
   cmd->add_option("--batch", args->batch, "Images per forward pass")
       ->check(integer_at_least(1, 1 << 16))
       ->capture_default_str();

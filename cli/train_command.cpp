@@ -260,7 +260,9 @@ void require_data_folder(const std::string& dir) {
 Command add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a network and report its accuracy");
-  cmd->add_option("--data", args->data, "Folder with the MNIST IDX files (raw or .gz)")->required();
+  cmd->add_option("--data", args->data,
+                  "Folder with the four IDX files of MNIST's layout (raw or .gz)")
+      ->required();
   std::string presets;
   for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
   auto* preset = cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
