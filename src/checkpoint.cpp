@@ -8,12 +8,14 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <vector>
 
 #include "cnn/architecture.hpp"
 #include "cnn/atomic_file.hpp"
 #include "cnn/presets.hpp"
 #include "cnn/safetensors.hpp"
+#include "cnn/state_dict.hpp"
 
 namespace cnn {
 
@@ -40,16 +42,6 @@ std::string hex64(std::uint64_t value) {
   char buffer[24];
   std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(value));
   return buffer;
-}
-
-std::vector<std::size_t> dims_of(const Shape& shape) {
-  std::vector<std::size_t> dims;
-  for (std::size_t i = 0; i < shape.rank(); ++i) dims.push_back(shape[i]);
-  return dims;
-}
-
-std::span<const std::byte> bytes_of(const Tensor& t) {
-  return std::as_bytes(std::span(t.data(), t.size()));
 }
 
 // Reading: each helper throws CheckpointError through `fail`.
@@ -139,20 +131,6 @@ Shape parse_input_shape(const Reader& r) {
   return Shape{dims[0], dims[1], dims[2]};
 }
 
-// Copies a F32 tensor of the file into `into`, which has the expected shape.
-void copy_f32(const Reader& r, const std::string& name, const SafetensorsTensor& tensor,
-              Tensor& into) {
-  if (tensor.dtype != "F32") {
-    throw r.fail("tensor '" + name + "' has dtype " + tensor.dtype + ", expected F32");
-  }
-  const std::vector<std::size_t> expected = dims_of(into.shape());
-  if (tensor.shape != expected) {
-    throw r.fail("tensor '" + name + "' has a shape other than the parameter's " +
-                 into.shape().to_string());
-  }
-  std::memcpy(into.data(), tensor.bytes.data(), tensor.bytes.size());
-}
-
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, Sequential& model, const ModelInfo& info,
@@ -187,18 +165,11 @@ void save_checkpoint(const std::filesystem::path& path, Sequential& model, const
     metadata["random_stream." + std::to_string(i)] = rng_text(state.random_streams[i]);
   }
 
-  std::vector<std::pair<std::string, SafetensorsTensor>> tensors;
-  for (const Parameter& p : model.parameters()) {
-    tensors.push_back({p.name, {"F32", dims_of(p.value->shape()), bytes_of(*p.value)}});
-  }
-  // Buffers (batch normalisation's running statistics) too, so that such a network resumes
-  // exactly.
-  for (const Buffer& b : model.buffers()) {
-    tensors.push_back({b.name, {"F32", dims_of(b.value->shape()), bytes_of(*b.value)}});
-  }
+  // The parameters and the buffers (batch normalisation's running statistics: without them such
+  // a network would not resume exactly), then the optimizer state.
+  std::vector<std::pair<std::string, SafetensorsTensor>> tensors = state_dict_tensors(model);
   for (const auto& [name, tensor] : state.optimizer.tensors) {
-    tensors.push_back(
-        {kOptimizerPrefix + name, {"F32", dims_of(tensor.shape()), bytes_of(tensor)}});
+    tensors.emplace_back(kOptimizerPrefix + name, f32_entry(tensor));
   }
   tensors.push_back(
       {kOrderName,
@@ -267,23 +238,14 @@ Checkpoint parse_checkpoint(std::span<const char> bytes, const std::string& name
   }
 
   // Weights and optimizer tensors.
-  std::size_t used = 0;
+  std::set<std::string> taken;
+  try {
+    taken = load_state_dict(checkpoint.model, contents.tensors);
+  } catch (const SafetensorsError& e) {
+    throw r.fail(e.what());
+  }
   std::map<std::string, Parameter> by_name;
-  for (const Parameter& p : checkpoint.model.parameters()) {
-    by_name.emplace(p.name, p);
-    const auto it = contents.tensors.find(p.name);
-    if (it == contents.tensors.end()) throw r.fail("tensor '" + p.name + "' is missing");
-    copy_f32(r, p.name, it->second, *p.value);
-    ++used;
-  }
-  std::map<std::string, Buffer> buffers;
-  for (const Buffer& b : checkpoint.model.buffers()) {
-    buffers.emplace(b.name, b);
-    const auto it = contents.tensors.find(b.name);
-    if (it == contents.tensors.end()) throw r.fail("tensor '" + b.name + "' is missing");
-    copy_f32(r, b.name, it->second, *b.value);
-    ++used;
-  }
+  for (const Parameter& p : checkpoint.model.parameters()) by_name.emplace(p.name, p);
   TrainState& state = checkpoint.state;
   for (const auto& [key, tensor] : contents.tensors) {
     if (key.rfind(kOptimizerPrefix, 0) != 0) continue;
@@ -298,9 +260,13 @@ Checkpoint parse_checkpoint(std::span<const char> bytes, const std::string& name
                    checkpoint.info.preset);
     }
     Tensor value(param->second.value->shape());
-    copy_f32(r, key, tensor, value);
+    try {
+      copy_f32_entry(key, tensor, value);
+    } catch (const SafetensorsError& e) {
+      throw r.fail(e.what());
+    }
     state.optimizer.tensors.emplace(state_name, std::move(value));
-    ++used;
+    taken.insert(key);
   }
 
   // The order of the images: a permutation of 0..n-1.
@@ -321,13 +287,10 @@ Checkpoint parse_checkpoint(std::span<const char> bytes, const std::string& name
     }
     seen[index] = true;
   }
-  ++used;
-  if (used != contents.tensors.size()) {
-    for (const auto& [key, tensor] : contents.tensors) {
-      if (key != kOrderName && key.rfind(kOptimizerPrefix, 0) != 0 && !by_name.contains(key) &&
-          !buffers.contains(key)) {
-        throw r.fail("unexpected tensor '" + key + "' for preset " + checkpoint.info.preset);
-      }
+  taken.insert(kOrderName);
+  for (const auto& [key, tensor] : contents.tensors) {
+    if (!taken.contains(key)) {
+      throw r.fail("unexpected tensor '" + key + "' for preset " + checkpoint.info.preset);
     }
   }
 

@@ -81,6 +81,21 @@ Bytes join(const json& header, const Bytes& data, bool pad = true) {
   return out;
 }
 
+// Removes a tensor as if the file had been written without it: its header entry and its bytes go,
+// the tensors after it move down.
+void remove_tensor(json& header, Bytes& data, const std::string& name) {
+  const std::uint64_t begin = header[name]["data_offsets"][0];
+  const std::uint64_t end = header[name]["data_offsets"][1];
+  header.erase(name);
+  data.erase(data.begin() + static_cast<long>(begin), data.begin() + static_cast<long>(end));
+  for (auto& [key, entry] : header.items()) {
+    if (key == "__metadata__") continue;
+    const std::uint64_t b = entry["data_offsets"][0];
+    const std::uint64_t e = entry["data_offsets"][1];
+    if (b >= end) entry["data_offsets"] = {b - (end - begin), e - (end - begin)};
+  }
+}
+
 cnn::Sequential seed_model(std::uint64_t seed) {
   cnn::Sequential model = cnn::make_preset("seed", cnn::Shape{1, 28, 28}, 10);
   model.initialize(seed);
@@ -398,12 +413,32 @@ TEST_F(ModelFileTest, BadInputShapesAreRejectedCleanly) {
 }
 
 TEST_F(ModelFileTest, DtypeOtherThanF32) {
-  for (const json& dtype : {json("F16"), json("F64"), json("f32"), json(32)}) {
+  // A well-formed F64 tensor (the last one, 6.bias, widened): the container reads it, the model
+  // refuses it.
+  const std::string wide = edited_error([](json& h, Bytes& data) {
+    const std::uint64_t begin = h["6.bias"]["data_offsets"][0];
+    ASSERT_EQ(begin + 10 * sizeof(float), data.size()) << "6.bias should be the last tensor";
+    std::vector<double> values(10);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      float value = 0;
+      std::memcpy(&value, data.data() + begin + i * sizeof(float), sizeof(float));
+      values[i] = value;
+    }
+    data.resize(begin);
+    const auto* bytes = reinterpret_cast<const char*>(values.data());
+    data.insert(data.end(), bytes, bytes + values.size() * sizeof(double));
+    h["6.bias"]["dtype"] = "F64";
+    h["6.bias"]["data_offsets"] = {begin, begin + values.size() * sizeof(double)};
+  });
+  EXPECT_TRUE(Contains(wide, "tensor '6.bias' has dtype \"F64\", only F32 is supported"));
+
+  // Dtypes no safetensors reader here knows.
+  for (const json& dtype : {json("F16"), json("f32"), json(32)}) {
     SCOPED_TRACE(dtype.dump());
     const std::string message =
         edited_error([&](json& h, Bytes&) { h["4.weight"]["dtype"] = dtype; });
     EXPECT_TRUE(Contains(message, "tensor '4.weight' has dtype " + dtype.dump()));
-    EXPECT_TRUE(Contains(message, "only F32"));
+    EXPECT_TRUE(Contains(message, "not one of F32"));
   }
 }
 
@@ -460,7 +495,8 @@ TEST_F(ModelFileTest, RangeOfTheWrongSize) {
   const std::string message = edited_error([](json& h, Bytes&) {
     h["0.bias"]["data_offsets"] = {300, 308};  // 2 floats for 3 values
   });
-  EXPECT_TRUE(Contains(message, "tensor '0.bias' byte range holds 8 bytes, its shape needs 12"));
+  EXPECT_TRUE(
+      Contains(message, "tensor '0.bias' byte range holds 8 bytes, its dtype and shape need 12"));
 }
 
 TEST_F(ModelFileTest, OverlappingOffsets) {
@@ -492,8 +528,12 @@ TEST_F(ModelFileTest, TrailingBytesAfterTheLastTensor) {
 }
 
 TEST_F(ModelFileTest, MissingTensor) {
-  const std::string message = edited_error([](json& h, Bytes&) { h.erase("4.bias"); });
+  const std::string message =
+      edited_error([](json& h, Bytes& data) { remove_tensor(h, data, "4.bias"); });
   EXPECT_TRUE(Contains(message, "tensor '4.bias' is missing"));
+  // Only the header entry gone: the file is inconsistent before it is incomplete.
+  const std::string gap = edited_error([](json& h, Bytes&) { h.erase("4.bias"); });
+  EXPECT_TRUE(Contains(gap, "the data section has a gap"));
 }
 
 TEST_F(ModelFileTest, UnexpectedExtraTensor) {
@@ -657,7 +697,7 @@ TEST_F(ModelFileTest, AMissingBufferIsNamed) {
   const fs::path file = path("bn.safetensors");
   cnn::save_model(file, model, {"custom", cnn::Shape{1, 28, 28}, 10, {}, text});
   Parts parts = split(read_bytes(file));
-  parts.header.erase("1.running_var");
+  remove_tensor(parts.header, parts.data, "1.running_var");
   write_bytes(path("broken.safetensors"), join(parts.header, parts.data));
   EXPECT_TRUE(
       Contains(load_error(path("broken.safetensors")), "tensor '1.running_var' is missing"));

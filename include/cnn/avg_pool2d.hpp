@@ -6,8 +6,8 @@
 // Padding counts as zeros in the mean (PyTorch's default, count_include_pad=True).
 #pragma once
 
-#include "cnn/kernels.hpp"
 #include "cnn/layer.hpp"
+#include "cnn/pooling_window.hpp"
 
 namespace cnn {
 
@@ -16,18 +16,17 @@ class AvgPool2D : public Layer {
   explicit AvgPool2D(Size2 kernel, Size2 stride = 0, Size2 padding = 0);  // stride 0: = kernel
 
   std::string kind() const override { return "avgpool2d"; }
-  std::string describe() const override;
-  Shape output_shape(const Shape& input) const override;
+  std::string describe() const override { return window_.describe(); }
+  Shape output_shape(const Shape& input) const override { return window_.output_shape(input); }
   void forward(const Tensor& x, Tensor& y, bool training) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
 
-  Size2 kernel() const { return kernel_; }
-  Size2 stride() const { return stride_; }
-  Size2 padding() const { return padding_; }
+  Size2 kernel() const { return window_.kernel(); }
+  Size2 stride() const { return window_.stride(); }
+  Size2 padding() const { return window_.padding(); }
 
  private:
-  WindowGeometry geometry(const Shape& input) const;
-  Size2 kernel_, stride_, padding_;
+  PoolingWindow window_;
 };
 
 // GlobalAvgPool2D: the mean of each channel plane, [N, C, H, W] → [N, C, 1, 1] (PyTorch's

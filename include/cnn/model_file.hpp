@@ -48,9 +48,10 @@ struct LoadedModel {
   ModelInfo info;
 };
 
-// Reads and validates a model file: length and header bounds, JSON syntax, dtype, every expected
-// tensor present with the architecture's shape, byte ranges in bounds, not overlapping and
-// covering the data. Throws ModelFileError naming the file and the problem.
+// Reads and validates a model file: the container (parse_safetensors: header bounds, JSON syntax,
+// byte ranges in bounds, not overlapping and covering the data), the metadata, then every tensor
+// of the rebuilt network present, F32, with the architecture's shape, and no other tensor. Throws
+// ModelFileError naming the file and the problem.
 LoadedModel load_model(const std::filesystem::path& path);
 // The same checks on a file's bytes already in memory; `name` stands for the file in messages.
 // load_model is this applied to the file's bytes; the fuzz target in fuzz/ calls it directly.

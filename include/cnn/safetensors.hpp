@@ -1,7 +1,7 @@
 // The safetensors container, independent of what the tensors mean: an 8-byte little-endian header
 // length, a JSON header mapping each tensor name to its dtype, shape and byte range (plus an
-// optional "__metadata__" object of strings), then the raw little-endian data. Checkpoints use
-// it; model files (model_file.hpp) keep their own reader, which also checks the architecture.
+// optional "__metadata__" object of strings), then the raw little-endian data. Model files and
+// checkpoints are both read and written through it; state_dict.hpp puts a network's tensors in.
 #pragma once
 
 #include <cstddef>
