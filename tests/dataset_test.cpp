@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "assertions.hpp"
+
 #include <unistd.h>
 #include "temp_dir.hpp"
 
@@ -22,23 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
-testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
-  return testing::AssertionFailure()
-         << "message \"" << text << "\" does not contain \"" << part << "\"";
-}
-
-// Runs f, which must throw DataError, and returns the message.
-template <class F>
-std::string data_error_message(F&& f) {
-  try {
-    f();
-  } catch (const cnn::DataError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a cnn::DataError, nothing was thrown";
-  return {};
-}
+using cnn::testing::Contains;
+using cnn::testing::error_message;
 
 // Three 2x3 images whose pixels say which image they belong to: image i holds 10·i + j, except
 // image 0, which holds the values the scaling test checks.
@@ -92,21 +79,23 @@ TEST_F(DatasetTest, ConstructorKeepsShapeAndLabels) {
 }
 
 TEST_F(DatasetTest, ConstructorRejectsBadData) {
-  EXPECT_TRUE(Contains(data_error_message([] { cnn::Dataset({}, {}, 2, 2, 10); }), "no images"));
-  EXPECT_TRUE(Contains(data_error_message([] {
+  EXPECT_TRUE(
+      Contains(error_message<cnn::DataError>([] { cnn::Dataset({}, {}, 2, 2, 10); }), "no images"));
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([] {
                          cnn::Dataset(Bytes(10), Bytes{1, 2}, 2, 2, 10);
                        }),
                        "10 pixel bytes are not a whole number of 2x2 images"));
-  EXPECT_TRUE(Contains(data_error_message([] {
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([] {
                          cnn::Dataset(Bytes(12), Bytes{1, 2}, 2, 2, 10);
                        }),
                        "3 images but 2 labels"));
-  EXPECT_TRUE(Contains(data_error_message([] {
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([] {
                          cnn::Dataset(Bytes(12), Bytes{1, 2, 10}, 2, 2, 10);
                        }),
                        "label 10 at index 2 is out of range for 10 classes"));
-  EXPECT_TRUE(Contains(data_error_message([] { cnn::Dataset(Bytes(12), Bytes{1}, 0, 2, 10); }),
-                       "images of 0x2 pixels are empty"));
+  EXPECT_TRUE(
+      Contains(error_message<cnn::DataError>([] { cnn::Dataset(Bytes(12), Bytes{1}, 0, 2, 10); }),
+               "images of 0x2 pixels are empty"));
 }
 
 TEST_F(DatasetTest, GatherScalesPixelsAndFollowsTheIndices) {
@@ -212,25 +201,26 @@ TEST_F(DatasetTest, LoadIdxDatasetNamesBothFilesWhenCountsDiffer) {
   cnn::write_idx_images(path("x-images"), idx_images(3, 2, 2, 0), false);
   cnn::write_idx_labels(path("x-labels"), Bytes{1, 2}, false);
   EXPECT_TRUE(Contains(
-      data_error_message([&] { cnn::load_idx_dataset(path("x-images"), path("x-labels")); }),
+      error_message<cnn::DataError>(
+          [&] { cnn::load_idx_dataset(path("x-images"), path("x-labels")); }),
       path("x-images").string() + ": 3 images but " + path("x-labels").string() + ": 2 labels"));
 }
 
 TEST_F(DatasetTest, LoadIdxDatasetNamesTheLabelFileForABadLabel) {
   cnn::write_idx_images(path("images"), idx_images(6, 2, 2, 0), false);
   cnn::write_idx_labels(path("labels"), Bytes{0, 1, 2, 3, 4, 12}, false);
-  EXPECT_TRUE(
-      Contains(data_error_message([&] { cnn::load_idx_dataset(path("images"), path("labels")); }),
-               path("labels").string() + ": label 12 at index 5 is out of range for 10 classes"));
+  EXPECT_TRUE(Contains(
+      error_message<cnn::DataError>([&] { cnn::load_idx_dataset(path("images"), path("labels")); }),
+      path("labels").string() + ": label 12 at index 5 is out of range for 10 classes"));
   // With more classes the same files load.
   EXPECT_EQ(cnn::load_idx_dataset(path("images"), path("labels"), 13).classes(), 13u);
 }
 
 TEST_F(DatasetTest, LoadIdxDatasetPassesOnFileErrors) {
   cnn::write_idx_labels(path("labels"), Bytes{1}, false);
-  EXPECT_TRUE(
-      Contains(data_error_message([&] { cnn::load_idx_dataset(path("missing"), path("labels")); }),
-               path("missing").string() + ": no such file"));
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>(
+                           [&] { cnn::load_idx_dataset(path("missing"), path("labels")); }),
+                       path("missing").string() + ": no such file"));
 }
 
 TEST_F(DatasetTest, LoadMnistMixesRawAndGzipFiles) {
@@ -256,7 +246,7 @@ TEST_F(DatasetTest, LoadMnistPrefersTheRawFile) {
 TEST_F(DatasetTest, LoadMnistReportsAMissingFile) {
   write_fake_mnist();
   fs::remove(path("t10k-labels-idx1-ubyte"));
-  const std::string message = data_error_message([&] { cnn::load_mnist(dir_); });
+  const std::string message = error_message<cnn::DataError>([&] { cnn::load_mnist(dir_); });
   EXPECT_TRUE(Contains(message, dir_.string() +
                                     ": MNIST file t10k-labels-idx1-ubyte (or .gz) not found; "
                                     "fetch the data with scripts/fetch-mnist.sh " +
@@ -265,7 +255,7 @@ TEST_F(DatasetTest, LoadMnistReportsAMissingFile) {
 
 TEST_F(DatasetTest, LoadMnistReportsAMissingFolder) {
   const fs::path missing = path("no-data-here");
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::load_mnist(missing); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::load_mnist(missing); }),
                        missing.string() +
                            ": data folder not found; fetch MNIST with "
                            "scripts/fetch-mnist.sh " +
@@ -275,7 +265,7 @@ TEST_F(DatasetTest, LoadMnistReportsAMissingFolder) {
 TEST_F(DatasetTest, LoadMnistReportsMismatchedImageSizes) {
   write_fake_mnist();
   cnn::write_idx_images(path("t10k-images-idx3-ubyte.gz"), idx_images(2, 3, 4, 100), true);
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::load_mnist(dir_); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::load_mnist(dir_); }),
                        "t10k-images-idx3-ubyte.gz: images of 3x4 but"));
 }
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "assertions.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -17,10 +19,7 @@
 namespace cnn {
 namespace {
 
-testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
-  return testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using cnn::testing::Contains;
 
 TEST(AllFinite, FindsANaNOrInfinityAtEveryPositionAndLength) {
   const float bad[] = {std::numeric_limits<float>::quiet_NaN(),

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "assertions.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -21,23 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
-testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
-  return testing::AssertionFailure()
-         << "message \"" << text << "\" does not contain \"" << part << "\"";
-}
-
-// Runs f, which must throw DataError, and returns the message.
-template <class F>
-std::string data_error_message(F&& f) {
-  try {
-    f();
-  } catch (const cnn::DataError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a cnn::DataError, nothing was thrown";
-  return {};
-}
+using cnn::testing::Contains;
+using cnn::testing::error_message;
 
 void put_be32(Bytes& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
@@ -183,9 +170,10 @@ TEST_F(IdxTest, LargeGzipFileRoundTrips) {
 
 TEST_F(IdxTest, MissingFileIsNamed) {
   const fs::path file = path("train-images-idx3-ubyte");
-  const std::string message = data_error_message([&] { cnn::read_idx_images(file); });
+  const std::string message = error_message<cnn::DataError>([&] { cnn::read_idx_images(file); });
   EXPECT_TRUE(Contains(message, file.string() + ": no such file"));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_labels(file); }), "no such file"));
+  EXPECT_TRUE(
+      Contains(error_message<cnn::DataError>([&] { cnn::read_idx_labels(file); }), "no such file"));
 }
 
 TEST_F(IdxTest, UnreadableFileIsNamed) {
@@ -196,12 +184,12 @@ TEST_F(IdxTest, UnreadableFileIsNamed) {
   const fs::path file = path("labels");
   cnn::write_idx_labels(file, Bytes{1, 2}, false);
   fs::permissions(file, fs::perms::none);
-  const std::string message = data_error_message([&] { cnn::read_idx_labels(file); });
+  const std::string message = error_message<cnn::DataError>([&] { cnn::read_idx_labels(file); });
   EXPECT_TRUE(Contains(message, file.string() + ": cannot read (permission denied)"));
 }
 
 TEST_F(IdxTest, FolderIsNotAFile) {
-  const std::string message = data_error_message([&] { cnn::read_idx_images(dir_); });
+  const std::string message = error_message<cnn::DataError>([&] { cnn::read_idx_images(dir_); });
   EXPECT_TRUE(Contains(message, dir_.string() + ": is a folder"));
 }
 
@@ -211,21 +199,21 @@ TEST_F(IdxTest, HeaderTooShort) {
   bytes.resize(9);
   write_bytes(images, bytes);
   EXPECT_TRUE(Contains(
-      data_error_message([&] { cnn::read_idx_images(images); }),
+      error_message<cnn::DataError>([&] { cnn::read_idx_images(images); }),
       images.string() + ": header too short: 9 bytes, an IDX images file needs at least 16"));
 
   write_bytes(images, Bytes{0, 0});  // too short even for the magic number
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(images); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(images); }),
                        "header too short: 2 bytes"));
 
   const fs::path labels = path("labels");
   write_bytes(labels, Bytes{0, 0, 8, 1, 0, 0});
   EXPECT_TRUE(Contains(
-      data_error_message([&] { cnn::read_idx_labels(labels); }),
+      error_message<cnn::DataError>([&] { cnn::read_idx_labels(labels); }),
       labels.string() + ": header too short: 6 bytes, an IDX labels file needs at least 8"));
 
   write_bytes(labels, Bytes{});
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_labels(labels); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_labels(labels); }),
                        "header too short: 0 bytes"));
 }
 
@@ -233,7 +221,7 @@ TEST_F(IdxTest, WrongMagicForImages) {
   // A label file handed over as images.
   const fs::path file = path("t10k-labels-idx1-ubyte");
   cnn::write_idx_labels(file, Bytes{1, 2, 3}, false);
-  const std::string message = data_error_message([&] { cnn::read_idx_images(file); });
+  const std::string message = error_message<cnn::DataError>([&] { cnn::read_idx_images(file); });
   EXPECT_TRUE(Contains(message, file.string() +
                                     ": wrong magic number 0x00000801, expected 0x00000803 (IDX "
                                     "images of unsigned bytes)"));
@@ -243,14 +231,14 @@ TEST_F(IdxTest, WrongMagicForImages) {
   Bytes floats = image_file_bytes(1, 1, 1, 4);
   floats[2] = 0x0d;
   write_bytes(file, floats);
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(file); }),
                        "wrong magic number 0x00000D03, expected 0x00000803"));
 }
 
 TEST_F(IdxTest, WrongMagicForLabels) {
   const fs::path file = path("train-images-idx3-ubyte");
   cnn::write_idx_images(file, sample_images(), false);
-  const std::string message = data_error_message([&] { cnn::read_idx_labels(file); });
+  const std::string message = error_message<cnn::DataError>([&] { cnn::read_idx_labels(file); });
   EXPECT_TRUE(Contains(message, file.string() +
                                     ": wrong magic number 0x00000803, expected 0x00000801 (IDX "
                                     "labels of unsigned bytes)"));
@@ -261,14 +249,14 @@ TEST_F(IdxTest, TruncatedData) {
   const fs::path images = path("images");
   write_bytes(images, image_file_bytes(3, 5, 7, 100));
   EXPECT_TRUE(Contains(
-      data_error_message([&] { cnn::read_idx_images(images); }),
+      error_message<cnn::DataError>([&] { cnn::read_idx_images(images); }),
       images.string() +
           ": truncated: header promises 3 images of 5x7 (105 bytes), file has 100 bytes of data"));
 
   const fs::path labels = path("labels");
   write_bytes(labels, label_file_bytes(10, 9));
   EXPECT_TRUE(
-      Contains(data_error_message([&] { cnn::read_idx_labels(labels); }),
+      Contains(error_message<cnn::DataError>([&] { cnn::read_idx_labels(labels); }),
                labels.string() +
                    ": truncated: header promises 10 labels (10 bytes), file has 9 bytes of data"));
 }
@@ -277,7 +265,7 @@ TEST_F(IdxTest, TruncatedGzipData) {
   // The same check applies to the decompressed data of a complete gzip stream.
   const fs::path images = path("images.gz");
   write_bytes(images, gzip_bytes(path("scratch"), image_file_bytes(3, 5, 7, 104)));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(images); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(images); }),
                        images.string() + ": truncated: header promises 3 images of 5x7 (105 "
                                          "bytes), file has 104 bytes of data"));
 }
@@ -287,48 +275,48 @@ TEST_F(IdxTest, HugeDimensionsAreRejectedBeforeAllocating) {
   const fs::path file = path("images");
   // The product of the three dimensions overflows 64 bits.
   write_bytes(file, image_file_bytes(kMax, kMax, kMax, 10));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(file); }),
                        "truncated: header promises 4294967295 images of 4294967295x4294967295 "
                        "(more than 2^64 bytes), file has 10 bytes of data"));
   // This one fits in 64 bits but not in any memory.
   write_bytes(file, image_file_bytes(kMax, kMax, 1, 10));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(file); }),
                        "truncated: header promises 4294967295 images of 4294967295x1 "
                        "(18446744065119617025 bytes), file has 10 bytes of data"));
 
   write_bytes(file, label_file_bytes(kMax, 3));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_labels(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_labels(file); }),
                        "truncated: header promises 4294967295 labels"));
 }
 
 TEST_F(IdxTest, TrailingBytes) {
   const fs::path images = path("images");
   write_bytes(images, image_file_bytes(3, 5, 7, 109));
-  const std::string message = data_error_message([&] { cnn::read_idx_images(images); });
+  const std::string message = error_message<cnn::DataError>([&] { cnn::read_idx_images(images); });
   EXPECT_TRUE(Contains(message, images.string() + ": trailing data: 4 extra bytes"));
   EXPECT_TRUE(Contains(message, "header promises 3 images of 5x7 (105 bytes), file has 109"));
 
   const fs::path labels = path("labels");
   write_bytes(labels, label_file_bytes(2, 3));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_labels(labels); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_labels(labels); }),
                        labels.string() + ": trailing data: 1 extra bytes"));
 }
 
 TEST_F(IdxTest, ZeroSizes) {
   const fs::path file = path("images");
   write_bytes(file, image_file_bytes(0, 5, 7, 0));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(file); }),
                        file.string() + ": no images (count is 0)"));
   write_bytes(file, image_file_bytes(3, 0, 7, 0));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(file); }),
                        file.string() + ": images have no rows (rows is 0)"));
   write_bytes(file, image_file_bytes(3, 5, 0, 0));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(file); }),
                        file.string() + ": images have no columns (cols is 0)"));
 
   const fs::path labels = path("labels");
   write_bytes(labels, label_file_bytes(0, 0));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_labels(labels); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_labels(labels); }),
                        labels.string() + ": no labels (count is 0)"));
 }
 
@@ -339,25 +327,25 @@ TEST_F(IdxTest, CorruptGzip) {
 
   // Cut short, as an interrupted download leaves it.
   write_bytes(file, Bytes(good.begin(), good.begin() + static_cast<long>(good.size() / 2)));
-  std::string message = data_error_message([&] { cnn::read_idx_images(file); });
+  std::string message = error_message<cnn::DataError>([&] { cnn::read_idx_images(file); });
   EXPECT_TRUE(Contains(message, file.string() + ": corrupt gzip data ("));
   EXPECT_TRUE(Contains(message, "truncated"));
 
   // Only the gzip header survives.
   write_bytes(file, Bytes(good.begin(), good.begin() + 10));
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_file_bytes(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_file_bytes(file); }),
                        file.string() + ": corrupt gzip data ("));
 
   // A damaged checksum in the trailer.
   Bytes bad_crc = good;
   bad_crc[bad_crc.size() - 8] ^= 0xff;
   write_bytes(file, bad_crc);
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(file); }),
                        file.string() + ": corrupt gzip data (incorrect data check)"));
 
   // A gzip signature followed by junk.
   write_bytes(file, Bytes{0x1f, 0x8b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
-  EXPECT_TRUE(Contains(data_error_message([&] { cnn::read_idx_images(file); }),
+  EXPECT_TRUE(Contains(error_message<cnn::DataError>([&] { cnn::read_idx_images(file); }),
                        file.string() + ": corrupt gzip data ("));
 
   // Junk after a complete stream.
@@ -366,7 +354,7 @@ TEST_F(IdxTest, CorruptGzip) {
   trailing_junk.push_back(1);
   write_bytes(file, trailing_junk);
   EXPECT_TRUE(Contains(
-      data_error_message([&] { cnn::read_idx_images(file); }),
+      error_message<cnn::DataError>([&] { cnn::read_idx_images(file); }),
       file.string() + ": corrupt gzip data (2 bytes of garbage after the end of the gzip"));
 }
 
@@ -375,10 +363,11 @@ TEST_F(IdxTest, WriteErrorsNameTheFile) {
   for (const bool gzip : {false, true}) {
     SCOPED_TRACE(gzip ? "gzip" : "raw");
     const std::string message =
-        data_error_message([&] { cnn::write_idx_images(file, sample_images(), gzip); });
+        error_message<cnn::DataError>([&] { cnn::write_idx_images(file, sample_images(), gzip); });
     EXPECT_TRUE(Contains(message, file.string() + ": cannot write ("));
-    EXPECT_TRUE(Contains(data_error_message([&] { cnn::write_idx_labels(file, Bytes{1}, gzip); }),
-                         file.string() + ": cannot write (no such file or directory)"));
+    EXPECT_TRUE(Contains(
+        error_message<cnn::DataError>([&] { cnn::write_idx_labels(file, Bytes{1}, gzip); }),
+        file.string() + ": cannot write (no such file or directory)"));
   }
 }
 

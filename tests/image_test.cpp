@@ -3,7 +3,9 @@
 #include "cnn/image.hpp"
 
 #include <gtest/gtest.h>
+
 #include <zlib.h>
+#include "assertions.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -36,10 +38,7 @@ std::string error_of(const Bytes& bytes) {
   return "(no error)";
 }
 
-testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
-  return testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using cnn::testing::Contains;
 
 void put_be32(Bytes& bytes, std::size_t at, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<std::uint8_t>(value >> (24 - 8 * i));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "assertions.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 #include "temp_dir.hpp"
@@ -29,11 +31,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Bytes = std::vector<char>;
 
-testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
-  return testing::AssertionFailure()
-         << "message \"" << text << "\" does not contain \"" << part << "\"";
-}
+using cnn::testing::Contains;
 
 Bytes read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -2,23 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "assertions.hpp"
+
 #include <stdexcept>
 #include <string>
 
 namespace cnn {
 namespace {
 
-// Runs f, which must throw E, and returns the message.
-template <class E, class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no exception";
-  return {};
-}
+using cnn::testing::error_message;
 
 TEST(PoolingWindow, StrideZeroMeansTheKernelSize) {
   const PoolingWindow window("MaxPool2D", Size2{2, 3}, 0, 0);
@@ -38,13 +30,13 @@ TEST(PoolingWindow, OutputShapeOnANonSquareInputWithStrideAndPadding) {
 }
 
 TEST(PoolingWindow, BadSettingsNameTheLayerAndTheRule) {
-  const std::string zero = error_of<std::invalid_argument>([] {
+  const std::string zero = error_message<std::invalid_argument>([] {
     PoolingWindow("AvgPool2D", Size2{0, 2}, 0, 0);
   });
   EXPECT_NE(zero.find("AvgPool2D(kernel=0x2"), std::string::npos) << zero;
   EXPECT_NE(zero.find("must be positive"), std::string::npos) << zero;
 
-  const std::string padding = error_of<std::invalid_argument>([] {
+  const std::string padding = error_message<std::invalid_argument>([] {
     PoolingWindow("MaxPool2D", 3, 1, Size2{1, 2});
   });
   EXPECT_NE(padding.find("MaxPool2D(kernel=3x3, stride=1x1, padding=1x2)"), std::string::npos)
@@ -55,9 +47,11 @@ TEST(PoolingWindow, BadSettingsNameTheLayerAndTheRule) {
 
 TEST(PoolingWindow, InputsThatDoNotFitAreShapeErrors) {
   const PoolingWindow window("MaxPool2D", 3, 2, 0);
-  const std::string rank = error_of<ShapeError>([&] { window.geometry(Shape{1, 28, 28}); });
+  const std::string rank = error_message<ShapeError>([&] { window.geometry(Shape{1, 28, 28}); });
   EXPECT_NE(rank.find("expected input [N, C, H, W], got [1, 28, 28]"), std::string::npos) << rank;
-  const std::string small = error_of<ShapeError>([&] { window.output_shape(Shape{1, 1, 2, 5}); });
+  const std::string small = error_message<ShapeError>([&] {
+    window.output_shape(Shape{1, 1, 2, 5});
+  });
   EXPECT_NE(small.find("[1, 1, 2, 5] is smaller than the window"), std::string::npos) << small;
   // Padding makes room: 2 + 2·1 ≥ 3.
   EXPECT_EQ(PoolingWindow("MaxPool2D", 3, 2, 1).output_shape(Shape{1, 1, 2, 5}),

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "assertions.hpp"
+
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -27,10 +29,7 @@ class RunLogTest : public cnn::testing::TempDirTest {
   }
 };
 
-testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
-  return testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using cnn::testing::Contains;
 
 TEST_F(RunLogTest, RoundTrip) {
   {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "assertions.hpp"
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -26,13 +28,7 @@ std::map<std::string, SafetensorsTensor> as_map(
 }
 
 std::string error_of(Sequential& model, const std::map<std::string, SafetensorsTensor>& tensors) {
-  try {
-    load_state_dict(model, tensors);
-  } catch (const SafetensorsError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "the tensors loaded";
-  return {};
+  return testing::error_message<SafetensorsError>([&] { load_state_dict(model, tensors); });
 }
 
 TEST(StateDict, NamesShapesAndOrderArePyTorchs) {

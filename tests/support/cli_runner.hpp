@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "assertions.hpp"
 #include "cnn/idx.hpp"
 
 extern char** environ;
@@ -176,11 +177,6 @@ inline void write_synthetic_mnist(const std::filesystem::path& dir, std::size_t 
   cnn::write_idx_labels(dir / kMnistFiles[1], train_labels, false);
   cnn::write_idx_images(dir / kMnistFiles[2], test_images, false);
   cnn::write_idx_labels(dir / kMnistFiles[3], test_labels, false);
-}
-
-inline ::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
 }
 
 }  // namespace cnn::testing
