@@ -52,8 +52,9 @@ void copy_f32_entry(const std::string& name, const SafetensorsTensor& stored, Te
 
 std::vector<std::pair<std::string, SafetensorsTensor>> state_dict_tensors(Sequential& model) {
   std::vector<std::pair<std::string, SafetensorsTensor>> tensors;
-  for (const auto& [name, value] : named_values(model))
+  for (const auto& [name, value] : named_values(model)) {
     tensors.emplace_back(name, f32_entry(*value));
+  }
   return tensors;
 }
 

@@ -27,9 +27,8 @@ void copy_f32_entry(const std::string& name, const SafetensorsTensor& stored, Te
 std::vector<std::pair<std::string, SafetensorsTensor>> state_dict_tensors(Sequential& model);
 
 // Copies every parameter and buffer of `model` from `tensors` with copy_f32_entry; a missing one
-// is an error too. Returns the names it took, so that the caller can refuse
-// the tensors it does not expect. Throws SafetensorsError (the message names the tensor, not the
-// file).
+// is an error too. Returns the names it took, so that the caller can refuse the tensors it does
+// not expect. Throws SafetensorsError (the message names the tensor, not the file).
 std::set<std::string> load_state_dict(Sequential& model,
                                       const std::map<std::string, SafetensorsTensor>& tensors);
 
