@@ -19,11 +19,11 @@
 #include <ctime>
 #include <string>
 
-#include "cnn/architecture.hpp"
-#include "cnn/dataset.hpp"
-#include "cnn/parallel.hpp"
-#include "cnn/presets.hpp"
-#include "cnn/training.hpp"
+#include "cnn/arch/architecture.hpp"
+#include "cnn/arch/presets.hpp"
+#include "cnn/core/parallel.hpp"
+#include "cnn/data/dataset.hpp"
+#include "cnn/train/training.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 7) {

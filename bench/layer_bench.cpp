@@ -6,13 +6,13 @@
 
 #include <memory>
 
-#include "cnn/augment.hpp"
-#include "cnn/conv2d.hpp"
-#include "cnn/instruction_set.hpp"
-#include "cnn/linear.hpp"
-#include "cnn/max_pool2d.hpp"
-#include "cnn/parallel.hpp"
-#include "cnn/relu.hpp"
+#include "cnn/core/instruction_set.hpp"
+#include "cnn/core/parallel.hpp"
+#include "cnn/data/augment.hpp"
+#include "cnn/nn/layers/conv2d.hpp"
+#include "cnn/nn/layers/linear.hpp"
+#include "cnn/nn/layers/max_pool2d.hpp"
+#include "cnn/nn/layers/relu.hpp"
 #include "fma_peak.hpp"
 
 namespace cnn {

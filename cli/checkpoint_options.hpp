@@ -11,9 +11,9 @@
 #include <variant>
 #include <vector>
 
-#include "cnn/checkpoint.hpp"
-#include "cnn/divergence.hpp"
-#include "cnn/training.hpp"
+#include "cnn/io/checkpoint.hpp"
+#include "cnn/train/divergence.hpp"
+#include "cnn/train/training.hpp"
 
 namespace cnn::cli {
 

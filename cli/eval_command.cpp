@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <string>
 
-#include "cnn/dataset.hpp"
-#include "cnn/evaluation.hpp"
-#include "cnn/model_file.hpp"
-#include "cnn/parallel.hpp"
-#include "cnn/training.hpp"
+#include "cnn/core/parallel.hpp"
+#include "cnn/data/dataset.hpp"
+#include "cnn/io/model_file.hpp"
+#include "cnn/train/evaluation.hpp"
+#include "cnn/train/training.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 

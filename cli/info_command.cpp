@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <string>
 
-#include "cnn/model_file.hpp"
+#include "cnn/io/model_file.hpp"
 #include "commands.hpp"
 
 namespace cnn::cli {

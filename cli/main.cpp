@@ -4,7 +4,7 @@
 #include <iostream>
 #include <string>
 
-#include "cnn/instruction_set.hpp"
+#include "cnn/core/instruction_set.hpp"
 #include "commands.hpp"
 
 int main(int argc, char** argv) {

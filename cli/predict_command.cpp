@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "cnn/image.hpp"
-#include "cnn/model_file.hpp"
-#include "cnn/softmax_cross_entropy.hpp"
+#include "cnn/data/image.hpp"
+#include "cnn/io/model_file.hpp"
+#include "cnn/nn/softmax_cross_entropy.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 

@@ -4,8 +4,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "cnn/optimizer.hpp"
-#include "cnn/presets.hpp"
+#include "cnn/arch/presets.hpp"
+#include "cnn/train/optimizer.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 

@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "cnn/training.hpp"
+#include "cnn/train/training.hpp"
 
 namespace cnn::cli {
 

@@ -8,9 +8,9 @@
 #include <ctime>
 #include <fstream>
 
-#include "cnn/image.hpp"
-#include "cnn/plots.hpp"
-#include "cnn/run_log.hpp"
+#include "cnn/data/image.hpp"
+#include "cnn/io/run_log.hpp"
+#include "cnn/plots/plots.hpp"
 #include "commands.hpp"
 
 namespace cnn::cli {

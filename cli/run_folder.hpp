@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "cnn/dataset.hpp"
-#include "cnn/evaluation.hpp"
+#include "cnn/data/dataset.hpp"
+#include "cnn/train/evaluation.hpp"
 
 namespace cnn::cli {
 

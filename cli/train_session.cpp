@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "cnn/run_log.hpp"
+#include "cnn/io/run_log.hpp"
 #include "progress.hpp"
 
 namespace cnn::cli {

@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <optional>
 
-#include "cnn/dataset.hpp"
-#include "cnn/sequential.hpp"
-#include "cnn/training.hpp"
+#include "cnn/data/dataset.hpp"
+#include "cnn/nn/sequential.hpp"
+#include "cnn/train/training.hpp"
 
 namespace cnn::cli {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cnn/architecture.hpp"
+#include "cnn/arch/architecture.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   // Long texts only repeat layers; bounding them keeps each run fast.

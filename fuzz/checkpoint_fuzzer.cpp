@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cnn/checkpoint.hpp"
+#include "cnn/io/checkpoint.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

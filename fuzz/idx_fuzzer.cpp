@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cnn/idx.hpp"
+#include "cnn/data/idx.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::vector<std::uint8_t> bytes(data, data + size);

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <span>
 
-#include "cnn/image.hpp"
+#include "cnn/data/image.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "cnn/model_file.hpp"
+#include "cnn/io/model_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "cnn/checkpoint.hpp"
-#include "cnn/idx.hpp"
-#include "cnn/model_file.hpp"
-#include "cnn/presets.hpp"
-#include "cnn/sgd.hpp"
+#include "cnn/arch/presets.hpp"
+#include "cnn/data/idx.hpp"
+#include "cnn/io/checkpoint.hpp"
+#include "cnn/io/model_file.hpp"
+#include "cnn/train/sgd.hpp"
 
 namespace fs = std::filesystem;
 

@@ -1,8 +1,8 @@
 // Elementwise activations beyond ReLU (relu.cpp), and the dropout product.
 #include <cmath>
 
-#include "cnn/kernels.hpp"
 #include "elementwise.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
 

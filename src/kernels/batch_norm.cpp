@@ -4,8 +4,8 @@
 // values, and float sums of that many would lose the small variances.
 #include <cmath>
 
-#include "cnn/kernels.hpp"
-#include "cnn/parallel.hpp"
+#include "cnn/core/parallel.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
 

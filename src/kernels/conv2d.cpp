@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "cnn/kernels.hpp"
-#include "cnn/parallel.hpp"
+#include "cnn/core/parallel.hpp"
+#include "kernels/kernels.hpp"
 #include "tiles.hpp"
 
 namespace cnn::kernels {

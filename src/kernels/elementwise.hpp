@@ -6,7 +6,7 @@
 
 #include <cstddef>
 
-#include "cnn/parallel.hpp"
+#include "cnn/core/parallel.hpp"
 
 namespace cnn::kernels {
 

@@ -1,6 +1,6 @@
 #include <cstddef>
 
-#include "cnn/kernels.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
 

@@ -3,7 +3,7 @@
 // NN and TN use the register tiles of tiles.hpp. NT is a set of dot products, computed a few at a
 // time so each loaded vector serves several of them. Every element is summed over k in the same
 // order whatever the thread count, so results are deterministic for a given build.
-#include "cnn/kernels.hpp"
+#include "kernels/kernels.hpp"
 #include "tiles.hpp"
 
 namespace cnn::kernels {

@@ -1,4 +1,4 @@
-#include "cnn/instruction_set.hpp"
+#include "cnn/core/instruction_set.hpp"
 
 #include "tiles.hpp"
 

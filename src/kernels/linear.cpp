@@ -1,7 +1,7 @@
 // Fully connected layer as matrix products; rows of the batch (forward, dx) and rows of the
 // weight gradient (dW, db) are split between threads, so no two threads write the same value.
-#include "cnn/kernels.hpp"
-#include "cnn/parallel.hpp"
+#include "cnn/core/parallel.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
 

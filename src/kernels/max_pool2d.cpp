@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "cnn/kernels.hpp"
-#include "cnn/parallel.hpp"
+#include "cnn/core/parallel.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
 

@@ -2,8 +2,8 @@
 // between threads gives the same bits.
 #include <cmath>
 
-#include "cnn/kernels.hpp"
-#include "cnn/parallel.hpp"
+#include "cnn/core/parallel.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
 

@@ -1,5 +1,5 @@
-#include "cnn/kernels.hpp"
 #include "elementwise.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
 

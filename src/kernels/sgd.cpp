@@ -1,5 +1,5 @@
-#include "cnn/kernels.hpp"
-#include "cnn/parallel.hpp"
+#include "cnn/core/parallel.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
 

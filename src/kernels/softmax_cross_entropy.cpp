@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cnn/kernels.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
 

@@ -1,4 +1,4 @@
-#include "cnn/plots.hpp"
+#include "cnn/plots/plots.hpp"
 
 #include <cairo.h>
 

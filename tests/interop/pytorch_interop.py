@@ -8,7 +8,7 @@ torch.nn.Sequential, loads the tensors with load_state_dict(strict=True) (names 
 PyTorch's), runs the 10,000 MNIST test images normalised as __metadata__ says, and compares with
 `cnn eval --predictions-out`: predictions must agree on at least 99.9% of the images and logits
 must be within 1e-4. It also checks that `cnn predict` classifies the hand-drawn digits in
-tests/data/digits/ (file names start with the expected digit) with the LeNet-5 model.
+tests/fixtures/digits/ (file names start with the expected digit) with the LeNet-5 model.
 
 Exit code 77 (CTest: skipped) when torch or the MNIST files are not there.
 Usage: /usr/bin/python3 tests/interop/pytorch_interop.py --cnn build/cnn --data data/mnist
@@ -144,7 +144,7 @@ def main() -> int:
     parser.add_argument("--cnn", required=True, help="the cnn program")
     parser.add_argument("--data", type=Path, required=True, help="folder with the MNIST files")
     parser.add_argument("--digits", type=Path,
-                        default=Path(__file__).resolve().parent.parent / "data" / "digits")
+                        default=Path(__file__).resolve().parent.parent / "fixtures" / "digits")
     args = parser.parse_args()
     if not any((args.data / f"t10k-images-idx3-ubyte{s}").exists() for s in ("", ".gz")):
         print(f"SKIPPED: no MNIST files in {args.data} (scripts/fetch-mnist.sh {args.data})")

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "assertions.hpp"
-#include "cnn/idx.hpp"
+#include "cnn/data/idx.hpp"
 
 extern char** environ;
 

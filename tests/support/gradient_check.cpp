@@ -3,7 +3,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "cnn/rng.hpp"
+#include "cnn/core/rng.hpp"
 
 namespace cnn::testing {
 

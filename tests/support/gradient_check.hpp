@@ -18,8 +18,8 @@
 #include <functional>
 #include <string>
 
-#include "cnn/layer.hpp"
-#include "cnn/sequential.hpp"
+#include "cnn/nn/layer.hpp"
+#include "cnn/nn/sequential.hpp"
 
 namespace cnn::testing {
 

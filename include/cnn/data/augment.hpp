@@ -1,0 +1,61 @@
+// Data augmentation for training: each image of a batch moved by its own random affine map
+// (translation, rotation, scale) and, optionally, bent by a random elastic distortion; resampled
+// bilinearly, zero outside the image. Applied to the float batch after the byte-to-float
+// conversion; the same seed gives the same maps.
+//
+// Per image, with c the image centre and uniform draws
+//   shift t ∈ [−translate, translate]² pixels, angle θ ∈ [−rotate, rotate] degrees,
+//   factor s ∈ [1 − scale, 1 + scale]:
+//   output(p) = input( R(−θ)·(p − c − t)/s + c + Δ(p) )   (the image scaled and turned about c,
+//                                                           then shifted by t)
+// where Δ = 0 without elastic distortion, else (Simard, Steinkraus and Platt 2003, "Best
+// practices for convolutional neural networks applied to visual document analysis")
+//   Δ = α · (G_σ ⊛ U),  U: one uniform draw in [−1, 1] per pixel and axis,
+//   G_σ: the normalised Gaussian of standard deviation σ pixels (cut at 3σ),
+// a smooth random field of displacements: small σ gives rough, large σ nearly rigid moves.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cnn/core/rng.hpp"
+#include "cnn/core/tensor.hpp"
+
+namespace cnn {
+
+struct AugmentOptions {
+  double translate = 0.0;      // pixels
+  double rotate = 0.0;         // degrees
+  double scale = 0.0;          // relative, < 1
+  double elastic_alpha = 0.0;  // pixels: strength α of the elastic distortion; 0 = none
+  double elastic_sigma = 4.0;  // pixels: smoothness σ of the elastic distortion
+  bool enabled() const {
+    return translate > 0.0 || rotate > 0.0 || scale > 0.0 || elastic_alpha > 0.0;
+  }
+};
+
+class Augmenter {
+ public:
+  // Throws std::invalid_argument for negative amounts, scale ≥ 1, α > 1000 or σ outside
+  // [0.5, 20].
+  Augmenter(const AugmentOptions& options, std::uint64_t seed);
+
+  // Replaces every image of x [N, C, H, W] by its randomly moved copy. Allocates only when the
+  // batch is larger than any before.
+  void apply(Tensor& x);
+  const AugmentOptions& options() const { return options_; }
+  // The generator of the moves, for checkpoints.
+  Rng& random_stream() { return rng_; }
+
+ private:
+  AugmentOptions options_;
+  Rng rng_;
+  Tensor scratch_;
+  std::vector<float> affine_;
+  // Elastic distortion: Gaussian taps, per-image generator seeds, noise, field, smoothing scratch.
+  std::vector<float> taps_;
+  std::vector<std::uint64_t> noise_seeds_;
+  Tensor noise_, field_, smooth_scratch_;
+};
+
+}  // namespace cnn

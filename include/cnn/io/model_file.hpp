@@ -1,0 +1,60 @@
+// Model files in the safetensors format: 8-byte little-endian header length, a JSON header
+// giving each tensor's dtype, shape and byte range, then the raw little-endian float32 data.
+//
+// Tensor names and layouts are PyTorch's state_dict ones ("0.weight" [out, in, kh, kw], ...), so
+// the file loads into the equivalent torch.nn.Sequential. Buffers (batch normalisation's
+// running_mean and running_var) are stored next to the parameters, as in a state_dict.
+// "__metadata__" records what is needed to rebuild the network (architecture text, preset name,
+// input shape, classes), the input normalisation (input_scale, input_mean: x = pixel *
+// input_scale - input_mean, pixels 0..255) and the training settings.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "cnn/nn/sequential.hpp"
+
+namespace cnn {
+
+// A model file that cannot be used; the message names the file and the problem.
+class ModelFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The input normalisation every model of this program uses: pixels scaled to [0, 1], no mean
+// subtraction. Written to and checked in __metadata__ as text.
+inline constexpr const char* kInputScaleText = "0.00392156862745098";  // 1/255
+
+struct ModelInfo {
+  std::string preset;  // preset name (see presets.hpp), or "custom"
+  Shape input;         // one image: [C, H, W]
+  std::size_t classes = 0;
+  std::map<std::string, std::string> extra;  // training settings and results, free-form
+  // The network in the architecture language (architecture.hpp); when empty, the preset's. The
+  // loader rebuilds the network from it, so any architecture round-trips.
+  std::string architecture{};
+};
+
+// Writes the model atomically: a temporary file in the same folder, flushed to disk, then renamed
+// over path, so path holds either the old file or the complete new one. Throws ModelFileError.
+void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info);
+
+struct LoadedModel {
+  Sequential model;
+  ModelInfo info;
+};
+
+// Reads and validates a model file: the container (parse_safetensors: header bounds, JSON syntax,
+// byte ranges in bounds, not overlapping and covering the data), the metadata, then every tensor
+// of the rebuilt network present, F32, with the architecture's shape, and no other tensor. Throws
+// ModelFileError naming the file and the problem.
+LoadedModel load_model(const std::filesystem::path& path);
+// The same checks on a file's bytes already in memory; `name` stands for the file in messages.
+// load_model is this applied to the file's bytes; the fuzz target in fuzz/ calls it directly.
+LoadedModel parse_model(std::span<const char> bytes, const std::string& name);
+
+}  // namespace cnn

@@ -1,0 +1,75 @@
+// Layer: the interface every layer implements.
+//
+// A layer maps one batch tensor to another. forward() and backward() hold no arithmetic
+// themselves; they check shapes and call the kernels in kernels.hpp, so a second backend can
+// supply the arithmetic without touching the layers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cnn/core/rng.hpp"
+#include "cnn/core/tensor.hpp"
+
+namespace cnn {
+
+// A trainable tensor with its gradient. name follows PyTorch's state_dict suffixes ("weight",
+// "bias"); the model prefixes the layer index.
+struct Parameter {
+  std::string name;
+  Tensor* value;
+  Tensor* grad;
+};
+
+// A tensor of state that is not trained by gradients but belongs in the model file, such as batch
+// normalisation's running statistics ("running_mean"; the model prefixes the layer index).
+struct Buffer {
+  std::string name;
+  Tensor* value;
+};
+
+// How a layer with weights draws them (normal, mean 0): automatic picks gain / fan_in with the
+// gain the model passes in (see Layer::initialize); he: 2 / fan_in (He et al. 2015); lecun:
+// 1 / fan_in; glorot: 2 / (fan_in + fan_out) (Glorot and Bengio 2010).
+enum class WeightInit { automatic, he, lecun, glorot };
+
+// Variance of the initial weights for a choice, a layer's fans and the model's gain.
+double weight_init_variance(WeightInit init, double fan_in, double fan_out, double gain);
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // Short type name, as in a preset or a model file ("conv2d", "relu", ...).
+  virtual std::string kind() const = 0;
+  // Readable one-line description with hyperparameters, e.g. "Conv2D(1, 3, kernel=5x5, ...)".
+  virtual std::string describe() const = 0;
+  // Shape of the output for a given input shape; throws ShapeError naming the shape that does not
+  // fit.
+  virtual Shape output_shape(const Shape& input) const = 0;
+
+  // y = layer(x). y has been resized to output_shape(x.shape()) by the caller. training=true lets
+  // a layer keep what backward needs (for example the arg-max of each pooling window).
+  virtual void forward(const Tensor& x, Tensor& y, bool training) = 0;
+
+  // Given x and y from the last forward and dL/dy, writes the parameter gradients (overwriting,
+  // not accumulating) and, when dx is not null, dL/dx (already sized like x).
+  virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
+
+  virtual std::vector<Parameter> parameters() { return {}; }
+  virtual std::vector<Buffer> buffers() { return {}; }
+  // Draws fresh initial weights with variance gain / fan_in: gain 2 when a ReLU follows (He et
+  // al. 2015: the ReLU zeroes half the signal, so twice the variance keeps its scale), gain 1
+  // when the output is used as it is, such as logits feeding the softmax (LeCun's variance).
+  virtual void initialize(Rng& /*rng*/, double /*gain*/) {}
+  // The layer's own generator when it draws random numbers while training (dropout's masks), so
+  // that a checkpoint can record it and a resumed run draws the same numbers; null otherwise.
+  virtual Rng* random_stream() { return nullptr; }
+
+ protected:
+  // Throws ShapeError "<describe()> <what>: expected shape [..], got [..]" when the shapes
+  // differ. Builds the message only then: the training loop calls this on every step.
+  void require(const Shape& actual, const Shape& expected, std::string_view what) const;
+};
+
+}  // namespace cnn

@@ -1,0 +1,38 @@
+// MaxPool2D: the maximum of each window, with any kernel, stride and padding; windows may
+// overlap (the design's 3x3 stride 2).
+//
+//   forward:  z[n,c,i,j] = max_{i·s−p ≤ a < i·s−p+k, j·s−p ≤ b < j·s−p+k} x[n,c,a,b]
+//   backward: dx[n,c,a,b] = Σ_{(i,j) whose arg-max is (a,b)} dz[n,c,i,j]
+//
+// Padding positions never win (−∞, as in PyTorch); the design pads with zeros, which gives the
+// same result on the non-negative ReLU outputs it pools.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cnn/nn/layer.hpp"
+#include "cnn/nn/layers/pooling_window.hpp"
+
+namespace cnn {
+
+class MaxPool2D : public Layer {
+ public:
+  explicit MaxPool2D(Size2 kernel, Size2 stride = 0, Size2 padding = 0);  // stride 0: = kernel
+
+  std::string kind() const override { return "maxpool2d"; }
+  std::string describe() const override { return window_.describe(); }
+  Shape output_shape(const Shape& input) const override { return window_.output_shape(input); }
+  void forward(const Tensor& x, Tensor& y, bool training) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+
+  Size2 kernel() const { return window_.kernel(); }
+  Size2 stride() const { return window_.stride(); }
+  Size2 padding() const { return window_.padding(); }
+
+ private:
+  PoolingWindow window_;
+  std::vector<std::int32_t> argmax_;  // arg-max of each window of the last forward
+};
+
+}  // namespace cnn

@@ -1,0 +1,36 @@
+// The window of a pooling layer (MaxPool2D, AvgPool2D): kernel, stride and padding, checked once,
+// and the window geometry they give on an input [N, C, H, W]:
+//   out = floor((in + 2·padding − kernel) / stride) + 1 on each axis.
+#pragma once
+
+#include <string>
+
+#include "cnn/core/tensor.hpp"
+#include "cnn/nn/window.hpp"
+
+namespace cnn {
+
+class PoolingWindow {
+ public:
+  // `layer` names the layer in describe() and in messages ("MaxPool2D"); stride 0 means the
+  // kernel size (windows side by side). Throws std::invalid_argument for a zero kernel, or a
+  // padding over half the kernel (as in PyTorch: every window must overlap the image).
+  PoolingWindow(std::string layer, Size2 kernel, Size2 stride, Size2 padding);
+
+  // "MaxPool2D(kernel=3x3, stride=2x2, padding=0x0)"
+  std::string describe() const;
+  // Throws ShapeError when the input is not [N, C, H, W] or no window fits in it.
+  WindowGeometry geometry(const Shape& input) const;
+  // [N, C, out_h, out_w]
+  Shape output_shape(const Shape& input) const;
+
+  Size2 kernel() const { return kernel_; }
+  Size2 stride() const { return stride_; }
+  Size2 padding() const { return padding_; }
+
+ private:
+  std::string layer_;
+  Size2 kernel_, stride_, padding_;
+};
+
+}  // namespace cnn

@@ -1,0 +1,70 @@
+// Sequential: layers applied in order, with the activations and their gradients held in
+// tensors that are allocated once per batch shape and then reused.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cnn/nn/layer.hpp"
+
+namespace cnn {
+
+class Sequential {
+ public:
+  Sequential() = default;
+  Sequential(Sequential&&) noexcept = default;
+  Sequential& operator=(Sequential&&) noexcept = default;
+
+  Layer& add(std::unique_ptr<Layer> layer);
+  template <class L, class... Args>
+  L& emplace(Args&&... args) {
+    auto layer = std::make_unique<L>(std::forward<Args>(args)...);
+    L& ref = *layer;
+    add(std::move(layer));
+    return ref;
+  }
+
+  std::size_t size() const { return layers_.size(); }
+  Layer& layer(std::size_t i) { return *layers_.at(i); }
+  const Layer& layer(std::size_t i) const { return *layers_.at(i); }
+
+  // Shape after every layer for an input of this shape; throws ShapeError naming the first layer
+  // whose input does not fit ("layer 4 (Linear(363, 84)): ...").
+  Shape output_shape(const Shape& input) const;
+
+  // Runs the batch through every layer; the result stays valid until the next forward.
+  const Tensor& forward(const Tensor& x, bool training = false);
+  // Back-propagates dL/dlogits through every layer after forward(x, true), filling every
+  // parameter gradient. The input gradient is not computed (no layer needs it).
+  void backward(const Tensor& dlogits);
+  // Same, also computing dL/dx into input_grad.
+  void backward(const Tensor& dlogits, Tensor& input_grad);
+
+  // Every parameter with its gradient, named "<layer index>.<name>" as in PyTorch's state_dict.
+  std::vector<Parameter> parameters();
+  std::size_t parameter_count();
+  // Every buffer (state saved with the model but not trained, such as batch normalisation's
+  // running statistics), named "<layer index>.<name>".
+  std::vector<Buffer> buffers();
+  // The generators of the layers that draw random numbers while training, in layer order.
+  std::vector<Rng*> random_streams();
+  // Draws initial weights for every layer from one generator seeded with seed, with gain 2 for
+  // layers followed by a ReLU, 2/(1+a²) for a LeakyReLU of slope a, and 1 for the others (see
+  // Layer::initialize). Layers that do not change which activation follows (pooling, flatten,
+  // batch normalisation, dropout) are looked through.
+  void initialize(std::uint64_t seed);
+  // One line per layer with its output shape and parameter count.
+  std::string summary(const Shape& input);
+
+ private:
+  void backward_impl(const Tensor& dlogits, Tensor* input_grad);
+
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Tensor> activations_;  // activations_[i] = output of layer i
+  std::vector<Tensor> gradients_;    // gradients_[i] = dL/d(input of layer i+1)
+  const Tensor* input_ = nullptr;    // input of the last forward
+};
+
+}  // namespace cnn

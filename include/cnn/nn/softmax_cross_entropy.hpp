@@ -1,0 +1,29 @@
+// SoftmaxCrossEntropy: the loss of the design.
+//
+//   a = exp(z − max z) / Σ_k exp(z_k − max z)        (max shift: no overflow)
+//   L = −(1/N) Σ_n log a[n, y_n]                      (mean over the batch)
+//   dL/dz = (a − onehot(y)) / N
+//
+// The 1/N here is what makes every parameter gradient a batch average, as in the design.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "cnn/core/tensor.hpp"
+
+namespace cnn {
+
+class SoftmaxCrossEntropy {
+ public:
+  // logits [N, K], labels N values in [0, K). Resizes dlogits to [N, K] and fills it; returns L.
+  // Throws ShapeError when the label count differs from N, std::out_of_range for a bad label.
+  double forward(const Tensor& logits, std::span<const std::int32_t> labels, Tensor& dlogits) const;
+  // Loss only.
+  double loss(const Tensor& logits, std::span<const std::int32_t> labels) const;
+};
+
+// Softmax probabilities of logits [N, K] into probs [N, K] (resized).
+void softmax(const Tensor& logits, Tensor& probs);
+
+}  // namespace cnn

@@ -1,0 +1,46 @@
+// Evaluation in detail: every prediction of a model on a dataset, the confusion matrix and the
+// per-class accuracy, for `cnn eval`, the end of `cnn train` and the pictures of a run.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cnn/data/dataset.hpp"
+#include "cnn/nn/sequential.hpp"
+
+namespace cnn {
+
+struct Evaluation {
+  std::size_t classes = 0;
+  // confusion[t * classes + p]: images of true class t predicted as p.
+  std::vector<std::size_t> confusion;
+  // Per image, in dataset order: the arg-max class and its softmax probability.
+  std::vector<std::int32_t> predicted;
+  std::vector<float> confidence;
+  // images() x classes raw outputs of the model (empty when built by evaluation_from).
+  std::vector<float> logits;
+
+  std::size_t images() const { return predicted.size(); }
+  std::size_t correct() const;
+  double accuracy() const;
+  // Images of class c in the data, and the fraction of them classified as c (0 when none).
+  std::size_t class_count(std::size_t c) const;
+  double class_accuracy(std::size_t c) const;
+  // The matrix as text: a header row of predicted classes, one row per true class with its count
+  // and accuracy, e.g. for printing at the end of training.
+  std::string confusion_text() const;
+};
+
+// Runs the whole dataset through the model (batches of batch_size, inference mode).
+// Throws std::invalid_argument for a batch size of 0, ShapeError when the model does not fit.
+Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size = 100);
+
+// Builds an Evaluation from labels and predictions made elsewhere (for example read back from a
+// run folder); throws std::invalid_argument when the sizes differ or a class is out of range.
+Evaluation evaluation_from(std::size_t classes, const std::vector<std::int32_t>& labels,
+                           const std::vector<std::int32_t>& predicted,
+                           const std::vector<float>& confidence);
+
+}  // namespace cnn

@@ -1,0 +1,36 @@
+// Where a training run stands between two iterations, apart from the weights themselves: what a
+// checkpoint must hold so that a resumed run continues bit for bit as if it had never stopped.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cnn/core/rng.hpp"
+#include "cnn/train/optimizer_state.hpp"
+
+namespace cnn {
+
+// The order of the images: the current epoch's permutation, how far into it training is, and
+// the generator that shuffles the next epoch.
+struct SamplerState {
+  std::vector<std::uint32_t> order;
+  std::size_t position = 0;  // images of `order` already used
+  std::size_t epoch = 1;     // 1-based
+  Rng::State rng;
+};
+
+struct TrainState {
+  std::size_t iteration = 0;  // iterations done
+  std::size_t images = 0;     // images seen so far, counting repeats
+  // The loss report period in progress: sum and count of the batch losses since the last report.
+  double loss_sum = 0.0;
+  std::size_t loss_count = 0;
+  SamplerState sampler;
+  OptimizerState optimizer;
+  // Every other generator the run draws from, in a fixed order: the augmentation's (when the
+  // run augments), then each random layer's (dropout) in layer order.
+  std::vector<Rng::State> random_streams;
+};
+
+}  // namespace cnn

@@ -1,0 +1,79 @@
+// The training loop and evaluation.
+//
+// train() is the algorithm of the design, one mini-batch at a time:
+//   logits = model(x); L, dL/dlogits = softmax_cross_entropy(logits, y);
+//   model.backward(dL/dlogits); optimizer.step()
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+#include "cnn/data/augment.hpp"
+#include "cnn/data/dataset.hpp"
+#include "cnn/nn/sequential.hpp"
+#include "cnn/train/optimizer.hpp"
+#include "cnn/train/sgd.hpp"
+#include "cnn/train/train_state.hpp"
+
+namespace cnn {
+
+struct TrainOptions {
+  std::size_t batch_size = 4;
+  // Length of training: `epochs` passes over the data when epochs > 0, else `iterations` batches.
+  std::size_t iterations = 2000;
+  std::size_t epochs = 0;
+  // Learning rate, momentum and time-based decay: the design's SGD settings, which the other
+  // optimizers share (see make_optimizer).
+  SgdOptions sgd;
+  // The update rule and the learning-rate schedule; the defaults are the design's.
+  OptimizerOptions optimizer;
+  // Random moves of the training images (none by default), seeded from shuffle_seed.
+  AugmentOptions augment;
+  // Seeds the order of the images (reshuffled every epoch).
+  std::uint64_t shuffle_seed = 1;
+  // Iterations between progress reports (0: none).
+  std::size_t report_every = 100;
+
+  // Checkpoints and interruption (docs/reliability.md). resume: continue from this state (the
+  // model already holds the checkpoint's weights) instead of from the start.
+  const TrainState* resume = nullptr;
+  // on_checkpoint receives the state after every checkpoint_every-th iteration (0: never) but
+  // the last, and after the iteration during which stop_requested became true; training then
+  // returns with TrainResult::interrupted set.
+  std::size_t checkpoint_every = 0;
+  std::function<void(const TrainState&)> on_checkpoint;
+  const std::atomic<bool>* stop_requested = nullptr;
+};
+
+struct TrainProgress {
+  std::size_t iteration = 0;  // iterations done so far
+  std::size_t total_iterations = 0;
+  std::size_t epoch = 0;       // 1-based epoch of the last batch
+  double loss = 0.0;           // mean loss of the batches since the previous report
+  double learning_rate = 0.0;  // learning rate of the next step
+  double seconds = 0.0;        // wall time since training started
+  std::size_t images = 0;      // images trained on so far, counting repeats
+};
+
+struct TrainResult {
+  std::size_t iterations = 0;
+  std::size_t images = 0;    // images seen, counting repeats
+  double seconds = 0.0;      // wall time of the loop, evaluation excluded
+  double last_loss = 0.0;    // mean loss of the last report period
+  bool interrupted = false;  // stopped early by stop_requested; `iterations` were done
+};
+
+// Number of iterations train() will run for these options on `examples` images.
+std::size_t planned_iterations(const TrainOptions& options, std::size_t examples);
+
+// Trains model (already initialised) on data; throws std::invalid_argument for a batch size of 0,
+// a model whose output does not have data.classes() values or a resume state that does not fit,
+// and TrainingDiverged (divergence.hpp) when the loss or a gradient stops being finite.
+TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& options,
+                  const std::function<void(const TrainProgress&)>& on_progress = {});
+
+// Fraction of data the model classifies correctly (arg-max of the logits).
+double evaluate(Sequential& model, const Dataset& data, std::size_t batch_size = 100);
+
+}  // namespace cnn

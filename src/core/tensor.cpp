@@ -1,0 +1,113 @@
+#include "cnn/core/tensor.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace cnn {
+
+Shape::Shape(std::initializer_list<std::size_t> dims) {
+  if (dims.size() > kMaxRank) {
+    throw ShapeError("shape has " + std::to_string(dims.size()) + " dimensions, at most " +
+                     std::to_string(kMaxRank) + " are supported");
+  }
+  std::copy(dims.begin(), dims.end(), dims_.begin());
+  rank_ = dims.size();
+}
+
+std::size_t Shape::operator[](std::size_t axis) const {
+  if (axis >= rank_) {
+    throw ShapeError("axis " + std::to_string(axis) + " out of range for shape " + to_string());
+  }
+  return dims_[axis];
+}
+
+std::size_t& Shape::operator[](std::size_t axis) {
+  if (axis >= rank_) {
+    throw ShapeError("axis " + std::to_string(axis) + " out of range for shape " + to_string());
+  }
+  return dims_[axis];
+}
+
+std::size_t Shape::numel() const {
+  std::size_t n = 1;
+  for (std::size_t i = 0; i < rank_; ++i) n *= dims_[i];
+  return n;
+}
+
+std::string Shape::to_string() const {
+  std::string s = "[";
+  for (std::size_t i = 0; i < rank_; ++i) {
+    if (i > 0) s += ", ";
+    s += std::to_string(dims_[i]);
+  }
+  return s + "]";
+}
+
+bool operator==(const Shape& a, const Shape& b) {
+  return a.rank_ == b.rank_ &&
+         std::equal(a.dims_.begin(), a.dims_.begin() + a.rank_, b.dims_.begin());
+}
+
+void require_shape(const Shape& actual, const Shape& expected, std::string_view what) {
+  if (!(actual == expected)) {
+    throw ShapeError(std::string(what) + ": expected shape " + expected.to_string() + ", got " +
+                     actual.to_string());
+  }
+}
+
+void Tensor::AlignedFree::operator()(float* p) const {
+  ::operator delete[](p, std::align_val_t{kAlignment});
+}
+
+Tensor::Tensor(const Shape& shape) {
+  resize(shape);
+  zero();
+}
+
+Tensor::Tensor(const Tensor& other) : Tensor() {
+  resize(other.shape_);
+  if (size() > 0) std::memcpy(data(), other.data(), size() * sizeof(float));
+}
+
+Tensor& Tensor::operator=(const Tensor& other) {
+  if (this != &other) {
+    resize(other.shape_);
+    if (size() > 0) std::memcpy(data(), other.data(), size() * sizeof(float));
+  }
+  return *this;
+}
+
+float& Tensor::at(std::size_t n, std::size_t c, std::size_t h, std::size_t w) {
+  return data_[((n * shape_[1] + c) * shape_[2] + h) * shape_[3] + w];
+}
+
+float Tensor::at(std::size_t n, std::size_t c, std::size_t h, std::size_t w) const {
+  return data_[((n * shape_[1] + c) * shape_[2] + h) * shape_[3] + w];
+}
+
+void Tensor::resize(const Shape& shape) {
+  const std::size_t needed = shape.numel();
+  if (needed > capacity_) {
+    // Aligned operator new, so that allocation counters (and sanitizers) see tensors too.
+    data_.reset(static_cast<float*>(
+        ::operator new[](needed * sizeof(float), std::align_val_t{kAlignment})));
+    capacity_ = needed;
+  }
+  shape_ = shape;
+}
+
+void Tensor::reshape(const Shape& shape) {
+  if (shape.numel() != shape_.numel()) {
+    throw ShapeError("cannot reshape " + shape_.to_string() + " to " + shape.to_string() +
+                     ": element counts differ");
+  }
+  shape_ = shape;
+}
+
+void Tensor::fill(float value) {
+  std::fill(data(), data() + size(), value);
+}
+
+}  // namespace cnn

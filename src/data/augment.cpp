@@ -1,0 +1,103 @@
+#include "cnn/data/augment.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+#include <utility>
+
+#include "cnn/core/parallel.hpp"
+#include "kernels/kernels.hpp"
+
+namespace cnn {
+
+Augmenter::Augmenter(const AugmentOptions& options, std::uint64_t seed)
+    : options_(options), rng_(seed) {
+  if (!(options.translate >= 0.0) || !(options.rotate >= 0.0 && options.rotate <= 180.0) ||
+      !(options.scale >= 0.0 && options.scale < 1.0)) {
+    throw std::invalid_argument(
+        "augmentation: translate must be >= 0, rotate in [0, 180] degrees, scale in [0, 1)");
+  }
+  if (!(options.elastic_alpha >= 0.0 && options.elastic_alpha <= 1000.0) ||
+      !(options.elastic_sigma >= 0.5 && options.elastic_sigma <= 20.0)) {
+    throw std::invalid_argument(
+        "augmentation: elastic alpha must be in [0, 1000] pixels, sigma in [0.5, 20] pixels");
+  }
+  if (options.elastic_alpha > 0.0) {
+    // The normalised 1-D Gaussian, cut at 3σ; rows then columns make the 2-D one.
+    const auto radius = static_cast<std::size_t>(std::ceil(3.0 * options.elastic_sigma));
+    taps_.resize(2 * radius + 1);
+    double total = 0.0;
+    for (std::size_t k = 0; k < taps_.size(); ++k) {
+      const double d = static_cast<double>(k) - static_cast<double>(radius);
+      total += std::exp(-d * d / (2.0 * options.elastic_sigma * options.elastic_sigma));
+    }
+    for (std::size_t k = 0; k < taps_.size(); ++k) {
+      const double d = static_cast<double>(k) - static_cast<double>(radius);
+      taps_[k] = static_cast<float>(
+          std::exp(-d * d / (2.0 * options.elastic_sigma * options.elastic_sigma)) / total);
+    }
+  }
+}
+
+void Augmenter::apply(Tensor& x) {
+  if (x.shape().rank() != 4) {
+    throw ShapeError("Augmenter: expected a batch [N, C, H, W], got " + x.shape().to_string());
+  }
+  const std::size_t batch = x.dim(0), height = x.dim(2), width = x.dim(3);
+  const bool elastic = options_.elastic_alpha > 0.0;
+  affine_.resize(6 * batch);  // no allocation once the largest batch has been seen
+  noise_seeds_.resize(elastic ? batch : 0);
+  const double cx = 0.5 * static_cast<double>(width - 1),
+               cy = 0.5 * static_cast<double>(height - 1);
+  const auto draw = [&](double amount) { return amount * (2.0 * rng_.uniform() - 1.0); };
+  for (std::size_t n = 0; n < batch; ++n) {
+    // Drawn in a fixed order, one image after another, so the maps do not depend on threads.
+    const double tx = draw(options_.translate), ty = draw(options_.translate);
+    const double angle = draw(options_.rotate) * std::numbers::pi / 180.0;
+    const double s = 1.0 + draw(options_.scale);
+    // The inverse map (output pixel → input position), see the header.
+    const double a = std::cos(angle) / s, b = std::sin(angle) / s;
+    const double d = -std::sin(angle) / s, e = std::cos(angle) / s;
+    float* t = affine_.data() + 6 * n;
+    t[0] = static_cast<float>(a);
+    t[1] = static_cast<float>(b);
+    t[2] = static_cast<float>(cx - a * (cx + tx) - b * (cy + ty));
+    t[3] = static_cast<float>(d);
+    t[4] = static_cast<float>(e);
+    t[5] = static_cast<float>(cy - d * (cx + tx) - e * (cy + ty));
+    if (elastic) noise_seeds_[n] = rng_.next_u64();
+  }
+  const float* displacement = nullptr;
+  if (elastic) {
+    // Each image's noise comes from its own generator, seeded from the one stream above, so the
+    // noise can be drawn in parallel and still not depend on the thread count.
+    const Shape fields{batch, 2, height, width};
+    noise_.resize(fields);
+    field_.resize(fields);
+    smooth_scratch_.resize(fields);
+    const std::size_t per_image = 2 * height * width;
+    parallel_for(batch, [&](std::size_t, std::size_t begin, std::size_t end) {
+      for (std::size_t n = begin; n < end; ++n) {
+        Rng noise(noise_seeds_[n]);
+        float* u = noise_.data() + n * per_image;
+        // Two draws of 24 bits from each 64-bit word: uniform on a grid of 2^-23 in [−1, 1).
+        for (std::size_t k = 0; k < per_image; k += 2) {
+          const std::uint64_t word = noise.next_u64();
+          u[k] = static_cast<float>(word >> 40) * 0x1.0p-23f - 1.0f;
+          if (k + 1 < per_image)
+            u[k + 1] = static_cast<float>((word >> 8) & 0xffffff) * 0x1.0p-23f - 1.0f;
+        }
+      }
+    });
+    kernels::smooth_planes(noise_.data(), field_.data(), smooth_scratch_.data(), taps_.data(),
+                           taps_.size() / 2, static_cast<float>(options_.elastic_alpha), 2 * batch,
+                           height, width);
+    displacement = field_.data();
+  }
+  scratch_.resize(x.shape());
+  kernels::affine_warp(x.data(), scratch_.data(), affine_.data(), displacement, batch, x.dim(1),
+                       height, width);
+  std::swap(x, scratch_);
+}
+
+}  // namespace cnn

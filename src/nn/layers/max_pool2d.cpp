@@ -1,0 +1,24 @@
+#include "cnn/nn/layers/max_pool2d.hpp"
+#include "kernels/kernels.hpp"
+
+namespace cnn {
+
+MaxPool2D::MaxPool2D(Size2 kernel, Size2 stride, Size2 padding)
+    : window_("MaxPool2D", kernel, stride, padding) {}
+
+void MaxPool2D::forward(const Tensor& x, Tensor& y, bool /*training*/) {
+  const WindowGeometry g = window_.geometry(x.shape());
+  require(y.shape(), output_shape(x.shape()), "output");
+  argmax_.resize(y.size());
+  kernels::max_pool2d_forward(x.data(), y.data(), argmax_.data(), x.dim(0), g);
+}
+
+void MaxPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
+  if (dx == nullptr) return;  // no parameters: only the input gradient is ever wanted
+  const WindowGeometry g = window_.geometry(x.shape());
+  require(dy.shape(), y.shape(), "output gradient");
+  require(dx->shape(), x.shape(), "input gradient");
+  kernels::max_pool2d_backward(dy.data(), argmax_.data(), dx->data(), x.dim(0), g);
+}
+
+}  // namespace cnn

@@ -1,0 +1,150 @@
+#include "cnn/nn/sequential.hpp"
+
+#include <sstream>
+
+#include "cnn/nn/layers/leaky_relu.hpp"
+
+namespace cnn {
+
+Layer& Sequential::add(std::unique_ptr<Layer> layer) {
+  layers_.push_back(std::move(layer));
+  activations_.emplace_back();
+  gradients_.emplace_back();
+  return *layers_.back();
+}
+
+Shape Sequential::output_shape(const Shape& input) const {
+  Shape shape = input;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    try {
+      shape = layers_[i]->output_shape(shape);
+    } catch (const ShapeError& e) {
+      throw ShapeError("layer " + std::to_string(i) + " (" + layers_[i]->describe() +
+                       "): " + e.what());
+    }
+  }
+  return shape;
+}
+
+const Tensor& Sequential::forward(const Tensor& x, bool training) {
+  if (layers_.empty()) throw std::logic_error("Sequential::forward: the model has no layers");
+  input_ = &x;
+  const Tensor* in = &x;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Shape out_shape;
+    try {
+      out_shape = layers_[i]->output_shape(in->shape());
+    } catch (const ShapeError& e) {
+      throw ShapeError("layer " + std::to_string(i) + " (" + layers_[i]->describe() +
+                       "): " + e.what());
+    }
+    activations_[i].resize(out_shape);  // allocates only when the batch grows
+    layers_[i]->forward(*in, activations_[i], training);
+    in = &activations_[i];
+  }
+  return activations_.back();
+}
+
+void Sequential::backward(const Tensor& dlogits) {
+  backward_impl(dlogits, nullptr);
+}
+
+void Sequential::backward(const Tensor& dlogits, Tensor& input_grad) {
+  backward_impl(dlogits, &input_grad);
+}
+
+void Sequential::backward_impl(const Tensor& dlogits, Tensor* input_grad) {
+  if (input_ == nullptr) throw std::logic_error("Sequential::backward called before forward");
+  require_shape(dlogits.shape(), activations_.back().shape(), "Sequential::backward dL/dlogits");
+  const Tensor* dy = &dlogits;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    const Tensor& x = i == 0 ? *input_ : activations_[i - 1];
+    Tensor* dx = nullptr;
+    if (i > 0) {
+      gradients_[i - 1].resize(x.shape());
+      dx = &gradients_[i - 1];
+    } else if (input_grad != nullptr) {
+      input_grad->resize(x.shape());
+      dx = input_grad;
+    }
+    layers_[i]->backward(x, activations_[i], *dy, dx);
+    dy = dx;
+  }
+}
+
+std::vector<Parameter> Sequential::parameters() {
+  std::vector<Parameter> all;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (Parameter p : layers_[i]->parameters()) {
+      p.name = std::to_string(i) + "." + p.name;
+      all.push_back(std::move(p));
+    }
+  }
+  return all;
+}
+
+std::size_t Sequential::parameter_count() {
+  std::size_t count = 0;
+  for (const Parameter& p : parameters()) count += p.value->size();
+  return count;
+}
+
+std::vector<Buffer> Sequential::buffers() {
+  std::vector<Buffer> all;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (Buffer b : layers_[i]->buffers()) {
+      b.name = std::to_string(i) + "." + b.name;
+      all.push_back(std::move(b));
+    }
+  }
+  return all;
+}
+
+std::vector<Rng*> Sequential::random_streams() {
+  std::vector<Rng*> streams;
+  for (const auto& layer : layers_) {
+    if (Rng* stream = layer->random_stream()) streams.push_back(stream);
+  }
+  return streams;
+}
+
+void Sequential::initialize(std::uint64_t seed) {
+  Rng rng(seed);
+  const auto looked_through = [](const std::string& kind) {
+    return kind == "maxpool2d" || kind == "flatten" || kind == "avgpool2d" ||
+           kind == "globalavgpool2d" || kind == "batchnorm2d" || kind == "batchnorm1d" ||
+           kind == "dropout";
+  };
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    // Gain 2 (He) when the next layer that changes values is a ReLU, 1 (LeCun) otherwise. Max
+    // pooling and flattening commute with a ReLU; batch normalisation rescales whatever it gets
+    // and dropout keeps the scale, so they are looked through too.
+    std::size_t next = i + 1;
+    while (next < layers_.size() && looked_through(layers_[next]->kind())) ++next;
+    double gain = 1.0;
+    if (next < layers_.size() && layers_[next]->kind() == "relu") gain = 2.0;
+    if (next < layers_.size() && layers_[next]->kind() == "leakyrelu") {
+      const double a = static_cast<const LeakyReLU&>(*layers_[next]).slope();
+      gain = 2.0 / (1.0 + a * a);
+    }
+    layers_[i]->initialize(rng, gain);
+  }
+}
+
+std::string Sequential::summary(const Shape& input) {
+  std::ostringstream out;
+  Shape shape = input;
+  out << "input " << shape.to_string() << "\n";
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    shape = layers_[i]->output_shape(shape);
+    std::size_t count = 0;
+    for (const Parameter& p : layers_[i]->parameters()) count += p.value->size();
+    out << "  " << i << ": " << layers_[i]->describe() << " -> " << shape.to_string();
+    if (count > 0) out << ", " << count << " parameters";
+    out << "\n";
+  }
+  out << "total parameters: " << parameter_count() << "\n";
+  return out.str();
+}
+
+}  // namespace cnn

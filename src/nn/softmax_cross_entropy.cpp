@@ -1,0 +1,67 @@
+#include "cnn/nn/softmax_cross_entropy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/kernels.hpp"
+
+namespace cnn {
+
+namespace {
+
+void check(const Tensor& logits, std::span<const std::int32_t> labels) {
+  if (logits.shape().rank() != 2) {
+    throw ShapeError("SoftmaxCrossEntropy: expected logits [N, classes], got " +
+                     logits.shape().to_string());
+  }
+  if (labels.size() != logits.dim(0)) {
+    throw ShapeError("SoftmaxCrossEntropy: " + std::to_string(labels.size()) +
+                     " labels for logits " + logits.shape().to_string());
+  }
+  const auto classes = static_cast<std::int32_t>(logits.dim(1));
+  for (std::size_t n = 0; n < labels.size(); ++n) {
+    if (labels[n] < 0 || labels[n] >= classes) {
+      throw std::out_of_range("SoftmaxCrossEntropy: label " + std::to_string(labels[n]) +
+                              " at index " + std::to_string(n) + " is not in [0, " +
+                              std::to_string(classes) + ")");
+    }
+  }
+}
+
+}  // namespace
+
+double SoftmaxCrossEntropy::forward(const Tensor& logits, std::span<const std::int32_t> labels,
+                                    Tensor& dlogits) const {
+  check(logits, labels);
+  dlogits.resize(logits.shape());
+  return kernels::softmax_cross_entropy(logits.data(), labels.data(), dlogits.data(), logits.dim(0),
+                                        logits.dim(1));
+}
+
+double SoftmaxCrossEntropy::loss(const Tensor& logits, std::span<const std::int32_t> labels) const {
+  check(logits, labels);
+  return kernels::softmax_cross_entropy(logits.data(), labels.data(), nullptr, logits.dim(0),
+                                        logits.dim(1));
+}
+
+void softmax(const Tensor& logits, Tensor& probs) {
+  if (logits.shape().rank() != 2) {
+    throw ShapeError("softmax: expected logits [N, classes], got " + logits.shape().to_string());
+  }
+  probs.resize(logits.shape());
+  const std::size_t classes = logits.dim(1);
+  for (std::size_t n = 0; n < logits.dim(0); ++n) {
+    const float* z = logits.data() + n * classes;
+    float* a = probs.data() + n * classes;
+    const float shift = *std::max_element(z, z + classes);
+    double sum = 0.0;
+    for (std::size_t k = 0; k < classes; ++k) sum += std::exp(double{z[k]} - shift);
+    for (std::size_t k = 0; k < classes; ++k) {
+      a[k] = static_cast<float>(std::exp(double{z[k]} - shift) / sum);
+    }
+  }
+}
+
+}  // namespace cnn

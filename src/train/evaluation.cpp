@@ -1,0 +1,113 @@
+#include "cnn/train/evaluation.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "cnn/nn/softmax_cross_entropy.hpp"
+
+namespace cnn {
+
+std::size_t Evaluation::correct() const {
+  std::size_t sum = 0;
+  for (std::size_t c = 0; c < classes; ++c) sum += confusion[c * classes + c];
+  return sum;
+}
+
+double Evaluation::accuracy() const {
+  return images() == 0 ? 0.0 : static_cast<double>(correct()) / static_cast<double>(images());
+}
+
+std::size_t Evaluation::class_count(std::size_t c) const {
+  std::size_t sum = 0;
+  for (std::size_t p = 0; p < classes; ++p) sum += confusion[c * classes + p];
+  return sum;
+}
+
+double Evaluation::class_accuracy(std::size_t c) const {
+  const std::size_t count = class_count(c);
+  return count == 0 ? 0.0
+                    : static_cast<double>(confusion[c * classes + c]) / static_cast<double>(count);
+}
+
+std::string Evaluation::confusion_text() const {
+  std::string text = "confusion matrix (rows: true class, columns: predicted class)\n";
+  char cell[32];
+  text += "true\\pred";
+  for (std::size_t p = 0; p < classes; ++p) {
+    std::snprintf(cell, sizeof cell, " %5zu", p);
+    text += cell;
+  }
+  text += "   total  accuracy\n";
+  for (std::size_t t = 0; t < classes; ++t) {
+    std::snprintf(cell, sizeof cell, "%9zu", t);
+    text += cell;
+    for (std::size_t p = 0; p < classes; ++p) {
+      std::snprintf(cell, sizeof cell, " %5zu", confusion[t * classes + p]);
+      text += cell;
+    }
+    std::snprintf(cell, sizeof cell, "  %6zu  %8.4f\n", class_count(t), class_accuracy(t));
+    text += cell;
+  }
+  return text;
+}
+
+Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size) {
+  if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
+  const Shape image = data.image_shape();
+  const Shape out = model.output_shape(Shape{1, image[0], image[1], image[2]});
+  if (out.rank() != 2 || out[1] != data.classes()) {
+    throw ShapeError("the model's output " + out.to_string() + " does not fit " +
+                     std::to_string(data.classes()) + " classes");
+  }
+  Evaluation result;
+  result.classes = data.classes();
+  result.confusion.assign(result.classes * result.classes, 0);
+  result.predicted.reserve(data.size());
+  result.confidence.reserve(data.size());
+  result.logits.reserve(data.size() * result.classes);
+  Tensor x, probs;
+  std::vector<std::int32_t> labels;
+  for (std::size_t begin = 0; begin < data.size(); begin += batch_size) {
+    const std::size_t count = std::min(batch_size, data.size() - begin);
+    data.gather_range(begin, count, x, labels);
+    const Tensor& logits = model.forward(x, /*training=*/false);
+    result.logits.insert(result.logits.end(), logits.data(), logits.data() + logits.size());
+    softmax(logits, probs);
+    for (std::size_t n = 0; n < count; ++n) {
+      const float* row = probs.data() + n * result.classes;
+      const auto best = std::max_element(row, row + result.classes) - row;
+      result.predicted.push_back(static_cast<std::int32_t>(best));
+      result.confidence.push_back(row[best]);
+      ++result.confusion[static_cast<std::size_t>(labels[n]) * result.classes +
+                         static_cast<std::size_t>(best)];
+    }
+  }
+  return result;
+}
+
+Evaluation evaluation_from(std::size_t classes, const std::vector<std::int32_t>& labels,
+                           const std::vector<std::int32_t>& predicted,
+                           const std::vector<float>& confidence) {
+  if (labels.size() != predicted.size() || confidence.size() != predicted.size()) {
+    throw std::invalid_argument("evaluation: " + std::to_string(labels.size()) + " labels, " +
+                                std::to_string(predicted.size()) + " predictions and " +
+                                std::to_string(confidence.size()) + " confidences");
+  }
+  Evaluation result;
+  result.classes = classes;
+  result.confusion.assign(classes * classes, 0);
+  result.predicted = predicted;
+  result.confidence = confidence;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || predicted[i] < 0 || static_cast<std::size_t>(labels[i]) >= classes ||
+        static_cast<std::size_t>(predicted[i]) >= classes) {
+      throw std::invalid_argument("evaluation: class out of range at image " + std::to_string(i));
+    }
+    ++result.confusion[static_cast<std::size_t>(labels[i]) * classes +
+                       static_cast<std::size_t>(predicted[i])];
+  }
+  return result;
+}
+
+}  // namespace cnn

@@ -1,0 +1,198 @@
+#include "cnn/train/training.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cnn/core/rng.hpp"
+#include "cnn/nn/softmax_cross_entropy.hpp"
+#include "cnn/train/divergence.hpp"
+
+namespace cnn {
+
+namespace {
+
+void check_model_fits(Sequential& model, const Dataset& data) {
+  const Shape image = data.image_shape();
+  const Shape out = model.output_shape(Shape{1, image[0], image[1], image[2]});
+  if (out.rank() != 2 || out[1] != data.classes()) {
+    throw ShapeError("the model's output " + out.to_string() + " does not fit " +
+                     std::to_string(data.classes()) + " classes");
+  }
+}
+
+// Hands out mini-batches of a fresh random permutation each epoch.
+class BatchSampler {
+ public:
+  BatchSampler(std::size_t examples, std::size_t batch_size, std::uint64_t seed)
+      : order_(examples), batch_size_(batch_size), rng_(seed) {
+    std::iota(order_.begin(), order_.end(), 0u);
+    rng_.shuffle(order_);
+  }
+
+  // Indices of the next batch; the last batch of an epoch may be smaller.
+  std::span<const std::uint32_t> next() {
+    if (position_ == order_.size()) {
+      rng_.shuffle(order_);
+      position_ = 0;
+      ++epoch_;
+    }
+    const std::size_t count = std::min(batch_size_, order_.size() - position_);
+    std::span<const std::uint32_t> batch(order_.data() + position_, count);
+    position_ += count;
+    return batch;
+  }
+
+  std::size_t epoch() const { return epoch_; }
+
+  SamplerState state() const { return {order_, position_, epoch_, rng_.state()}; }
+  void restore(const SamplerState& state) {
+    if (state.order.size() != order_.size() || state.position > order_.size()) {
+      throw std::invalid_argument("the saved order of the images covers " +
+                                  std::to_string(state.order.size()) + " images, the data has " +
+                                  std::to_string(order_.size()));
+    }
+    for (const std::uint32_t index : state.order) {
+      if (index >= order_.size()) {
+        throw std::invalid_argument("the saved order of the images names image " +
+                                    std::to_string(index) + " of " + std::to_string(order_.size()));
+      }
+    }
+    order_ = state.order;
+    position_ = state.position;
+    epoch_ = state.epoch;
+    rng_.set_state(state.rng);
+  }
+
+ private:
+  std::vector<std::uint32_t> order_;
+  std::size_t batch_size_;
+  Rng rng_;
+  std::size_t position_ = 0;
+  std::size_t epoch_ = 1;
+};
+
+}  // namespace
+
+std::size_t planned_iterations(const TrainOptions& options, std::size_t examples) {
+  if (options.batch_size == 0) throw std::invalid_argument("batch size must be positive");
+  if (options.epochs == 0) return options.iterations;
+  const std::size_t per_epoch = (examples + options.batch_size - 1) / options.batch_size;
+  return per_epoch * options.epochs;
+}
+
+TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& options,
+                  const std::function<void(const TrainProgress&)>& on_progress) {
+  check_model_fits(model, data);
+  const std::size_t total = planned_iterations(options, data.size());
+  BatchSampler sampler(data.size(), options.batch_size, options.shuffle_seed);
+  const std::unique_ptr<Optimizer> optimizer =
+      make_optimizer(model.parameters(), options.sgd.learning_rate, options.sgd.momentum,
+                     options.sgd.decay, options.optimizer, total);
+  std::optional<Augmenter> augmenter;
+  if (options.augment.enabled()) augmenter.emplace(options.augment, options.shuffle_seed ^ 0xa5a5);
+  // The generators besides the sampler, in TrainState::random_streams' order.
+  std::vector<Rng*> streams;
+  if (augmenter) streams.push_back(&augmenter->random_stream());
+  for (Rng* stream : model.random_streams()) streams.push_back(stream);
+  SoftmaxCrossEntropy criterion;
+  Tensor x, dlogits;
+  std::vector<std::int32_t> labels;
+  labels.reserve(options.batch_size);
+
+  TrainResult result;
+  double loss_sum = 0.0;
+  std::size_t loss_count = 0;
+  std::size_t first = 1;
+  if (options.resume != nullptr) {
+    const TrainState& resume = *options.resume;
+    sampler.restore(resume.sampler);
+    optimizer->set_state(resume.optimizer);
+    if (resume.random_streams.size() != streams.size()) {
+      throw std::invalid_argument(
+          "the checkpoint holds " + std::to_string(resume.random_streams.size()) +
+          " random generators (augmentation, dropout), this run draws from " +
+          std::to_string(streams.size()));
+    }
+    for (std::size_t i = 0; i < streams.size(); ++i)
+      streams[i]->set_state(resume.random_streams[i]);
+    result.images = resume.images;
+    loss_sum = resume.loss_sum;
+    loss_count = resume.loss_count;
+    first = resume.iteration + 1;
+  }
+  // Fetched once: parameters() builds a vector, and the loop must not allocate.
+  const std::vector<Parameter> parameters = model.parameters();
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+
+  result.iterations = total;
+  for (std::size_t it = first; it <= total; ++it) {
+    data.gather(sampler.next(), x, labels);
+    if (augmenter) augmenter->apply(x);
+    const Tensor& logits = model.forward(x, /*training=*/true);
+    const double loss = criterion.forward(logits, labels, dlogits);
+    model.backward(dlogits);
+    // Before the step, so that a NaN never reaches the weights.
+    check_step_is_finite(loss, parameters, model, x, it);
+    loss_sum += loss;
+    ++loss_count;
+    optimizer->step();  // (all-reduce the gradients here for data-parallel training)
+    result.images += labels.size();
+
+    if (options.report_every > 0 && (it % options.report_every == 0 || it == total)) {
+      result.last_loss = loss_sum / static_cast<double>(loss_count);
+      if (on_progress) {
+        on_progress({it, total, sampler.epoch(), result.last_loss,
+                     optimizer->current_learning_rate(), elapsed(), result.images});
+      }
+      loss_sum = 0.0;
+      loss_count = 0;
+    }
+
+    const bool stop = options.stop_requested != nullptr && options.stop_requested->load();
+    const bool periodic = options.checkpoint_every > 0 && it % options.checkpoint_every == 0;
+    if (it < total && (stop || periodic) && options.on_checkpoint) {
+      TrainState state{it,         result.images,   loss_sum,
+                       loss_count, sampler.state(), optimizer->checkpoint_state(),
+                       {}};
+      for (const Rng* stream : streams) state.random_streams.push_back(stream->state());
+      options.on_checkpoint(state);
+    }
+    if (it < total && stop) {
+      result.interrupted = true;
+      result.iterations = it;
+      break;
+    }
+  }
+  result.seconds = elapsed();
+  return result;
+}
+
+double evaluate(Sequential& model, const Dataset& data, std::size_t batch_size) {
+  if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
+  check_model_fits(model, data);
+  Tensor x;
+  std::vector<std::int32_t> labels;
+  std::size_t correct = 0;
+  for (std::size_t begin = 0; begin < data.size(); begin += batch_size) {
+    const std::size_t count = std::min(batch_size, data.size() - begin);
+    data.gather_range(begin, count, x, labels);
+    const Tensor& logits = model.forward(x, /*training=*/false);
+    const std::size_t classes = logits.dim(1);
+    for (std::size_t n = 0; n < count; ++n) {
+      const float* row = logits.data() + n * classes;
+      const auto predicted = std::max_element(row, row + classes) - row;
+      if (predicted == labels[n]) ++correct;
+    }
+  }
+  return static_cast<double>(correct) / static_cast<double>(data.size());
+}
+
+}  // namespace cnn

@@ -1,0 +1,207 @@
+#include "cnn/data/augment.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "cnn/core/parallel.hpp"
+#include "gradient_check.hpp"
+#include "kernels/kernels.hpp"
+
+namespace cnn {
+namespace {
+
+TEST(AffineWarp, IdentityAndWholePixelShifts) {
+  const Tensor x = testing::random_tensor(Shape{2, 1, 5, 6}, 1, 0.0f, 1.0f);
+  Tensor y(x.shape());
+  const float identity[12] = {1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0};
+  kernels::affine_warp(x.data(), y.data(), identity, nullptr, 2, 1, 5, 6);
+  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(y[i], x[i]);
+  // Reading from column j − 1 and row i + 2 shifts the image right by one and up by two.
+  const float shift[12] = {1, 0, -1, 0, 1, 2, 1, 0, -1, 0, 1, 2};
+  kernels::affine_warp(x.data(), y.data(), shift, nullptr, 2, 1, 5, 6);
+  for (std::size_t i = 0; i < 5; ++i) {
+    for (std::size_t j = 0; j < 6; ++j) {
+      const float expected = (j >= 1 && i + 2 < 5) ? x.at(1, 0, i + 2, j - 1) : 0.0f;
+      EXPECT_EQ(y.at(1, 0, i, j), expected) << i << "," << j;
+    }
+  }
+}
+
+TEST(AffineWarp, HalfPixelShiftAveragesNeighbours) {
+  Tensor x(Shape{1, 1, 1, 3}), y(x.shape());
+  x[0] = 0, x[1] = 2, x[2] = 4;
+  const float half[6] = {1, 0, 0.5f, 0, 1, 0};
+  kernels::affine_warp(x.data(), y.data(), half, nullptr, 1, 1, 1, 3);
+  EXPECT_FLOAT_EQ(y[0], 1.0f);
+  EXPECT_FLOAT_EQ(y[1], 3.0f);
+  EXPECT_FLOAT_EQ(y[2], 2.0f);  // half of the last pixel, half of the zero outside
+}
+
+TEST(AffineWarp, DisplacementFieldIsAddedToTheSourcePosition) {
+  const Tensor x = testing::random_tensor(Shape{1, 2, 4, 5}, 3, 0.0f, 1.0f);
+  Tensor y(x.shape());
+  const float identity[6] = {1, 0, 0, 0, 1, 0};
+  // Δu = −1 everywhere and Δv = +1 at pixel (2, 3) only: every pixel reads its left neighbour,
+  // pixel (2, 3) the one below-left, for both channels.
+  Tensor displacement(Shape{1, 2, 4, 5});
+  displacement.zero();
+  for (std::size_t k = 0; k < 20; ++k) displacement[k] = -1.0f;
+  displacement.at(0, 1, 2, 3) = 1.0f;
+  kernels::affine_warp(x.data(), y.data(), identity, displacement.data(), 1, 2, 4, 5);
+  for (std::size_t c = 0; c < 2; ++c) {
+    for (std::size_t i = 0; i < 4; ++i) {
+      for (std::size_t j = 0; j < 5; ++j) {
+        const std::size_t row = (i == 2 && j == 3) ? 3 : i;
+        const float expected = j >= 1 ? x.at(0, c, row, j - 1) : 0.0f;
+        EXPECT_EQ(y.at(0, c, i, j), expected) << c << ":" << i << "," << j;
+      }
+    }
+  }
+}
+
+TEST(SmoothPlanes, SpreadsAPointByTheFilterAndKeepsZeroOutside) {
+  // A unit point at (2, 3) of a 5x7 plane, filter (1, 2, 1)/4, gain 8: the result is
+  // 8 · outer((1,2,1)/4, (1,2,1)/4) around the point. A constant plane keeps gain · value inside
+  // and loses the taps that fall outside at the border.
+  Tensor x(Shape{2, 1, 5, 7}), y(x.shape()), scratch(x.shape());
+  x.zero();
+  x.at(0, 0, 2, 3) = 1.0f;
+  for (std::size_t k = 35; k < 70; ++k) x[k] = 1.0f;
+  const float taps[3] = {0.25f, 0.5f, 0.25f};
+  kernels::smooth_planes(x.data(), y.data(), scratch.data(), taps, 1, 8.0f, 2, 5, 7);
+  for (std::size_t i = 0; i < 5; ++i) {
+    for (std::size_t j = 0; j < 7; ++j) {
+      const auto tap = [&](std::size_t a, std::size_t centre) {
+        return a + 1 >= centre && a <= centre + 1 ? taps[a + 1 - centre] : 0.0f;
+      };
+      EXPECT_FLOAT_EQ(y[i * 7 + j], 8.0f * tap(i, 2) * tap(j, 3)) << i << "," << j;
+    }
+  }
+  EXPECT_FLOAT_EQ(y[35 + 2 * 7 + 3], 8.0f);
+  EXPECT_FLOAT_EQ(y[35 + 0 * 7 + 3], 6.0f);  // top row: the tap above is outside
+  EXPECT_FLOAT_EQ(y[35 + 0], 4.5f);          // corner: 8 · 0.75 · 0.75
+}
+
+// The displacement an elastic-only augmenter applied to each pixel, read back from images whose
+// value is their column (or row) index: bilinear resampling of a linear ramp returns the source
+// position itself. Only pixels far enough from the border that the source stays inside.
+struct Displacements {
+  std::vector<float> du, dv;
+};
+Displacements measured_displacements(const AugmentOptions& options, std::uint64_t seed,
+                                     std::size_t batch, std::size_t size, std::size_t margin) {
+  Tensor columns(Shape{batch, 1, size, size}), rows(columns.shape());
+  for (std::size_t n = 0; n < batch; ++n) {
+    for (std::size_t i = 0; i < size; ++i) {
+      for (std::size_t j = 0; j < size; ++j) {
+        columns.at(n, 0, i, j) = static_cast<float>(j);
+        rows.at(n, 0, i, j) = static_cast<float>(i);
+      }
+    }
+  }
+  // Two augmenters with the same seed draw the same fields for both ramps.
+  Augmenter(options, seed).apply(columns);
+  Augmenter(options, seed).apply(rows);
+  Displacements d;
+  for (std::size_t n = 0; n < batch; ++n) {
+    for (std::size_t i = margin; i + margin < size; ++i) {
+      for (std::size_t j = margin; j + margin < size; ++j) {
+        d.du.push_back(columns.at(n, 0, i, j) - static_cast<float>(j));
+        d.dv.push_back(rows.at(n, 0, i, j) - static_cast<float>(i));
+      }
+    }
+  }
+  return d;
+}
+
+double root_mean_square(const std::vector<float>& values) {
+  double sum = 0.0;
+  for (const float v : values) sum += static_cast<double>(v) * v;
+  return std::sqrt(sum / static_cast<double>(values.size()));
+}
+
+TEST(Augmenter, ElasticDistortionIsSmoothAndOfTheExpectedSize) {
+  // α = 34, σ = 4 (Simard et al.'s values for 28x28 digits): uniform noise of variance 1/3
+  // smoothed by a normalised 2-D Gaussian has standard deviation sqrt(1/3 · 1/(4πσ²)) inside the
+  // image, so each displacement component has a spread of about 34 · 0.0407 = 1.38 pixels.
+  AugmentOptions options;
+  options.elastic_alpha = 34.0;
+  options.elastic_sigma = 4.0;
+  const std::size_t size = 40, margin = 12;
+  const Displacements d = measured_displacements(options, 7, 16, size, margin);
+  EXPECT_NEAR(root_mean_square(d.du), 1.38, 0.3);
+  EXPECT_NEAR(root_mean_square(d.dv), 1.38, 0.3);
+  // Smooth: neighbouring pixels move nearly alike. Independent noise of the same spread would
+  // differ between neighbours by sqrt(2) times the spread; a field smoothed over σ = 4 pixels by
+  // about spread / (σ·sqrt(2)).
+  const std::size_t inner = size - 2 * margin;
+  double step = 0.0;
+  std::size_t steps = 0;
+  for (std::size_t k = 0; k + 1 < d.du.size(); ++k) {
+    if ((k + 1) % inner == 0) continue;  // the next value starts a new row
+    step += std::abs(d.du[k + 1] - d.du[k]);
+    ++steps;
+  }
+  EXPECT_LT(step / static_cast<double>(steps), 0.35 * root_mean_square(d.du));
+}
+
+TEST(Augmenter, ElasticDistortionDependsOnTheSeedNotOnTheThreads) {
+  AugmentOptions options{1.0, 5.0, 0.05};
+  options.elastic_alpha = 20.0;
+  options.elastic_sigma = 3.0;
+  const Tensor x = testing::random_tensor(Shape{6, 1, 16, 16}, 4, 0.0f, 1.0f);
+  Tensor one = x, two = x, other = x, rigid = x;
+  set_num_threads(1);
+  Augmenter(options, 9).apply(one);
+  set_num_threads(2);
+  Augmenter(options, 9).apply(two);
+  Augmenter(options, 10).apply(other);
+  AugmentOptions affine_only = options;
+  affine_only.elastic_alpha = 0.0;
+  Augmenter(affine_only, 9).apply(rigid);
+  set_num_threads(1);
+  bool differs = false, bent = false;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(one[i], two[i]);
+    differs = differs || one[i] != other[i];
+    bent = bent || one[i] != rigid[i];
+  }
+  EXPECT_TRUE(differs);
+  EXPECT_TRUE(bent);
+  EXPECT_TRUE(AugmentOptions{.elastic_alpha = 1.0}.enabled());
+}
+
+TEST(Augmenter, SameSeedSameImagesOtherSeedOtherImages) {
+  const Tensor x = testing::random_tensor(Shape{4, 1, 12, 12}, 2, 0.0f, 1.0f);
+  const AugmentOptions options{2.0, 10.0, 0.1};
+  Tensor a = x, b = x, c = x;
+  Augmenter(options, 5).apply(a);
+  Augmenter(options, 5).apply(b);
+  Augmenter(options, 6).apply(c);
+  bool moved = false, differs = false;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(a[i], b[i]);
+    moved = moved || a[i] != x[i];
+    differs = differs || a[i] != c[i];
+  }
+  EXPECT_TRUE(moved);
+  EXPECT_TRUE(differs);
+}
+
+TEST(Augmenter, RejectsBadAmountsAndShapes) {
+  EXPECT_THROW(Augmenter({-1.0, 0.0, 0.0}, 1), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 1.0}, 1), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 200.0, 0.0}, 1), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, -1.0, 4.0}, 1), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, 2000.0, 4.0}, 1), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, 10.0, 0.1}, 1), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, 10.0, 30.0}, 1), std::invalid_argument);
+  Augmenter augmenter({1.0, 0.0, 0.0}, 1);
+  Tensor flat(Shape{2, 784});
+  EXPECT_THROW(augmenter.apply(flat), ShapeError);
+  EXPECT_FALSE(AugmentOptions{}.enabled());
+}
+
+}  // namespace
+}  // namespace cnn

@@ -1,0 +1,195 @@
+#include "cnn/nn/layers/conv2d.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "cnn/core/parallel.hpp"
+#include "gradient_check.hpp"
+
+namespace cnn {
+namespace {
+
+using testing::check_layer_gradients;
+using testing::random_tensor;
+
+// The design's forward formula, written out literally over a zero-padded input:
+//   z[n,d,i,j] = Σ_c Σ_m Σ_n W[d,c,m,n] · x[n, c, i·s+m−p, j·s+n−p] + b[d]
+Tensor reference_forward(const Tensor& x, Conv2D& conv) {
+  const Shape out = conv.output_shape(x.shape());
+  Tensor y(out);
+  const Size2 k = conv.kernel(), s = conv.stride(), p = conv.padding();
+  for (std::size_t n = 0; n < out[0]; ++n)
+    for (std::size_t d = 0; d < out[1]; ++d)
+      for (std::size_t i = 0; i < out[2]; ++i)
+        for (std::size_t j = 0; j < out[3]; ++j) {
+          double sum = conv.bias()[d];
+          for (std::size_t c = 0; c < x.dim(1); ++c)
+            for (std::size_t m = 0; m < k.h; ++m)
+              for (std::size_t q = 0; q < k.w; ++q) {
+                const long a = static_cast<long>(i * s.h + m) - static_cast<long>(p.h);
+                const long b = static_cast<long>(j * s.w + q) - static_cast<long>(p.w);
+                if (a < 0 || b < 0 || a >= static_cast<long>(x.dim(2)) ||
+                    b >= static_cast<long>(x.dim(3)))
+                  continue;
+                sum += double{conv.weight().at(d, c, m, q)} * x.at(n, c, a, b);
+              }
+          y.at(n, d, i, j) = static_cast<float>(sum);
+        }
+  return y;
+}
+
+// The design's input gradient, step by step: insert s−1 zeros between the rows and columns of dy
+// (dilation), pad it with k−1 zeros, correlate with the 180°-rotated kernel whose in/out channels
+// are swapped, then strip the forward padding p.
+Tensor reference_input_gradient(const Tensor& dy, Conv2D& conv, const Shape& x_shape) {
+  const Size2 k = conv.kernel(), s = conv.stride(), p = conv.padding();
+  const std::size_t N = dy.dim(0), D = dy.dim(1), C = x_shape[1];
+  const std::size_t dil_h = (dy.dim(2) - 1) * s.h + 1, dil_w = (dy.dim(3) - 1) * s.w + 1;
+  const std::size_t ph = dil_h + 2 * (k.h - 1), pw = dil_w + 2 * (k.w - 1);
+  Tensor padded(Shape{N, D, ph, pw});
+  for (std::size_t n = 0; n < N; ++n)
+    for (std::size_t d = 0; d < D; ++d)
+      for (std::size_t i = 0; i < dy.dim(2); ++i)
+        for (std::size_t j = 0; j < dy.dim(3); ++j)
+          padded.at(n, d, k.h - 1 + i * s.h, k.w - 1 + j * s.w) = dy.at(n, d, i, j);
+  // Full correlation gives the gradient of the padded input, of size (H + 2p) x (W + 2p).
+  const std::size_t full_h = ph - k.h + 1, full_w = pw - k.w + 1;
+  Tensor full(Shape{N, C, full_h, full_w});
+  for (std::size_t n = 0; n < N; ++n)
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t a = 0; a < full_h; ++a)
+        for (std::size_t b = 0; b < full_w; ++b) {
+          double sum = 0.0;
+          for (std::size_t d = 0; d < D; ++d)
+            for (std::size_t m = 0; m < k.h; ++m)
+              for (std::size_t q = 0; q < k.w; ++q)
+                sum += double{padded.at(n, d, a + m, b + q)} *
+                       conv.weight().at(d, c, k.h - 1 - m, k.w - 1 - q);
+          full.at(n, c, a, b) = static_cast<float>(sum);
+        }
+  Tensor dx(x_shape);
+  for (std::size_t n = 0; n < N; ++n)
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t a = 0; a < x_shape[2]; ++a)
+        for (std::size_t b = 0; b < x_shape[3]; ++b)
+          dx.at(n, c, a, b) = full.at(n, c, a + p.h, b + p.w);
+  return dx;
+}
+
+void expect_near(const Tensor& a, const Tensor& b, float tolerance) {
+  ASSERT_EQ(a.shape(), b.shape());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_NEAR(a[i], b[i], tolerance) << "at flat index " << i;
+  }
+}
+
+struct ConvCase {
+  std::size_t batch, in_c, h, w, out_c;
+  Size2 kernel, stride, padding;
+};
+
+class Conv2DGradient : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2DGradient, MatchesCentralDifferences) {
+  const ConvCase c = GetParam();
+  Conv2D conv(c.in_c, c.out_c, c.kernel, c.stride, c.padding);
+  Rng rng(3);
+  conv.initialize(rng, 2.0);
+  for (std::size_t i = 0; i < conv.bias().size(); ++i) conv.bias()[i] = 0.1f * float(i);
+  check_layer_gradients(conv, random_tensor(Shape{c.batch, c.in_c, c.h, c.w}, 11));
+}
+
+TEST_P(Conv2DGradient, ForwardMatchesTheDesignFormula) {
+  const ConvCase c = GetParam();
+  Conv2D conv(c.in_c, c.out_c, c.kernel, c.stride, c.padding);
+  Rng rng(5);
+  conv.initialize(rng, 2.0);
+  conv.bias()[0] = 0.5f;
+  const Tensor x = random_tensor(Shape{c.batch, c.in_c, c.h, c.w}, 13);
+  Tensor y(conv.output_shape(x.shape()));
+  conv.forward(x, y, false);
+  expect_near(y, reference_forward(x, conv), 1e-5f);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2DGradient,
+    ::testing::Values(
+        // batch, in, H, W, out, kernel, stride, padding
+        ConvCase{2, 1, 8, 8, 3, 5, 1, 0},            // the design's layer, smaller image
+        ConvCase{2, 3, 7, 6, 4, Size2{3, 2}, 1, 0},  // non-square input and kernel
+        ConvCase{3, 2, 9, 7, 3, 3, 2, 1},            // stride 2, padding 1
+        ConvCase{2, 3, 6, 8, 2, Size2{5, 3}, 2, 2},  // padding 2, stride 2
+        ConvCase{2, 2, 7, 9, 3, Size2{2, 3}, Size2{2, 1}, Size2{1, 0}},  // per-axis values
+        ConvCase{1, 4, 5, 5, 5, 1, 1, 0},                                // 1x1 kernel
+        // Output channels a whole number of vectors (another weight-gradient product), and at
+        // least as many input channels as a register tile has rows (the input gradient's order).
+        ConvCase{2, 2, 7, 6, 8, 3, 1, 0}, ConvCase{3, 6, 9, 8, 16, 5, 1, 2}));
+
+TEST(Conv2D, InputGradientEqualsTheDesignsRotatedKernelCorrelation) {
+  // Strides that tile the padded input exactly, as the design's method assumes.
+  for (const ConvCase& c : {ConvCase{2, 3, 7, 7, 4, 3, 2, 0}, ConvCase{2, 2, 9, 7, 3, 3, 2, 1},
+                            ConvCase{1, 2, 6, 8, 2, Size2{4, 2}, 2, 2}}) {
+    Conv2D conv(c.in_c, c.out_c, c.kernel, c.stride, c.padding);
+    Rng rng(9);
+    conv.initialize(rng, 2.0);
+    const Tensor x = random_tensor(Shape{c.batch, c.in_c, c.h, c.w}, 17);
+    Tensor y(conv.output_shape(x.shape()));
+    conv.forward(x, y, true);
+    const Tensor dy = random_tensor(y.shape(), 19);
+    Tensor dx(x.shape());
+    conv.backward(x, y, dy, &dx);
+    expect_near(dx, reference_input_gradient(dy, conv, x.shape()), 1e-5f);
+  }
+}
+
+TEST(Conv2D, DesignNetworkShape) {
+  Conv2D conv(1, 3, 5);
+  EXPECT_EQ(conv.output_shape(Shape{4, 1, 28, 28}), (Shape{4, 3, 24, 24}));
+}
+
+TEST(Conv2D, RejectsInputWithWrongChannelsNamingBothShapes) {
+  Conv2D conv(3, 2, 3);
+  try {
+    conv.output_shape(Shape{1, 2, 8, 8});
+    FAIL() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("[N, 3, H, W]"), std::string::npos) << message;
+    EXPECT_NE(message.find("[1, 2, 8, 8]"), std::string::npos) << message;
+  }
+  EXPECT_THROW(conv.output_shape(Shape{1, 3, 2, 2}), ShapeError);  // smaller than the kernel
+  EXPECT_THROW(Conv2D(1, 1, 3, 0), std::invalid_argument);         // stride 0
+}
+
+TEST(Conv2D, ThreadCountDoesNotChangeForwardAndRepeatsBitwise) {
+  for (std::size_t out_channels : {4u, 16u}) {
+    Conv2D conv(2, out_channels, 3, 1, 1);
+    Rng rng(21);
+    conv.initialize(rng, 2.0);
+    const Tensor x = random_tensor(Shape{16, 2, 10, 10}, 23);
+    const Tensor dy = random_tensor(conv.output_shape(x.shape()), 29);
+    auto run = [&](std::size_t threads, Tensor& y, Tensor& dx, Tensor& dw) {
+      set_num_threads(threads);
+      y.resize(conv.output_shape(x.shape()));
+      dx.resize(x.shape());
+      conv.forward(x, y, true);
+      conv.backward(x, y, dy, &dx);
+      dw = *conv.parameters()[0].grad;
+    };
+    Tensor y1, dx1, dw1, y2, dx2, dw2, y3, dx3, dw3;
+    run(1, y1, dx1, dw1);
+    run(2, y2, dx2, dw2);
+    run(2, y3, dx3, dw3);
+    set_num_threads(1);
+    // Per-image work is split between threads, so forward and dx are identical bits.
+    for (std::size_t i = 0; i < y1.size(); ++i) ASSERT_EQ(y1[i], y2[i]);
+    for (std::size_t i = 0; i < dx1.size(); ++i) ASSERT_EQ(dx1[i], dx2[i]);
+    // Weight gradients sum per-thread partials: same value up to rounding, same bits per count.
+    expect_near(dw1, dw2, 1e-4f);
+    for (std::size_t i = 0; i < dw2.size(); ++i) ASSERT_EQ(dw2[i], dw3[i]);
+  }
+}
+
+}  // namespace
+}  // namespace cnn

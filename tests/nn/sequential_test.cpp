@@ -1,0 +1,139 @@
+#include "cnn/nn/sequential.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "cnn/arch/presets.hpp"
+#include "cnn/nn/layers/conv2d.hpp"
+#include "cnn/nn/layers/flatten.hpp"
+#include "cnn/nn/layers/linear.hpp"
+#include "cnn/nn/layers/max_pool2d.hpp"
+#include "cnn/nn/layers/relu.hpp"
+#include "cnn/nn/softmax_cross_entropy.hpp"
+#include "gradient_check.hpp"
+
+namespace cnn {
+namespace {
+
+// A small network with every layer kind, stride 2, padding, non-square images, batch 3.
+Sequential small_network() {
+  Sequential model;
+  model.emplace<Conv2D>(2, 4, Size2{3, 3}, 2, 1);  // [3,2,9,7] -> [3,4,5,4]
+  model.emplace<ReLU>();
+  model.emplace<MaxPool2D>(Size2{2}, Size2{1});  // -> [3,4,4,3]
+  model.emplace<Flatten>();                      // -> [3,48]
+  model.emplace<Linear>(48, 6);
+  model.emplace<ReLU>();
+  model.emplace<Linear>(6, 3);
+  model.initialize(5);
+  return model;
+}
+
+TEST(Sequential, EndToEndGradientsMatchCentralDifferences) {
+  Sequential model = small_network();
+  Tensor x = testing::random_tensor(Shape{3, 2, 9, 7}, 6);
+  const std::vector<std::int32_t> labels = {0, 2, 1};
+  SoftmaxCrossEntropy criterion;
+  Tensor dlogits, dx;
+  criterion.forward(model.forward(x, true), labels, dlogits);
+  model.backward(dlogits, dx);
+
+  std::vector<Parameter> params = model.parameters();
+  ASSERT_EQ(params.size(), 6u);
+  std::vector<Tensor> analytic;
+  for (const Parameter& p : params) analytic.push_back(*p.grad);
+  const auto loss = [&] { return criterion.loss(model.forward(x, true), labels); };
+  // ReLU and max-pool kinks make a few elements of a whole network sensitive to the step; a
+  // smaller step keeps them away (the loss is computed in double, so the noise stays small).
+  const testing::GradCheckOptions options{1e-3, 2e-3, 2e-2};
+  EXPECT_TRUE(testing::compare_gradient("dL/dx", x, dx, loss, options));
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    EXPECT_TRUE(
+        testing::compare_gradient(params[k].name, *params[k].value, analytic[k], loss, options));
+  }
+}
+
+TEST(Sequential, ParametersAreNamedLikePyTorch) {
+  Sequential model = make_preset("seed", Shape{1, 28, 28}, 10);
+  std::vector<std::string> names;
+  for (const Parameter& p : model.parameters()) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "4.weight", "4.bias", "6.weight",
+                                             "6.bias"}));
+  EXPECT_EQ(model.output_shape(Shape{4, 1, 28, 28}), (Shape{4, 10}));
+  // 3·25+3 + 363·84+84 + 84·10+10
+  EXPECT_EQ(model.parameter_count(), 78u + 30576u + 850u);
+}
+
+TEST(Presets, LeNet5HasTheClassicShapes) {
+  Sequential model = make_preset("lenet5", Shape{1, 28, 28}, 10);
+  EXPECT_EQ(model.size(), 12u);
+  EXPECT_EQ(model.output_shape(Shape{2, 1, 28, 28}), (Shape{2, 10}));
+  std::vector<std::string> names;
+  for (const Parameter& p : model.parameters())
+    names.push_back(p.name + p.value->shape().to_string());
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "0.weight[6, 1, 5, 5]", "0.bias[6]", "3.weight[16, 6, 5, 5]", "3.bias[16]",
+                       "7.weight[120, 400]", "7.bias[120]", "9.weight[84, 120]", "9.bias[84]",
+                       "11.weight[10, 84]", "11.bias[10]"}));
+  // 156 + 2416 + 48120 + 10164 + 850, the classic 61,706 parameters.
+  EXPECT_EQ(model.parameter_count(), 61706u);
+}
+
+TEST(Sequential, ShapeErrorNamesTheLayer) {
+  Sequential model = make_preset("seed", Shape{1, 28, 28}, 10);
+  try {
+    model.output_shape(Shape{1, 1, 32, 32});
+    FAIL();
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 4 (Linear(363, 84))"), std::string::npos)
+        << e.what();
+  }
+}
+
+double standard_deviation(const Tensor& t) {
+  double squares = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) squares += double{t[i]} * t[i];
+  return std::sqrt(squares / static_cast<double>(t.size()));
+}
+
+TEST(Sequential, InitialisationGainFollowsTheNextNonlinearity) {
+  Sequential model = make_preset("lenet5", Shape{1, 28, 28}, 10);
+  model.initialize(7);
+  auto params = model.parameters();
+  // 7.weight [120, 400] feeds a ReLU: He, sqrt(2/400). 11.weight [10, 84] feeds the softmax:
+  // LeCun, sqrt(1/84). 3.weight [16, 6, 5, 5] feeds a ReLU: sqrt(2/150).
+  EXPECT_NEAR(standard_deviation(*params[4].value), std::sqrt(2.0 / 400), 0.003);
+  EXPECT_NEAR(standard_deviation(*params[8].value), std::sqrt(1.0 / 84), 0.01);
+  EXPECT_NEAR(standard_deviation(*params[2].value), std::sqrt(2.0 / 150), 0.006);
+}
+
+TEST(Sequential, SameSeedSameWeights) {
+  Sequential a = make_preset("seed", Shape{1, 28, 28}, 10);
+  Sequential b = make_preset("seed", Shape{1, 28, 28}, 10);
+  Sequential c = make_preset("seed", Shape{1, 28, 28}, 10);
+  a.initialize(3);
+  b.initialize(3);
+  c.initialize(4);
+  auto pa = a.parameters(), pb = b.parameters(), pc = c.parameters();
+  bool any_differs = false;
+  for (std::size_t k = 0; k < pa.size(); ++k) {
+    for (std::size_t i = 0; i < pa[k].value->size(); ++i) {
+      ASSERT_EQ((*pa[k].value)[i], (*pb[k].value)[i]);
+      any_differs = any_differs || (*pa[k].value)[i] != (*pc[k].value)[i];
+    }
+  }
+  EXPECT_TRUE(any_differs);
+}
+
+TEST(Presets, UnknownNameListsTheKnownOnes) {
+  try {
+    make_preset("lenet9", Shape{1, 28, 28}, 10);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("seed"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cnn
