@@ -1,0 +1,264 @@
+// The stride-1 path of the convolution kernels (kernels.hpp: conv2d_forward, conv2d_backward).
+// With stride 1, row (c,m,n) of an image's im2col matrix is the padded image itself shifted by
+// off(c,m,n) = c·Hp·Wp + m·Wp + n, if output rows are laid out Wp wide: output (i, j) sits at
+// i·Wp + j and reads padded input off + i·Wp + j. So the products read the image in place through
+// a table of K row offsets, with no K·P copy. The Wp − OW extra columns of each "wide" output row
+// are computed and dropped (forward) or fed zeros (weight gradient).
+#include <algorithm>
+#include <cstring>
+
+#include "cnn/core/parallel.hpp"
+#include "kernels/conv2d_paths.hpp"
+#include "kernels/kernels.hpp"
+#include "tiles.hpp"
+
+namespace cnn::kernels::conv2d_detail {
+
+namespace {
+
+constexpr std::size_t kMaxShiftedK = 4096;  // offsets live on the stack
+constexpr std::size_t kImagesPerDot = 4;    // images per pass of the weight-gradient tiles
+
+struct Shifted {
+  std::size_t hp, wp;  // padded input height and width
+  std::size_t wide;    // length of a wide output plane: (OH − 1)·Wp + OW
+  std::size_t padded;  // C·Hp·Wp
+  explicit Shifted(const WindowGeometry& g)
+      : hp(g.in_h + 2 * g.padding.h),
+        wp(g.in_w + 2 * g.padding.w),
+        wide((g.out_h() - 1) * wp + g.out_w()),
+        padded(g.channels * hp * wp) {}
+};
+
+void shifted_offsets(const WindowGeometry& g, const Shifted& sh, std::uint32_t* offsets) {
+  std::size_t k = 0;
+  for (std::size_t c = 0; c < g.channels; ++c)
+    for (std::size_t m = 0; m < g.kernel.h; ++m)
+      for (std::size_t n = 0; n < g.kernel.w; ++n)
+        offsets[k++] = static_cast<std::uint32_t>((c * sh.hp + m) * sh.wp + n);
+}
+
+// The image x[C,H,W] with its zero padding, or x itself when there is none.
+const float* padded_image(const float* x, const WindowGeometry& g, const Shifted& sh,
+                          float* buffer) {
+  if (g.padding.h == 0 && g.padding.w == 0) return x;
+  std::fill(buffer, buffer + sh.padded, 0.0f);
+  for (std::size_t c = 0; c < g.channels; ++c)
+    for (std::size_t a = 0; a < g.in_h; ++a)
+      std::copy_n(x + (c * g.in_h + a) * g.in_w, g.in_w,
+                  buffer + (c * sh.hp + a + g.padding.h) * sh.wp + g.padding.w);
+  return buffer;
+}
+
+// A stride-1 convolution of one image: y[D,OH,OW] = W[D,K] · (shifted rows of padded x) + b
+// (no bias when bias is null). Needs shifted_image_workspace(D, g) floats.
+std::size_t shifted_image_workspace(std::size_t D, const WindowGeometry& g) {
+  const Shifted sh(g);
+  return sh.padded + D * sh.wide;
+}
+void shifted_image(const float* x, const float* weight, const float* bias, float* y,
+                   float* workspace, std::size_t D, const WindowGeometry& g, const Shifted& sh,
+                   const std::uint32_t* offsets) {
+  const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w();
+  float* wide = workspace + sh.padded;
+  const float* xp = padded_image(x, g, sh, workspace);
+  // wide[D, (OH−1)·Wp + OW] = W[D,K] · (rows of xp at the K offsets)
+  tiles::axpy_product<false>(
+      D, sh.wide, K, weight, K, [&](std::size_t k) { return xp + offsets[k]; },
+      [&](std::size_t d) { return wide + d * sh.wide; }, false);
+  for (std::size_t d = 0; d < D; ++d) {
+    const float b = bias != nullptr ? bias[d] : 0.0f;
+    for (std::size_t i = 0; i < oh; ++i) {
+      const float* row = wide + d * sh.wide + i * sh.wp;
+      float* out = y + (d * oh + i) * ow;
+      for (std::size_t j = 0; j < ow; ++j) out[j] = row[j] + b;
+    }
+  }
+}
+
+// Per thread, for up to `images` images: each image's padded input and Wp-wide dy (kept so that
+// dW is one set of dot products over all of them), partial dW and db, a padded dx and one
+// transposed wide dy.
+std::size_t shifted_backward_per_thread(std::size_t images, std::size_t D,
+                                        const WindowGeometry& g) {
+  const Shifted sh(g);
+  return images * (sh.padded + D * sh.wide) + D * (patch_size(g) + 1) + sh.padded + sh.wide * D;
+}
+
+// Most images one thread handles in parallel_for(batch).
+std::size_t images_per_thread(std::size_t batch) {
+  const std::size_t chunks = parallel_chunks(batch);
+  return (batch + chunks - 1) / chunks;
+}
+
+}  // namespace
+
+bool uses_shifted_rows(const WindowGeometry& g) {
+  return g.stride.h == 1 && g.stride.w == 1 && patch_size(g) <= kMaxShiftedK;
+}
+
+std::size_t shifted_workspace_size(std::size_t batch, std::size_t D, const WindowGeometry& g) {
+  const std::size_t chunks = parallel_chunks(batch);
+  const std::size_t forward = chunks * shifted_image_workspace(D, g);
+  // The reordered weights (see shifted_backward) are shared by all threads and come first.
+  const std::size_t backward =
+      D * patch_size(g) + chunks * shifted_backward_per_thread(images_per_thread(batch), D, g);
+  return std::max(forward, backward);
+}
+
+void shifted_forward(const float* x, const float* weight, const float* bias, float* y,
+                     float* workspace, std::size_t batch, std::size_t D, const WindowGeometry& g) {
+  const Shifted sh(g);
+  std::uint32_t offsets[kMaxShiftedK];
+  shifted_offsets(g, sh, offsets);
+  const std::size_t per_thread = shifted_image_workspace(D, g);
+  const std::size_t in_image = g.channels * g.in_h * g.in_w, out_image = D * plane_size(g);
+  parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
+    for (std::size_t n = begin; n < end; ++n) {
+      shifted_image(x + n * in_image, weight, bias, y + n * out_image,
+                    workspace + thread * per_thread, D, g, sh, offsets);
+    }
+  });
+}
+
+// One function of 135 lines on purpose: the per-thread body shares the workspace layout (wide dy,
+// padded images, partial sums, the reordered weights) and a dozen sizes with the set-up before
+// it; cut apart, each piece would take all of them as arguments.
+void shifted_backward(const float* x, const float* dy, const float* weight, float* dweight,
+                      float* dbias, float* dx, float* workspace, std::size_t batch, std::size_t D,
+                      const WindowGeometry& g) {
+  const Shifted sh(g);
+  const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w(), P = oh * ow;
+  const std::size_t C = g.channels, kh = g.kernel.h, kw = g.kernel.w;
+  const std::size_t in_image = C * g.in_h * g.in_w;
+  const bool padded = g.padding.h != 0 || g.padding.w != 0;
+  std::uint32_t offsets[kMaxShiftedK];
+  shifted_offsets(g, sh, offsets);
+
+  // dx: the columns of W (and their row offsets) reordered from (c, m, n) to (m, n, c), so that
+  // consecutive rows of a register tile land in different channel planes of dx (see below).
+  float* reordered = workspace;
+  std::uint32_t reordered_offsets[kMaxShiftedK];
+  if (dx != nullptr) {
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t m = 0; m < kh; ++m)
+        for (std::size_t n = 0; n < kw; ++n) {
+          const std::size_t from = (c * kh + m) * kw + n, to = (m * kw + n) * C + c;
+          reordered_offsets[to] = offsets[from];
+          for (std::size_t d = 0; d < D; ++d) reordered[d * K + to] = weight[d * K + from];
+        }
+  }
+
+  // The weight gradient's products take their long sums (over positions) inside the register
+  // tiles either way: as dot products for any D, or as the forward pass's broadcast-and-add
+  // tiles when D is a whole number of vectors, which needs half the loads per multiply-add.
+  const bool transposed_dw = D % tiles::kLanes == 0;
+  const std::size_t images = images_per_thread(batch);
+  const std::size_t per_thread = shifted_backward_per_thread(images, D, g);
+  const std::size_t chunks = parallel_chunks(batch);
+  float* threads = workspace + D * K;
+  const auto partial_dw = [&](std::size_t t) {
+    return threads + t * per_thread + images * (sh.padded + D * sh.wide);
+  };
+
+  // Per-thread partial sums, added by add_partial_gradients.
+  parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
+    float* wide_dys = threads + thread * per_thread;  // [images, D, wide]
+    float* pads = wide_dys + images * D * sh.wide;    // [images, C·Hp·Wp]
+    float* dw = partial_dw(thread);
+    float* db = dw + D * K;
+    float* dx_workspace = db + D;
+    std::fill(db, db + D, 0.0f);
+    const auto xp = [&](std::size_t image) {  // padded input of the thread's image-th image
+      return padded ? pads + image * sh.padded : x + (begin + image) * in_image;
+    };
+    const auto wide_dy = [&](std::size_t image) { return wide_dys + image * D * sh.wide; };
+    for (std::size_t n = begin; n < end; ++n) {
+      if (padded) padded_image(x + n * in_image, g, sh, pads + (n - begin) * sh.padded);
+      // dy laid out Wp wide, zero in the extra columns so they add nothing.
+      const float* dy_n = dy + n * D * P;
+      float* wdy = wide_dy(n - begin);
+      for (std::size_t d = 0; d < D; ++d) {
+        float sum = 0.0f;
+        for (std::size_t i = 0; i < oh; ++i) {
+          const float* in = dy_n + (d * oh + i) * ow;
+          float* out = wdy + d * sh.wide + i * sh.wp;
+          // A reduction, so that the sum is taken in vector lanes: one serial chain of additions
+          // would cost more than the copy it rides on.
+#pragma omp simd reduction(+ : sum)
+          for (std::size_t j = 0; j < ow; ++j) {
+            out[j] = in[j];
+            sum += in[j];
+          }
+          if (i + 1 < oh) std::fill(out + ow, out + sh.wp, 0.0f);
+        }
+        db[d] += sum;
+      }
+    }
+    if (transposed_dw) {
+      // dWᵀ[K,D] = Σ_images Σ_q x_shifted[K, q] · dyᵀ[q, D]: with D a whole number of vectors,
+      // the same register tiles as the forward pass, broadcasting input values from the K
+      // shifted rows and loading dy transposed, D values per position q.
+      float* dyt = dx_workspace + sh.padded;
+      for (std::size_t image = 0; image < end - begin; ++image) {
+        const float* wdy = wide_dy(image);
+        for (std::size_t q = 0; q < sh.wide; ++q)
+          for (std::size_t d = 0; d < D; ++d) dyt[q * D + d] = wdy[d * sh.wide + q];
+        const float* in = xp(image);
+        tiles::axpy_product(
+            K, D, sh.wide, [&](std::size_t k, std::size_t q) { return in[offsets[k] + q]; },
+            [&](std::size_t q) { return dyt + q * D; }, [&](std::size_t k) { return dw + k * D; },
+            image > 0);
+      }
+    }
+    // dW[D,K] = Σ_images wide_dy[D, wide] · (rows of the padded image at the K offsets)ᵀ, a few
+    // images at a time: their inputs and gradients stay in cache while every tile passes over
+    // them, and each tile's sums are still reduced only once per group.
+    for (std::size_t first = 0; !transposed_dw && first < end - begin; first += kImagesPerDot) {
+      const std::size_t count = std::min(kImagesPerDot, end - begin - first);
+      tiles::dot_product(
+          count, D, K, sh.wide,
+          [&](std::size_t image, std::size_t d) { return wide_dy(first + image) + d * sh.wide; },
+          [&](std::size_t image, std::size_t k) { return xp(first + image) + offsets[k]; },
+          [&](std::size_t d) { return dw + d * K; }, first > 0);
+    }
+    if (dx == nullptr) return;
+    for (std::size_t n = begin; n < end; ++n) {
+      // dx_padded[rows at the K offsets] += Wᵀ[K,D] · wide_dy[D, wide]: col2im done in place, the
+      // rows of the product overlapping in dx. A tile adds into its rows by loading, adding and
+      // storing them; were two of its rows in the same plane a few floats apart, the load of one
+      // would partly overlap the store of the other, which the CPU cannot forward and waits out.
+      // With the (m, n, c) order, a tile's rows are in different planes when C >= kRows.
+      const float* wdy = wide_dy(n - begin);
+      float* dx_n = dx + n * in_image;
+      float* target = padded ? dx_workspace : dx_n;
+      std::fill(target, target + (padded ? sh.padded : in_image), 0.0f);
+      tiles::axpy_product<true>(
+          K, sh.wide, D, reordered, K, [&](std::size_t d) { return wdy + d * sh.wide; },
+          [&](std::size_t k) { return target + reordered_offsets[k]; }, true);
+      if (padded) {
+        for (std::size_t c = 0; c < C; ++c)
+          for (std::size_t a = 0; a < g.in_h; ++a)
+            std::copy_n(target + (c * sh.hp + a + g.padding.h) * sh.wp + g.padding.w, g.in_w,
+                        dx_n + (c * g.in_h + a) * g.in_w);
+      }
+    }
+  });
+  if (!transposed_dw) {
+    add_partial_gradients(partial_dw(0), per_thread, chunks, D * K, D, dweight, dbias);
+    return;
+  }
+  // The partial dWᵀ[K,D] of each thread, transposed and added in thread order.
+  for (std::size_t d = 0; d < D; ++d) {
+    for (std::size_t k = 0; k < K; ++k) {
+      float sum = partial_dw(0)[k * D + d];
+      for (std::size_t t = 1; t < chunks; ++t) sum += partial_dw(t)[k * D + d];
+      dweight[d * K + k] = sum;
+    }
+    float sum = partial_dw(0)[D * K + d];
+    for (std::size_t t = 1; t < chunks; ++t) sum += partial_dw(t)[D * K + d];
+    dbias[d] = sum;
+  }
+}
+
+}  // namespace cnn::kernels::conv2d_detail
