@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "cnn/nn/window.hpp"
+#include "cnn/core/window.hpp"
 
 namespace cnn {
 

@@ -7,8 +7,8 @@
 // Initialisation: normal, std = sqrt(gain / (C·k_h·k_w)), bias 0 (see Layer::initialize).
 #pragma once
 
+#include "cnn/core/window.hpp"
 #include "cnn/nn/layer.hpp"
-#include "cnn/nn/window.hpp"
 
 namespace cnn {
 

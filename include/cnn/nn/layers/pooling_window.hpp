@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cnn/core/tensor.hpp"
-#include "cnn/nn/window.hpp"
+#include "cnn/core/window.hpp"
 
 namespace cnn {
 
