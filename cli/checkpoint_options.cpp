@@ -1,12 +1,12 @@
 #include "checkpoint_options.hpp"
 
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
+#include "cnn/core/numbers.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "signals.hpp"
@@ -36,23 +36,20 @@ const std::string& setting(const Checkpoint& c, const std::string& path, const s
 template <class T>
 T parse_setting(const Checkpoint& c, const std::string& path, const std::string& key) {
   const std::string& saved = setting(c, path, key);
-  T value{};
-  bool ok = false;
   if constexpr (std::is_same_v<T, std::string>) {
-    value = saved;
-    ok = true;
-  } else if constexpr (std::is_floating_point_v<T>) {
-    char* end = nullptr;
-    value = std::strtod(saved.c_str(), &end);
-    ok = !saved.empty() && end == saved.c_str() + saved.size();
+    return saved;
   } else {
-    const auto [end, ec] = std::from_chars(saved.data(), saved.data() + saved.size(), value);
-    ok = !saved.empty() && ec == std::errc() && end == saved.data() + saved.size();
+    std::optional<T> value;
+    if constexpr (std::is_floating_point_v<T>) {
+      value = parse_finite(saved);
+    } else {
+      value = parse_integer<T>(saved);
+    }
+    if (!value) {
+      throw CheckpointError(path + ": the setting " + key + " '" + saved + "' is not a number");
+    }
+    return *value;
   }
-  if (!ok) {
-    throw CheckpointError(path + ": the setting " + key + " '" + saved + "' is not a number");
-  }
-  return value;
 }
 
 std::string shell_quoted(const std::string& word) {

@@ -90,15 +90,11 @@ Command add_eval_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "eval", "Report the test accuracy, per-class accuracy and confusion matrix of a saved model");
   cmd->add_option("--model", args->model, "Model file written by 'cnn train --save'")->required();
-  cmd->add_option("--data", args->data,
-                  "Folder with the four IDX files of MNIST's layout (raw or .gz)")
-      ->required();
+  add_data_option(*cmd, args->data);
   cmd->add_option("--batch", args->batch, "Images per forward pass")
       ->check(integer_at_least(1, 1 << 16))
       ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Threads (0: one per hardware thread)")
-      ->check(integer_at_least(0, 1024))
-      ->capture_default_str();
+  add_threads_option(*cmd, args->threads);
   cmd->add_option("--predictions-out", args->predictions_out,
                   "Write index, label, predicted class and logits of every test image to this "
                   "CSV file");

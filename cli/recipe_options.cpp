@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cnn/arch/presets.hpp"
+#include "cnn/core/numbers.hpp"
 #include "cnn/train/optimizer.hpp"
 #include "commands.hpp"
 #include "options.hpp"
@@ -13,11 +14,63 @@ namespace cnn::cli {
 
 namespace {
 
-std::string number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
+// The recipe's number flags, in the order --help lists them.
+struct NumberFlag {
+  const char* flag;
+  double RecipeArgs::*field;
+  const char* help;
+  Interval allowed;
+  const char* description;  // of allowed, for --help and the error
+};
+
+const NumberFlag kNumberFlags[] = {
+    {"--weight-decay",
+     &RecipeArgs::weight_decay,
+     "Weight decay: L2 for sgd, nesterov and adam, decoupled for adamw",
+     {0, 1, false, true},
+     "a number in [0, 1)"},
+    {"--warmup",
+     &RecipeArgs::warmup,
+     "onecycle: fraction of training with a rising rate",
+     {0, 1, false, true},
+     "a number in [0, 1)"},
+    {"--step-epochs",
+     &RecipeArgs::step_epochs,
+     "step: epochs between rate drops",
+     {0, 1e6, true, false},
+     "a number > 0"},
+    {"--gamma",
+     &RecipeArgs::gamma,
+     "step: factor of each rate drop",
+     {0, 1, true, false},
+     "a number in (0, 1]"},
+    {"--translate",
+     &RecipeArgs::translate,
+     "Augmentation: random shift of each training image, up to this many pixels",
+     {0, 64, false, false},
+     "a number of pixels in [0, 64]"},
+    {"--rotate",
+     &RecipeArgs::rotate,
+     "Augmentation: random rotation up to this many degrees",
+     {0, 180, false, false},
+     "a number of degrees in [0, 180]"},
+    {"--scale",
+     &RecipeArgs::scale,
+     "Augmentation: random scale factor in [1 - s, 1 + s]",
+     {0, 1, false, true},
+     "a number in [0, 1)"},
+    {"--elastic",
+     &RecipeArgs::elastic,
+     "Augmentation: elastic distortion of strength alpha pixels (Simard et al. 2003; 0 = none, "
+     "34 is theirs for 28x28 digits)",
+     {0, 1000, false, false},
+     "a number of pixels in [0, 1000]"},
+    {"--elastic-sigma",
+     &RecipeArgs::elastic_sigma,
+     "Augmentation: smoothness sigma of the elastic distortion, in pixels",
+     {0.5, 20, false, false},
+     "a number of pixels in [0.5, 20]"},
+};
 
 }  // namespace
 
@@ -36,38 +89,11 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args, CLI::Option* preset) {
                  "Learning-rate schedule: time (lr/(1+t*decay)), step, cosine, onecycle")
       ->check(CLI::IsMember(schedule_names()).description(""))
       ->capture_default_str();
-  cmd.add_option("--weight-decay", args.weight_decay,
-                 "Weight decay: L2 for sgd, nesterov and adam, decoupled for adamw")
-      ->check(number_in(0, 1, false, true, "a number in [0, 1)"))
-      ->capture_default_str();
-  cmd.add_option("--warmup", args.warmup, "onecycle: fraction of training with a rising rate")
-      ->check(number_in(0, 1, false, true, "a number in [0, 1)"))
-      ->capture_default_str();
-  cmd.add_option("--step-epochs", args.step_epochs, "step: epochs between rate drops")
-      ->check(number_in(0, 1e6, true, false, "a number > 0"))
-      ->capture_default_str();
-  cmd.add_option("--gamma", args.gamma, "step: factor of each rate drop")
-      ->check(number_in(0, 1, true, false, "a number in (0, 1]"))
-      ->capture_default_str();
-  cmd.add_option("--translate", args.translate,
-                 "Augmentation: random shift of each training image, up to this many pixels")
-      ->check(number_in(0, 64, false, false, "a number of pixels in [0, 64]"))
-      ->capture_default_str();
-  cmd.add_option("--rotate", args.rotate, "Augmentation: random rotation up to this many degrees")
-      ->check(number_in(0, 180, false, false, "a number of degrees in [0, 180]"))
-      ->capture_default_str();
-  cmd.add_option("--scale", args.scale, "Augmentation: random scale factor in [1 - s, 1 + s]")
-      ->check(number_in(0, 1, false, true, "a number in [0, 1)"))
-      ->capture_default_str();
-  cmd.add_option("--elastic", args.elastic,
-                 "Augmentation: elastic distortion of strength alpha pixels (Simard et al. 2003; "
-                 "0 = none, 34 is theirs for 28x28 digits)")
-      ->check(number_in(0, 1000, false, false, "a number of pixels in [0, 1000]"))
-      ->capture_default_str();
-  cmd.add_option("--elastic-sigma", args.elastic_sigma,
-                 "Augmentation: smoothness sigma of the elastic distortion, in pixels")
-      ->check(number_in(0.5, 20, false, false, "a number of pixels in [0.5, 20]"))
-      ->capture_default_str();
+  for (const NumberFlag& f : kNumberFlags) {
+    cmd.add_option(f.flag, args.*f.field, f.help)
+        ->check(number_in(f.allowed, f.description))
+        ->capture_default_str();
+  }
 }
 
 std::string architecture_text(const RecipeArgs& args, const std::string& preset) {
@@ -94,17 +120,18 @@ void apply_recipe(const RecipeArgs& args, std::size_t steps_per_epoch, TrainOpti
 
 std::string describe_recipe(const RecipeArgs& args) {
   std::string text = "optimizer " + args.optimizer + ", schedule " + args.schedule;
-  if (args.schedule == "onecycle") text += " (warm-up " + number(args.warmup) + ")";
+  if (args.schedule == "onecycle") text += " (warm-up " + format_number(args.warmup) + ")";
   if (args.schedule == "step") {
-    text += " (every " + number(args.step_epochs) + " epochs, gamma " + number(args.gamma) + ")";
+    text += " (every " + format_number(args.step_epochs) + " epochs, gamma " +
+            format_number(args.gamma) + ")";
   }
-  if (args.weight_decay > 0) text += ", weight decay " + number(args.weight_decay);
+  if (args.weight_decay > 0) text += ", weight decay " + format_number(args.weight_decay);
   if (args.translate > 0 || args.rotate > 0 || args.scale > 0 || args.elastic > 0) {
-    text += ", augmentation: translate " + number(args.translate) + " px, rotate " +
-            number(args.rotate) + " deg, scale " + number(args.scale);
+    text += ", augmentation: translate " + format_number(args.translate) + " px, rotate " +
+            format_number(args.rotate) + " deg, scale " + format_number(args.scale);
     if (args.elastic > 0) {
-      text +=
-          ", elastic " + number(args.elastic) + " px (sigma " + number(args.elastic_sigma) + " px)";
+      text += ", elastic " + format_number(args.elastic) + " px (sigma " +
+              format_number(args.elastic_sigma) + " px)";
     }
   } else {
     text += ", no augmentation";

@@ -10,12 +10,10 @@ namespace cnn::cli {
 
 SessionResult train_with_progress(Sequential& model, const Dataset& train_set,
                                   const Dataset& val_set, TrainOptions options,
+                                  const IterationPlan& iterations,
                                   const SessionSettings& settings) {
-  const std::size_t total = planned_iterations(options, train_set.size());
-  const std::size_t per_epoch = (train_set.size() + options.batch_size - 1) / options.batch_size;
-  const std::size_t epochs =
-      options.epochs > 0 ? options.epochs : (total + per_epoch - 1) / per_epoch;
-  ProgressDisplay display(ProgressDisplay::detect(stdout, settings.quiet), stdout, total, epochs);
+  ProgressDisplay display(ProgressDisplay::detect(stdout, settings.quiet), stdout, iterations.total,
+                          iterations.epochs);
   MetricsWriter metrics(settings.metrics);
 
   SessionResult session;

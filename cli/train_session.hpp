@@ -28,9 +28,10 @@ struct SessionResult {
       final_validation_accuracy;  // after the last iteration, when val is not empty
 };
 
-// options.report_every is overridden (the session looks at every iteration).
+// options.report_every is overridden (the session looks at every iteration); iterations is
+// plan_iterations(options, train_set.size()), which the display counts down.
 SessionResult train_with_progress(Sequential& model, const Dataset& train_set,
                                   const Dataset& val_set, TrainOptions options,
-                                  const SessionSettings& settings);
+                                  const IterationPlan& iterations, const SessionSettings& settings);
 
 }  // namespace cnn::cli

@@ -78,17 +78,25 @@ class BatchSampler {
 
 }  // namespace
 
-std::size_t planned_iterations(const TrainOptions& options, std::size_t examples) {
+IterationPlan plan_iterations(const TrainOptions& options, std::size_t examples) {
   if (options.batch_size == 0) throw std::invalid_argument("batch size must be positive");
-  if (options.epochs == 0) return options.iterations;
-  const std::size_t per_epoch = (examples + options.batch_size - 1) / options.batch_size;
-  return per_epoch * options.epochs;
+  IterationPlan plan;
+  plan.per_epoch = (examples + options.batch_size - 1) / options.batch_size;
+  if (options.epochs > 0) {
+    plan.epochs = options.epochs;
+    plan.total = plan.per_epoch * options.epochs;
+  } else {
+    plan.total = options.iterations;
+    // No data makes no epochs (rather than a division by zero).
+    plan.epochs = plan.per_epoch > 0 ? (plan.total + plan.per_epoch - 1) / plan.per_epoch : 0;
+  }
+  return plan;
 }
 
 TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& options,
                   const std::function<void(const TrainProgress&)>& on_progress) {
   check_model_fits(model, data);
-  const std::size_t total = planned_iterations(options, data.size());
+  const std::size_t total = plan_iterations(options, data.size()).total;
   BatchSampler sampler(data.size(), options.batch_size, options.shuffle_seed);
   const std::unique_ptr<Optimizer> optimizer =
       make_optimizer(model.parameters(), options.sgd.learning_rate, options.sgd.momentum,

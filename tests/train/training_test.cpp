@@ -85,12 +85,18 @@ TEST(Training, EpochsCountBatchesIncludingThePartialOne) {
   TrainOptions options;
   options.batch_size = 64;
   options.epochs = 2;
-  EXPECT_EQ(planned_iterations(options, 55000), 2u * 860u);
+  IterationPlan plan = plan_iterations(options, 55000);
+  EXPECT_EQ(plan.total, 2u * 860u);
+  EXPECT_EQ(plan.per_epoch, 860u);
+  EXPECT_EQ(plan.epochs, 2u);
   options.epochs = 0;
   options.iterations = 2000;
-  EXPECT_EQ(planned_iterations(options, 55000), 2000u);
+  plan = plan_iterations(options, 55000);
+  EXPECT_EQ(plan.total, 2000u);
+  EXPECT_EQ(plan.per_epoch, 860u);
+  EXPECT_EQ(plan.epochs, 3u);  // the third pass is begun, not finished
   options.batch_size = 0;
-  EXPECT_THROW(planned_iterations(options, 10), std::invalid_argument);
+  EXPECT_THROW(plan_iterations(options, 10), std::invalid_argument);
 }
 
 TEST(Training, RejectsAModelThatDoesNotFitTheClasses) {

@@ -64,8 +64,16 @@ struct TrainResult {
   bool interrupted = false;  // stopped early by stop_requested; `iterations` were done
 };
 
-// Number of iterations train() will run for these options on `examples` images.
-std::size_t planned_iterations(const TrainOptions& options, std::size_t examples);
+// How long train() runs for these options on `examples` images, computed once for everything
+// that counts iterations (the loop, progress displays, epoch-based schedules).
+struct IterationPlan {
+  std::size_t total = 0;      // iterations train() runs
+  std::size_t per_epoch = 0;  // batches in one pass over the data, the smaller last one included
+  std::size_t epochs = 0;     // passes begun: options.epochs, or total / per_epoch rounded up
+};
+
+// Throws std::invalid_argument for a batch size of 0.
+IterationPlan plan_iterations(const TrainOptions& options, std::size_t examples);
 
 // Trains model (already initialised) on data; throws std::invalid_argument for a batch size of 0,
 // a model whose output does not have data.classes() values or a resume state that does not fit,

@@ -1,0 +1,149 @@
+#include "train_plan.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "cnn/arch/architecture.hpp"
+#include "cnn/core/parallel.hpp"
+#include "commands.hpp"
+#include "run_folder.hpp"
+
+namespace cnn::cli {
+
+namespace {
+
+// Finds out before training, not after, whether --save (or flag) can be written: its folder must
+// exist and accept a new file (tried for real, which also covers read-only file systems and root).
+void check_writable(const std::string& path, const std::string& flag = "--save") {
+  const std::filesystem::path target = std::filesystem::absolute(path);
+  if (std::filesystem::is_directory(target)) {
+    throw UsageError(flag + ": '" + path +
+                     "' is a folder; give a file name such as model.safetensors");
+  }
+  const std::filesystem::path folder = target.parent_path();
+  if (!std::filesystem::is_directory(folder)) {
+    throw UsageError(flag + ": folder '" + folder.string() + "' does not exist");
+  }
+  const std::filesystem::path probe = folder / (".cnn-write-test-" + std::to_string(::getpid()));
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw std::runtime_error(flag + ": cannot write to folder '" + folder.string() +
+                             "': " + std::strerror(errno));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+// --resume (the checkpoint's settings) or --arch-file (its text), then the checks that need no
+// data: the data folder exists and the files to write can be written. Sets the thread count.
+std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd) {
+  std::optional<Checkpoint> resumed;
+  if (!args.checkpoints.resume.empty()) {
+    resumed = load_checkpoint(args.checkpoints.resume);
+    take_settings_from(*resumed, run_settings(args), args.checkpoints, args.threads, cmd);
+  } else if (!args.recipe.arch_file.empty()) {
+    // The checkpoint records the text itself (as --arch), not the file, which may change.
+    args.recipe.arch = architecture_text(args.recipe, args.preset);
+  }
+  require_data_folder(args.data);
+  if (!args.save.empty()) check_writable(args.save);
+  if (!args.checkpoints.checkpoint.empty() || args.checkpoints.checkpoint_every > 0) {
+    check_writable(checkpoint_path_for(args.checkpoints), "--checkpoint");
+  }
+  set_num_threads(args.threads);
+  return resumed;
+}
+
+// Loads the data; the validation images are the last --val of the training file, as a held-out
+// split. A resumed run must see as many training images as before.
+void load_data(TrainPlan& plan) {
+  const TrainArgs& args = plan.args;
+  MnistSplits data = load_mnist(args.data);
+  if (args.val >= data.train.size()) {
+    throw UsageError("--val: must be less than the " + std::to_string(data.train.size()) +
+                     " training images, got " + std::to_string(args.val));
+  }
+  plan.train_set = data.train.slice(0, data.train.size() - args.val);
+  plan.val_set = data.train.slice(data.train.size() - args.val, args.val);
+  plan.test_set = std::move(data.test);
+  if (plan.resumed) {
+    check_same_data(*plan.resumed, args.checkpoints, plan.train_set.size(),
+                    "--data " + args.data + " with --val " + std::to_string(args.val));
+  }
+}
+
+// The checkpoint's model for --resume, else the architecture built and initialised from --seed.
+Sequential make_model(TrainPlan& plan) {
+  if (plan.resumed) return std::move(plan.resumed->model);
+  Sequential model;
+  try {
+    model = build_architecture(plan.architecture, plan.train_set.image_shape(),
+                               plan.train_set.classes());
+  } catch (const ArchitectureError& e) {
+    throw UsageError(std::string(plan.args.recipe.arch_file.empty() ? "--arch" : "--arch-file") +
+                     ": " + e.what());
+  }
+  model.initialize(plan.args.seed);
+  return model;
+}
+
+// The library's options for the flags, the one place that fills them (checkpoints and Ctrl-C
+// are wired in by CheckpointSession). Sets iterations to the counts they make on train_images.
+TrainOptions training_options(const TrainArgs& args, std::size_t train_images,
+                              IterationPlan& iterations) {
+  TrainOptions options;
+  options.batch_size = args.batch;
+  options.iterations = args.iterations;
+  options.epochs = args.epochs;
+  iterations = plan_iterations(options, train_images);
+  options.sgd = {args.lr, args.momentum, args.decay};
+  options.shuffle_seed = args.seed ^ 0x5eedda7aULL;  // its own stream, derived from --seed
+  apply_recipe(args.recipe, iterations.per_epoch, options);
+  return options;
+}
+
+}  // namespace
+
+TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd) {
+  TrainPlan plan;
+  plan.resumed = settle_settings(args, cmd);
+  plan.args = std::move(args);
+  load_data(plan);
+  plan.custom = !plan.args.recipe.arch.empty();
+  plan.architecture = architecture_text(plan.args.recipe, plan.args.preset);
+  plan.model = make_model(plan);
+  plan.options = training_options(plan.args, plan.train_set.size(), plan.iterations);
+  plan.run = make_run_folder(plan.args.out, plan.custom ? "custom" : plan.args.preset);
+  return plan;
+}
+
+std::vector<RunSetting> run_settings(TrainArgs& args) {
+  return {{"--preset", "preset", &args.preset},
+          {"--batch", "batch", &args.batch},
+          {"--iterations", "iterations", &args.iterations},
+          {"--epochs", "epochs", &args.epochs},
+          {"--lr", "learning_rate", &args.lr},
+          {"--momentum", "momentum", &args.momentum},
+          {"--decay", "decay", &args.decay},
+          {"--seed", "seed", &args.seed},
+          {"--val", "val", &args.val},
+          {"--report-every", "report_every", &args.report_every},
+          {"--arch", "arch", &args.recipe.arch},
+          {"--optimizer", "optimizer", &args.recipe.optimizer},
+          {"--schedule", "schedule", &args.recipe.schedule},
+          {"--weight-decay", "weight_decay", &args.recipe.weight_decay},
+          {"--warmup", "warmup", &args.recipe.warmup},
+          {"--step-epochs", "step_epochs", &args.recipe.step_epochs},
+          {"--gamma", "gamma", &args.recipe.gamma},
+          {"--translate", "translate", &args.recipe.translate},
+          {"--rotate", "rotate", &args.recipe.rotate},
+          {"--scale", "scale", &args.recipe.scale},
+          {"--elastic", "elastic", &args.recipe.elastic},
+          {"--elastic-sigma", "elastic_sigma", &args.recipe.elastic_sigma}};
+}
+
+}  // namespace cnn::cli

@@ -1,0 +1,66 @@
+// `cnn train` before its first step: its flags (TrainArgs) and the plan they make once the
+// checkpoint, the data and the model are loaded (TrainPlan). train_command.cpp trains and reports.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checkpoint_options.hpp"
+#include "cnn/data/dataset.hpp"
+#include "cnn/io/checkpoint.hpp"
+#include "cnn/nn/sequential.hpp"
+#include "cnn/train/training.hpp"
+#include "recipe_options.hpp"
+
+namespace cnn::cli {
+
+struct TrainArgs {
+  std::string data;
+  std::string preset = "seed";
+  std::size_t batch = 4;
+  std::size_t iterations = 2000;
+  std::size_t epochs = 0;
+  double lr = 0.01;
+  double momentum = 0.9;
+  double decay = 1e-5;
+  std::uint64_t seed = 1;
+  std::size_t val = 5000;
+  std::size_t threads = 0;
+  std::size_t report_every = 0;
+  std::string save;
+  std::string out;
+  bool quiet = false;
+  std::size_t eval_every = 0;
+  std::size_t log_every = 0;
+  CheckpointArgs checkpoints;  // --checkpoint, --checkpoint-every, --resume
+  RecipeArgs recipe;
+};
+
+// The settings a checkpoint records and --resume restores (checkpoint_options.hpp).
+std::vector<RunSetting> run_settings(TrainArgs& args);
+
+// Everything a run needs before its first step, worked out once: the settings, the data, the
+// model, the iteration counts, the library's options and the run folder.
+struct TrainPlan {
+  TrainArgs args;                     // the flags, completed by --resume or --arch-file
+  std::optional<Checkpoint> resumed;  // --resume: the checkpoint (its model is now `model`)
+  Dataset train_set, val_set, test_set;
+  bool custom = false;       // --arch or --arch-file rather than a preset
+  std::string architecture;  // the text the model is built from
+  Sequential model;
+  IterationPlan iterations;  // what the session, the schedule and the reports count
+  TrainOptions options;
+  std::filesystem::path run;  // the run folder
+};
+
+// Settles the flags (--resume, --arch-file), checks what can be checked before loading anything,
+// loads the data, builds or resumes the model, computes the iteration counts, fills the library's
+// options and makes the run folder. Throws UsageError for a bad flag.
+TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd);
+
+}  // namespace cnn::cli
