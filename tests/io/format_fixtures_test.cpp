@@ -9,8 +9,6 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -25,44 +23,31 @@
 #include "cnn/io/safetensors.hpp"
 #include "cnn/nn/softmax_cross_entropy.hpp"
 #include "io/model_header.hpp"
+#include "safetensors_parts.hpp"
 #include "temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using cnn::testing::Bytes;
 using cnn::testing::Contains;
 using cnn::testing::error_message;
+using cnn::testing::join;
+using cnn::testing::Parts;
+using cnn::testing::read_bytes;
+using cnn::testing::split;
+using cnn::testing::write_bytes;
 using nlohmann::json;
-using Bytes = std::vector<char>;
 
 const fs::path kV0 = fs::path(CNN_SOURCE_DIR) / "tests/fixtures/formats/v0";
 const std::string kArchitecture =
     "conv(4,3) maxpool(2) bn relu fc(16) bn relu dropout(0.2) fc(classes)";
 
-Bytes read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const fs::path& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
-// The file with one __metadata__ key set to value, the header rewritten (and padded again).
+// The file with one __metadata__ key set to value (the header written again, padded).
 Bytes with_metadata(const Bytes& file, const std::string& key, const std::string& value) {
-  std::uint64_t length = 0;
-  std::memcpy(&length, file.data(), 8);
-  json header = json::parse(file.begin() + 8, file.begin() + 8 + static_cast<long>(length));
-  header["__metadata__"][key] = value;
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
-  const std::uint64_t new_length = text.size();
-  std::string out(reinterpret_cast<const char*>(&new_length), 8);
-  out += text;
-  out.append(file.begin() + 8 + static_cast<long>(length), file.end());
-  return Bytes(out.begin(), out.end());
+  Parts parts = split(file);
+  parts.header["__metadata__"][key] = value;
+  return join(parts.header, parts.data);
 }
 
 // The F32 tensors of a safetensors file, by name.
