@@ -25,12 +25,7 @@ namespace cnn {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Bytes;
-using testing::join;
-using testing::Parts;
-using testing::read_bytes;
-using testing::split;
-using testing::write_bytes;
+using namespace testing;  // the file helpers of safetensors_parts.hpp
 
 // 12x12 images of 4 classes; class k has a bright 2-pixel bar at row 3k, plus noise.
 Dataset bars(std::size_t count, std::uint64_t seed) {

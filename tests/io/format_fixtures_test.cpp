@@ -10,7 +10,6 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -29,15 +28,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-using cnn::testing::Bytes;
-using cnn::testing::Contains;
-using cnn::testing::error_message;
-using cnn::testing::join;
-using cnn::testing::Parts;
-using cnn::testing::read_bytes;
-using cnn::testing::split;
-using cnn::testing::write_bytes;
-using nlohmann::json;
+using namespace cnn::testing;  // Contains, the file helpers of safetensors_parts.hpp
 
 const fs::path kV0 = fs::path(CNN_SOURCE_DIR) / "tests/fixtures/formats/v0";
 const std::string kArchitecture =
@@ -128,6 +119,16 @@ TEST_F(FormatFixturesTest, Version0CheckpointLoads) {
   EXPECT_EQ(checkpoint.state.sampler.order.size(), 160u);     // 200 images less 40 held out
   EXPECT_EQ(checkpoint.state.sampler.epoch, 2u);
   EXPECT_EQ(checkpoint.state.random_streams.size(), 2u);  // augmentation, dropout
+}
+
+TEST_F(FormatFixturesTest, CheckpointGivenAsAModelSaysWhatItIs) {
+  // Its weights load; its optimizer state does not belong in a model, and the message says why
+  // (it once named the checkpoint's preset, "seed", for a network built from --arch).
+  const std::string message =
+      error_message<cnn::ModelFileError>([] { cnn::load_model(kV0 / "checkpoint.safetensors"); });
+  EXPECT_TRUE(
+      Contains(message, "unexpected tensor 'optimizer.0.bias.exp_avg' for this architecture"));
+  EXPECT_TRUE(Contains(message, "the file is a training checkpoint, not a model file"));
 }
 
 TEST_F(FormatFixturesTest, Version0CheckpointResumesToTheModelThatBuildEndedWith) {

@@ -31,14 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-using cnn::testing::Bytes;
-using cnn::testing::Contains;
-using cnn::testing::header_length;
-using cnn::testing::join;
-using cnn::testing::Parts;
-using cnn::testing::read_bytes;
-using cnn::testing::split;
-using cnn::testing::write_bytes;
+using namespace cnn::testing;  // Contains, the file helpers of safetensors_parts.hpp
 
 // Removes a tensor as if the file had been written without it: its header entry and its bytes go,
 // the tensors after it move down.
