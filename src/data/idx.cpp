@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <limits>
@@ -14,7 +13,8 @@
 #include <new>
 #include <optional>
 #include <string>
-#include <system_error>
+
+#include "core/whole_file.hpp"
 
 namespace cnn {
 namespace {
@@ -26,18 +26,11 @@ constexpr std::uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, rank 1
 constexpr std::size_t kImagesHeader = 16;           // magic + 3 dimensions
 constexpr std::size_t kLabelsHeader = 8;            // magic + 1 dimension
 
-// Raw reads and gzip output grow in steps of this size.
+// gzip output grows, and gzip writes go, in steps of this size.
 constexpr std::size_t kChunk = std::size_t{1} << 20;
 
 [[noreturn]] void fail(const fs::path& path, const std::string& what) {
   throw DataError(path.string() + ": " + what);
-}
-
-// "Permission denied" -> "permission denied", so that it reads as part of a sentence.
-std::string errno_text(int err) {
-  std::string text = std::generic_category().message(err);
-  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  return text;
 }
 
 std::string hex32(std::uint32_t value) {
@@ -67,34 +60,10 @@ struct FileCloser {
 };
 using File = std::unique_ptr<std::FILE, FileCloser>;
 
+// The IDX reader's wording, kept from before the shared reader: a system error in parentheses.
 std::vector<std::uint8_t> read_raw(const fs::path& path) {
-  // fopen would happily open a folder and fail only on the first read, with a vaguer message.
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) fail(path, "is a folder, expected a file");
-  File file(std::fopen(path.c_str(), "rb"));
-  if (!file) {
-    const int err = errno;
-    if (err == ENOENT) fail(path, "no such file");
-    fail(path, "cannot read (" + errno_text(err) + ")");
-  }
-  // The size is only a hint (the file may change, or be a pipe), so reading goes on until EOF.
-  // One spare byte lets a correct hint reach EOF without growing the buffer.
-  const auto size_hint = fs::file_size(path, ec);
-  std::vector<std::uint8_t> bytes(
-      ec ? kChunk : std::max(static_cast<std::size_t>(size_hint) + 1, std::size_t{4096}));
-  std::size_t used = 0;
-  for (;;) {
-    if (used == bytes.size()) bytes.resize(2 * bytes.size());
-    const std::size_t wanted = bytes.size() - used;
-    const std::size_t got = std::fread(bytes.data() + used, 1, wanted, file.get());
-    used += got;
-    if (got < wanted) {  // end of file or an error
-      if (std::ferror(file.get())) fail(path, "cannot read (" + errno_text(errno) + ")");
-      break;
-    }
-  }
-  bytes.resize(used);
-  return bytes;
+  return read_whole_file_as<DataError>(
+      path, {.folder = "is a folder, expected a file", .errno_in_parentheses = true});
 }
 
 // Inflates one or more concatenated gzip members (what `cat a.gz b.gz` or pigz produce).

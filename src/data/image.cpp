@@ -12,6 +12,8 @@
 #include <fstream>
 #include <string>
 
+#include "core/whole_file.hpp"
+
 namespace cnn {
 
 namespace {
@@ -250,25 +252,6 @@ class PgmReader {
   std::size_t pos_ = 0;
 };
 
-std::vector<std::uint8_t> read_whole_file(const std::filesystem::path& path,
-                                          const std::string& name) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw ImageError(name + ": is a folder, not an image");
-  if (!std::filesystem::exists(path, ec)) throw ImageError(name + ": no such file");
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) throw ImageError(name + ": cannot read: " + ec.message());
-  if (size > kMaxFileBytes) {
-    throw ImageError(name + ": " + std::to_string(size) + " bytes is too large for an image");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ImageError(name + ": cannot open: " + std::strerror(errno));
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
-  if (static_cast<std::uintmax_t>(in.gcount()) != size) throw ImageError(name + ": cannot read");
-  return bytes;
-}
-
 }  // namespace
 
 GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& name) {
@@ -284,8 +267,10 @@ GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& n
 }
 
 GrayImage read_image(const std::filesystem::path& path) {
-  const std::string name = path.string();
-  return decode_image(read_whole_file(path, name), name);
+  return decode_image(read_whole_file_as<ImageError>(path, {.folder = "is a folder, not an image",
+                                                            .max_bytes = kMaxFileBytes,
+                                                            .too_large_for = "an image"}),
+                      path.string());
 }
 
 void write_pgm(const std::filesystem::path& path, const GrayImage& image) {
@@ -295,143 +280,6 @@ void write_pgm(const std::filesystem::path& path, const GrayImage& image) {
             static_cast<std::streamsize>(image.pixels.size()));
   out.close();
   if (!out) throw ImageError(path.string() + ": cannot write");
-}
-
-namespace {
-
-// Samples src (w x h floats) into a out_w x out_h image covering the same area: the mean of the
-// source area under each output pixel when shrinking (anti-aliased), bilinear when enlarging.
-std::vector<float> resample(const std::vector<float>& src, std::size_t w, std::size_t h,
-                            std::size_t out_w, std::size_t out_h) {
-  std::vector<float> out(out_w * out_h, 0.0f);
-  const double sx = static_cast<double>(w) / static_cast<double>(out_w);
-  const double sy = static_cast<double>(h) / static_cast<double>(out_h);
-  if (sx >= 1.0 && sy >= 1.0) {
-    // Area average: output pixel (ox, oy) covers [ox·sx, (ox+1)·sx) x [oy·sy, (oy+1)·sy).
-    for (std::size_t oy = 0; oy < out_h; ++oy) {
-      const double y0 = static_cast<double>(oy) * sy, y1 = y0 + sy;
-      for (std::size_t ox = 0; ox < out_w; ++ox) {
-        const double x0 = static_cast<double>(ox) * sx, x1 = x0 + sx;
-        double sum = 0.0;
-        for (auto y = static_cast<std::size_t>(y0); y < h && static_cast<double>(y) < y1; ++y) {
-          const double wy = std::min<double>(y + 1, y1) - std::max<double>(y, y0);
-          for (auto x = static_cast<std::size_t>(x0); x < w && static_cast<double>(x) < x1; ++x) {
-            const double wx = std::min<double>(x + 1, x1) - std::max<double>(x, x0);
-            sum += wx * wy * src[y * w + x];
-          }
-        }
-        out[oy * out_w + ox] = static_cast<float>(sum / (sx * sy));
-      }
-    }
-    return out;
-  }
-  for (std::size_t oy = 0; oy < out_h; ++oy) {
-    const double fy =
-        std::clamp((static_cast<double>(oy) + 0.5) * sy - 0.5, 0.0, static_cast<double>(h - 1));
-    const auto y = static_cast<std::size_t>(fy);
-    const std::size_t y2 = std::min(y + 1, h - 1);
-    const double ty = fy - static_cast<double>(y);
-    for (std::size_t ox = 0; ox < out_w; ++ox) {
-      const double fx =
-          std::clamp((static_cast<double>(ox) + 0.5) * sx - 0.5, 0.0, static_cast<double>(w - 1));
-      const auto x = static_cast<std::size_t>(fx);
-      const std::size_t x2 = std::min(x + 1, w - 1);
-      const double tx = fx - static_cast<double>(x);
-      const double top = src[y * w + x] * (1 - tx) + src[y * w + x2] * tx;
-      const double bottom = src[y2 * w + x] * (1 - tx) + src[y2 * w + x2] * tx;
-      out[oy * out_w + ox] = static_cast<float>(top * (1 - ty) + bottom * ty);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-GrayImage prepare_digit(const GrayImage& image, const std::string& name) {
-  const std::size_t w = image.width, h = image.height;
-  if (w == 0 || h == 0 || image.pixels.size() != w * h) {
-    throw ImageError(name + ": empty image");
-  }
-  // The background is the median of the border pixels: light paper means a dark digit.
-  std::vector<std::uint8_t> border;
-  for (std::size_t x = 0; x < w; ++x) {
-    border.push_back(image.at(x, 0));
-    border.push_back(image.at(x, h - 1));
-  }
-  for (std::size_t y = 0; y < h; ++y) {
-    border.push_back(image.at(0, y));
-    border.push_back(image.at(w - 1, y));
-  }
-  std::nth_element(border.begin(), border.begin() + static_cast<long>(border.size() / 2),
-                   border.end());
-  const int background_raw = border[border.size() / 2];
-  const bool invert = background_raw > 127;
-  const float background = static_cast<float>(invert ? 255 - background_raw : background_raw);
-
-  // Ink: brightness above the background, stretched so the strongest ink is 1.
-  std::vector<float> ink(w * h);
-  float strongest = 0.0f;
-  for (std::size_t i = 0; i < ink.size(); ++i) {
-    const float v = static_cast<float>(invert ? 255 - image.pixels[i] : image.pixels[i]);
-    ink[i] = std::max(0.0f, v - background);
-    strongest = std::max(strongest, ink[i]);
-  }
-  if (strongest < 32.0f) {
-    throw ImageError(name + ": no digit found (the image is nearly uniform)");
-  }
-  // Bounding box of clear ink (a quarter of the strongest), ignoring faint noise and shadows.
-  std::size_t left = w, right = 0, top = h, bottom = 0;
-  for (std::size_t y = 0; y < h; ++y) {
-    for (std::size_t x = 0; x < w; ++x) {
-      float& v = ink[y * w + x];
-      v /= strongest;
-      if (v >= 0.25f) {
-        left = std::min(left, x);
-        right = std::max(right, x);
-        top = std::min(top, y);
-        bottom = std::max(bottom, y);
-      }
-    }
-  }
-  const std::size_t crop_w = right - left + 1, crop_h = bottom - top + 1;
-  std::vector<float> crop(crop_w * crop_h);
-  for (std::size_t y = 0; y < crop_h; ++y) {
-    for (std::size_t x = 0; x < crop_w; ++x) crop[y * crop_w + x] = ink[(top + y) * w + left + x];
-  }
-
-  // Fit the longer side to 20 pixels, keeping the aspect ratio (at least 1 pixel the other way).
-  const std::size_t longer = std::max(crop_w, crop_h);
-  const std::size_t box_w = std::max<std::size_t>(1, (crop_w * 20 + longer / 2) / longer);
-  const std::size_t box_h = std::max<std::size_t>(1, (crop_h * 20 + longer / 2) / longer);
-  std::vector<float> box = resample(crop, crop_w, crop_h, box_w, box_h);
-  const float box_max = *std::max_element(box.begin(), box.end());
-  if (box_max > 0.0f) {
-    for (float& v : box) v /= box_max;
-  }
-
-  // Centre of mass of the 20x20 box goes to pixel (14, 14) of the 28x28 image; the shift is
-  // rounded to whole pixels (as for MNIST) and whatever falls outside is cut off.
-  double mass = 0.0, mx = 0.0, my = 0.0;
-  for (std::size_t y = 0; y < box_h; ++y) {
-    for (std::size_t x = 0; x < box_w; ++x) {
-      const double v = box[y * box_w + x];
-      mass += v;
-      mx += v * (static_cast<double>(x) + 0.5);
-      my += v * (static_cast<double>(y) + 0.5);
-    }
-  }
-  const auto shift_x = static_cast<long>(std::lround(14.0 - mx / mass));
-  const auto shift_y = static_cast<long>(std::lround(14.0 - my / mass));
-  GrayImage out{28, 28, std::vector<std::uint8_t>(28 * 28, 0)};
-  for (std::size_t y = 0; y < box_h; ++y) {
-    for (std::size_t x = 0; x < box_w; ++x) {
-      const long tx = static_cast<long>(x) + shift_x, ty = static_cast<long>(y) + shift_y;
-      if (tx < 0 || ty < 0 || tx >= 28 || ty >= 28) continue;
-      out.pixels[static_cast<std::size_t>(ty) * 28 + static_cast<std::size_t>(tx)] =
-          static_cast<std::uint8_t>(std::lround(std::clamp(box[y * box_w + x], 0.0f, 1.0f) * 255));
-    }
-  }
-  return out;
 }
 
 }  // namespace cnn

@@ -18,13 +18,14 @@
 #include "cnn/arch/presets.hpp"
 #include "cnn/io/safetensors.hpp"
 #include "cnn/train/training.hpp"
+#include "safetensors_parts.hpp"
 #include "temp_dir.hpp"
 
 namespace cnn {
 namespace {
 
 namespace fs = std::filesystem;
-using Bytes = std::vector<char>;
+using namespace testing;  // the file helpers of safetensors_parts.hpp
 
 // 12x12 images of 4 classes; class k has a bright 2-pixel bar at row 3k, plus noise.
 Dataset bars(std::size_t count, std::uint64_t seed) {
@@ -51,15 +52,6 @@ std::vector<float> weights_of(Sequential& model) {
     weights.insert(weights.end(), p.value->data(), p.value->data() + p.value->size());
   }
   return weights;
-}
-
-Bytes read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const fs::path& path, const Bytes& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<long>(bytes.size()));
 }
 
 TrainOptions options_for_test() {
@@ -255,12 +247,6 @@ TEST_F(CheckpointTest, AFailedWriteLeavesThePreviousCheckpointAndNoTemporaryFile
 
 // ---- broken files ---------------------------------------------------------------------------
 
-// A valid checkpoint's header and data, to edit and write back.
-struct Parts {
-  nlohmann::json header;
-  Bytes data;
-};
-
 class BrokenCheckpointTest : public CheckpointTest {
  protected:
   void SetUp() override {
@@ -274,21 +260,12 @@ class BrokenCheckpointTest : public CheckpointTest {
     state.optimizer = sgd.checkpoint_state();
     save_checkpoint(path("good"), model, kInfo, state);
     good_ = read_bytes(path("good"));
-    std::uint64_t length = 0;
-    std::memcpy(&length, good_.data(), 8);
-    parts_.header = nlohmann::json::parse(good_.begin() + 8, good_.begin() + 8 + long(length));
-    parts_.data.assign(good_.begin() + 8 + long(length), good_.end());
+    parts_ = split(good_);  // a valid checkpoint's header and data, to edit and write back
   }
 
   // Writes the parts as a file and expects load_checkpoint to fail naming it and `phrase`.
   void expect_rejected(const Parts& parts, const std::string& phrase) {
-    const std::string text = parts.header.dump();
-    const std::uint64_t length = text.size();
-    Bytes bytes(8);
-    std::memcpy(bytes.data(), &length, 8);
-    bytes.insert(bytes.end(), text.begin(), text.end());
-    bytes.insert(bytes.end(), parts.data.begin(), parts.data.end());
-    expect_rejected(bytes, phrase);
+    expect_rejected(join(parts.header, parts.data, /*pad=*/false), phrase);
   }
   void expect_rejected(const Bytes& bytes, const std::string& phrase) {
     write_bytes(path("bad"), bytes);

@@ -24,60 +24,14 @@
 #include "cnn/arch/architecture.hpp"
 #include "cnn/arch/presets.hpp"
 #include "gradient_check.hpp"
+#include "safetensors_parts.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using Bytes = std::vector<char>;
 
-using cnn::testing::Contains;
-
-Bytes read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const fs::path& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
-// A safetensors file split into its JSON header and its data section.
-struct Parts {
-  json header;
-  Bytes data;
-};
-
-std::uint64_t header_length(const Bytes& file) {
-  std::uint64_t length = 0;
-  for (int i = 7; i >= 0; --i) {
-    length = (length << 8) | static_cast<std::uint8_t>(file.at(static_cast<std::size_t>(i)));
-  }
-  return length;
-}
-
-Parts split(const Bytes& file) {
-  const std::uint64_t length = header_length(file);
-  Parts parts;
-  parts.header = json::parse(file.begin() + 8, file.begin() + 8 + static_cast<long>(length));
-  parts.data.assign(file.begin() + 8 + static_cast<long>(length), file.end());
-  return parts;
-}
-
-// Serialises header and data again; pad aligns the data to 8 bytes as the writer does.
-Bytes join(const json& header, const Bytes& data, bool pad = true) {
-  std::string text = header.dump();
-  if (pad) text.append((8 - text.size() % 8) % 8, ' ');
-  Bytes out;
-  for (int i = 0; i < 8; ++i) {
-    out.push_back(static_cast<char>(static_cast<std::uint64_t>(text.size()) >> (8 * i)));
-  }
-  out.insert(out.end(), text.begin(), text.end());
-  out.insert(out.end(), data.begin(), data.end());
-  return out;
-}
+using namespace cnn::testing;  // Contains, the file helpers of safetensors_parts.hpp
 
 // Removes a tensor as if the file had been written without it: its header entry and its bytes go,
 // the tensors after it move down.

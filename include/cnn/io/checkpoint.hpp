@@ -6,11 +6,11 @@
 //   "<layer>.<name>"              F32  the weights and buffers, named and shaped as in a model file
 //   "optimizer.<state name>"      F32  the optimizer's tensors ("optimizer.0.weight.exp_avg")
 //   "sampler.order"               U32  the current epoch's order of the training images
-//   __metadata__                       format "cnn-checkpoint", preset, architecture, input_shape,
-//                                      classes,
-//                                      iteration, images, loss_sum, loss_count, optimizer.steps,
-//                                      sampler.position, sampler.epoch, sampler.rng, and the
-//                                      run's settings as "setting.<name>"
+//   __metadata__                       format_version (as for model files), format
+//                                      "cnn-checkpoint", preset, architecture, input_shape,
+//                                      classes, iteration, images, loss_sum, loss_count,
+//                                      optimizer.steps, sampler.position, sampler.epoch,
+//                                      sampler.rng, and the run's settings as "setting.<name>"
 // Doubles and generator words are written exactly (hexadecimal), so nothing is rounded.
 #pragma once
 

@@ -4,9 +4,10 @@
 // Tensor names and layouts are PyTorch's state_dict ones ("0.weight" [out, in, kh, kw], ...), so
 // the file loads into the equivalent torch.nn.Sequential. Buffers (batch normalisation's
 // running_mean and running_var) are stored next to the parameters, as in a state_dict.
-// "__metadata__" records what is needed to rebuild the network (architecture text, preset name,
-// input shape, classes), the input normalisation (input_scale, input_mean: x = pixel *
-// input_scale - input_mean, pixels 0..255) and the training settings.
+// "__metadata__" records the format_version ("1"; files without one are version 0 and hold the
+// same keys; a newer version is refused), what is needed to rebuild the network (architecture
+// text, preset name, input shape, classes), the input normalisation (input_scale, input_mean:
+// x = pixel * input_scale - input_mean, pixels 0..255) and the training settings.
 #pragma once
 
 #include <filesystem>
