@@ -16,6 +16,7 @@ class Dropout : public Layer {
  public:
   explicit Dropout(double probability = 0.5);
   std::string kind() const override { return "dropout"; }
+  InitRole init_role() const override { return InitRole::looked_through(); }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override { return input; }
   void forward(const Tensor& x, Tensor& y, bool training) override;
