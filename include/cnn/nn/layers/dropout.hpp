@@ -8,6 +8,9 @@
 // so a run is reproducible.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "cnn/nn/layer.hpp"
 
 namespace cnn {
@@ -31,6 +34,7 @@ class Dropout : public Layer {
  private:
   double probability_;
   Rng rng_{0};
+  std::vector<std::uint64_t> words_;  // the random words of the last training mask
   Tensor mask_;
 };
 
