@@ -1,4 +1,4 @@
-// Fuzz target for the architecture language (src/architecture.cpp), which model files,
+// Fuzz target for the architecture language (src/arch/), which model files,
 // checkpoints and --arch feed with outside text. Its contract is to throw ArchitectureError for
 // anything it cannot build; any other exception, a crash or a read out of bounds is a bug the
 // fuzzer reports. A network that builds must end with `classes` values per image.

@@ -89,6 +89,10 @@ void relu_backward(const float* x, const float* dy, float* dx, std::size_t count
 //   logits[N,K], labels[N] (each < K), dlogits[N,K] (may be null).
 double softmax_cross_entropy(const float* logits, const std::int32_t* labels, float* dlogits,
                              std::size_t batch, std::size_t classes);
+// Softmax alone, for the probabilities of predict and eval, with the same max shift:
+//   probs[n,k] = exp(z[n,k] − max_j z[n,j]) / Σ_j exp(z[n,j] − max_j z[n,j])   (sum in double)
+//   logits[N,K], probs[N,K].
+void softmax(const float* logits, float* probs, std::size_t batch, std::size_t classes);
 
 // ---- optimizer ------------------------------------------------------------------------------
 // The design's momentum step for one parameter: v = γ·v + lr_t·g; w −= v.
@@ -110,8 +114,15 @@ void sigmoid_backward(const float* y, const float* dy, float* dx, std::size_t co
 void leaky_relu_forward(const float* x, float* y, std::size_t count, float slope);
 void leaky_relu_backward(const float* x, const float* dy, float* dx, std::size_t count,
                          float slope);
-// y = x · mask (dropout with a mask of 0 and 1/(1−p) drawn by the layer); also dx = dy · mask.
+// y = x · mask (dropout with the mask of dropout_mask); also dx = dy · mask.
 void multiply(const float* x, const float* mask, float* y, std::size_t count);
+// Dropout's mask from the layer's random 64-bit words, two elements per word: element i reads
+// the 24-bit uniform u = bits 40..63 of words[i/2] when i is even, bits 8..31 when i is odd, and
+//   mask[i] = 1/(1−p) when u ≥ floor(p·2²⁴) (kept, with probability 1−p), else 0.
+//   words[ceil(count/2)], mask[count]; p in [0, 1).
+void dropout_mask(const std::uint64_t* words, float* mask, std::size_t count, double probability);
+// y = x (Flatten's forward and backward: the memory order does not change).
+void copy(const float* x, float* y, std::size_t count);
 
 // ---- average pooling ------------------------------------------------------------------------
 // y[n,c,i,j] = (1/(kh·kw)) Σ over the window of x[n,c,a,b], padding counted as zeros (PyTorch's

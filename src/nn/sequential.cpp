@@ -2,8 +2,6 @@
 
 #include <sstream>
 
-#include "cnn/nn/layers/leaky_relu.hpp"
-
 namespace cnn {
 
 Layer& Sequential::add(std::unique_ptr<Layer> layer) {
@@ -110,23 +108,12 @@ std::vector<Rng*> Sequential::random_streams() {
 
 void Sequential::initialize(std::uint64_t seed) {
   Rng rng(seed);
-  const auto looked_through = [](const std::string& kind) {
-    return kind == "maxpool2d" || kind == "flatten" || kind == "avgpool2d" ||
-           kind == "globalavgpool2d" || kind == "batchnorm2d" || kind == "batchnorm1d" ||
-           kind == "dropout";
-  };
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    // Gain 2 (He) when the next layer that changes values is a ReLU, 1 (LeCun) otherwise. Max
-    // pooling and flattening commute with a ReLU; batch normalisation rescales whatever it gets
-    // and dropout keeps the scale, so they are looked through too.
+    // The gain of the next layer that changes values (a ReLU: 2, He), 1 (LeCun) when there is
+    // none, as for the logits that feed the softmax.
     std::size_t next = i + 1;
-    while (next < layers_.size() && looked_through(layers_[next]->kind())) ++next;
-    double gain = 1.0;
-    if (next < layers_.size() && layers_[next]->kind() == "relu") gain = 2.0;
-    if (next < layers_.size() && layers_[next]->kind() == "leakyrelu") {
-      const double a = static_cast<const LeakyReLU&>(*layers_[next]).slope();
-      gain = 2.0 / (1.0 + a * a);
-    }
+    while (next < layers_.size() && layers_[next]->init_role().is_looked_through()) ++next;
+    const double gain = next < layers_.size() ? layers_[next]->init_role().gain() : 1.0;
     layers_[i]->initialize(rng, gain);
   }
 }

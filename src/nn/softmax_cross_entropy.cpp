@@ -1,7 +1,5 @@
 #include "cnn/nn/softmax_cross_entropy.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -51,17 +49,7 @@ void softmax(const Tensor& logits, Tensor& probs) {
     throw ShapeError("softmax: expected logits [N, classes], got " + logits.shape().to_string());
   }
   probs.resize(logits.shape());
-  const std::size_t classes = logits.dim(1);
-  for (std::size_t n = 0; n < logits.dim(0); ++n) {
-    const float* z = logits.data() + n * classes;
-    float* a = probs.data() + n * classes;
-    const float shift = *std::max_element(z, z + classes);
-    double sum = 0.0;
-    for (std::size_t k = 0; k < classes; ++k) sum += std::exp(double{z[k]} - shift);
-    for (std::size_t k = 0; k < classes; ++k) {
-      a[k] = static_cast<float>(std::exp(double{z[k]} - shift) / sum);
-    }
-  }
+  kernels::softmax(logits.data(), probs.data(), logits.dim(0), logits.dim(1));
 }
 
 }  // namespace cnn

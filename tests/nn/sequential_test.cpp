@@ -5,11 +5,17 @@
 #include <cmath>
 
 #include "cnn/arch/presets.hpp"
+#include "cnn/nn/layers/avg_pool2d.hpp"
+#include "cnn/nn/layers/batch_norm.hpp"
 #include "cnn/nn/layers/conv2d.hpp"
+#include "cnn/nn/layers/dropout.hpp"
 #include "cnn/nn/layers/flatten.hpp"
+#include "cnn/nn/layers/leaky_relu.hpp"
 #include "cnn/nn/layers/linear.hpp"
 #include "cnn/nn/layers/max_pool2d.hpp"
 #include "cnn/nn/layers/relu.hpp"
+#include "cnn/nn/layers/sigmoid.hpp"
+#include "cnn/nn/layers/tanh.hpp"
 #include "cnn/nn/softmax_cross_entropy.hpp"
 #include "gradient_check.hpp"
 
@@ -106,6 +112,38 @@ TEST(Sequential, InitialisationGainFollowsTheNextNonlinearity) {
   EXPECT_NEAR(standard_deviation(*params[4].value), std::sqrt(2.0 / 400), 0.003);
   EXPECT_NEAR(standard_deviation(*params[8].value), std::sqrt(1.0 / 84), 0.01);
   EXPECT_NEAR(standard_deviation(*params[2].value), std::sqrt(2.0 / 150), 0.006);
+}
+
+// Each layer says what it means for the weights before it; the model takes the gain of the first
+// layer that is not looked through.
+TEST(Sequential, InitRolesOfTheLayers) {
+  for (const InitRole role :
+       {MaxPool2D(2).init_role(), AvgPool2D(2).init_role(), GlobalAvgPool2D().init_role(),
+        Flatten().init_role(), BatchNorm(3, 2).init_role(), Dropout(0.5).init_role()}) {
+    EXPECT_TRUE(role.is_looked_through());
+  }
+  EXPECT_FALSE(ReLU().init_role().is_looked_through());
+  EXPECT_EQ(ReLU().init_role().gain(), 2.0);
+  EXPECT_EQ(LeakyReLU(0.5).init_role().gain(), 2.0 / 1.25);
+  for (const InitRole role : {Linear(2, 3).init_role(), Conv2D(1, 2, 3).init_role(),
+                              Tanh().init_role(), Sigmoid().init_role()}) {
+    EXPECT_FALSE(role.is_looked_through());
+    EXPECT_EQ(role.gain(), 1.0);
+  }
+}
+
+TEST(Sequential, LeakyReluGainIsSeenThroughBatchNormAndDropout) {
+  // Linear(400, 64) → bn → dropout → LeakyReLU(0.5): gain 2 / (1 + 0.25), std sqrt(1.6 / 400).
+  Sequential model;
+  model.emplace<Linear>(400, 64);
+  model.emplace<BatchNorm>(64, 1);
+  model.emplace<Dropout>(0.5);
+  model.emplace<LeakyReLU>(0.5);
+  model.emplace<Linear>(64, 10);
+  model.initialize(3);
+  auto params = model.parameters();
+  EXPECT_NEAR(standard_deviation(*params[0].value), std::sqrt(1.6 / 400), 0.002);
+  EXPECT_NEAR(standard_deviation(*params[4].value), std::sqrt(1.0 / 64), 0.01);
 }
 
 TEST(Sequential, SameSeedSameWeights) {

@@ -7,7 +7,8 @@
 // comment to the end of the line). Each is a name with optional arguments in parentheses,
 // positional first, then key=value. Numbers are decimal; the word `classes` stands for the
 // number of classes of the data. Input channels and feature counts are inferred from the shape
-// that reaches the layer.
+// that reaches the layer. The layers (each one row of the layer catalogue in the library's
+// sources, src/arch/layer_catalogue.cpp):
 //
 //   conv(out, kernel, stride=1, pad=0, init=auto)   Conv2D; init: auto, he, lecun, glorot
 //   fc(out, init=auto)        alias linear           Linear; flattens a [N, C, H, W] input first

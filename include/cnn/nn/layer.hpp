@@ -36,11 +36,35 @@ enum class WeightInit { automatic, he, lecun, glorot };
 // Variance of the initial weights for a choice, a layer's fans and the model's gain.
 double weight_init_variance(WeightInit init, double fan_in, double fan_out, double gain);
 
+// What a layer means for the initial weights of the layers before it (Sequential::initialize):
+// the weights of a layer are drawn with the gain of the first layer after it that is not looked
+// through.
+class InitRole {
+ public:
+  // Keeps the scale of what it gets and does not change which activation follows: pooling,
+  // flattening, batch normalisation (it rescales whatever it gets), dropout.
+  static InitRole looked_through() { return InitRole(true, 1.0); }
+  // An activation that keeps the scale of its input when that has variance gain / fan_in: 2 for
+  // a ReLU, which zeroes half the signal (He et al. 2015).
+  static InitRole activation(double gain) { return InitRole(false, gain); }
+  // Anything else: what it gets is used as it is (LeCun's variance, gain 1).
+  static InitRole other() { return InitRole(false, 1.0); }
+
+  bool is_looked_through() const { return looked_through_; }
+  double gain() const { return gain_; }
+
+ private:
+  InitRole(bool looked_through, double gain) : looked_through_(looked_through), gain_(gain) {}
+  bool looked_through_;
+  double gain_;
+};
+
 class Layer {
  public:
   virtual ~Layer() = default;
 
-  // Short type name, as in a preset or a model file ("conv2d", "relu", ...).
+  // Short type name of the class in lower case ("conv2d", "batchnorm1d", "relu"), for tests and
+  // tools that ask what a layer is; the architecture language names layers its own way ("conv").
   virtual std::string kind() const = 0;
   // Readable one-line description with hyperparameters, e.g. "Conv2D(1, 3, kernel=5x5, ...)".
   virtual std::string describe() const = 0;
@@ -62,6 +86,9 @@ class Layer {
   // al. 2015: the ReLU zeroes half the signal, so twice the variance keeps its scale), gain 1
   // when the output is used as it is, such as logits feeding the softmax (LeCun's variance).
   virtual void initialize(Rng& /*rng*/, double /*gain*/) {}
+  // What this layer means for the initial weights of the layers before it (see InitRole). Every
+  // layer says, so that a new one cannot silently take another's gain.
+  virtual InitRole init_role() const = 0;
   // The layer's own generator when it draws random numbers while training (dropout's masks), so
   // that a checkpoint can record it and a resumed run draws the same numbers; null otherwise.
   virtual Rng* random_stream() { return nullptr; }

@@ -50,10 +50,10 @@ class Sequential {
   std::vector<Buffer> buffers();
   // The generators of the layers that draw random numbers while training, in layer order.
   std::vector<Rng*> random_streams();
-  // Draws initial weights for every layer from one generator seeded with seed, with gain 2 for
-  // layers followed by a ReLU, 2/(1+a²) for a LeakyReLU of slope a, and 1 for the others (see
-  // Layer::initialize). Layers that do not change which activation follows (pooling, flatten,
-  // batch normalisation, dropout) are looked through.
+  // Draws initial weights for every layer from one generator seeded with seed, with the gain of
+  // the next layer that is not looked through (Layer::init_role): 2 for a ReLU, 2/(1+a²) for a
+  // LeakyReLU of slope a, and 1 for the others (see Layer::initialize). Layers that do not change
+  // which activation follows (pooling, flatten, batch normalisation, dropout) are looked through.
   void initialize(std::uint64_t seed);
   // One line per layer with its output shape and parameter count.
   std::string summary(const Shape& input);

@@ -41,6 +41,10 @@ LeakyReLU::LeakyReLU(double slope) : slope_(slope) {
   }
 }
 
+InitRole LeakyReLU::init_role() const {
+  return InitRole::activation(2.0 / (1.0 + slope_ * slope_));
+}
+
 std::string LeakyReLU::describe() const {
   std::ostringstream out;
   out << "LeakyReLU(" << slope_ << ")";

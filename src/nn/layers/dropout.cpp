@@ -28,17 +28,11 @@ void Dropout::forward(const Tensor& x, Tensor& y, bool training) {
   if (!training || probability_ == 0.0) {
     mask_.fill(1.0f);
   } else {
-    // Drawing the mask is sampling, not arithmetic; one 64-bit draw gives the 24-bit uniform
-    // numbers of two elements.
-    const auto keep = static_cast<float>(1.0 / (1.0 - probability_));
-    const auto threshold = static_cast<std::uint32_t>(probability_ * 16777216.0);
-    std::size_t i = 0;
-    for (; i + 1 < mask_.size(); i += 2) {
-      const std::uint64_t bits = rng_.next_u64();
-      mask_[i] = (bits >> 40) >= threshold ? keep : 0.0f;
-      mask_[i + 1] = ((bits >> 8) & 0xffffff) >= threshold ? keep : 0.0f;
-    }
-    if (i < mask_.size()) mask_[i] = (rng_.next_u64() >> 40) >= threshold ? keep : 0.0f;
+    // Drawing the random words is the layer's (its generator is saved in checkpoints); turning
+    // them into the mask is the kernel's. One word serves two elements.
+    words_.resize((mask_.size() + 1) / 2);  // allocates only when the batch grows
+    for (std::uint64_t& word : words_) word = rng_.next_u64();
+    kernels::dropout_mask(words_.data(), mask_.data(), mask_.size(), probability_);
   }
   kernels::multiply(x.data(), mask_.data(), y.data(), x.size());
 }

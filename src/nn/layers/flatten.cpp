@@ -1,6 +1,6 @@
 #include "cnn/nn/layers/flatten.hpp"
 
-#include <algorithm>
+#include "kernels/kernels.hpp"
 
 namespace cnn {
 
@@ -16,14 +16,14 @@ Shape Flatten::output_shape(const Shape& input) const {
 
 void Flatten::forward(const Tensor& x, Tensor& y, bool /*training*/) {
   require(y.shape(), output_shape(x.shape()), "output");
-  std::copy(x.data(), x.data() + x.size(), y.data());
+  kernels::copy(x.data(), y.data(), x.size());
 }
 
 void Flatten::backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor* dx) {
   if (dx == nullptr) return;
   require(dy.shape(), output_shape(x.shape()), "output gradient");
   require(dx->shape(), x.shape(), "input gradient");
-  std::copy(dy.data(), dy.data() + dy.size(), dx->data());
+  kernels::copy(dy.data(), dx->data(), dy.size());
 }
 
 }  // namespace cnn

@@ -1,4 +1,4 @@
-// Tanh, Sigmoid and LeakyReLU (src/layers/activations.cpp).
+// Tanh, Sigmoid and LeakyReLU (src/nn/layers/activations.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -13,6 +13,7 @@ class FixedMaskDropout : public Layer {
  public:
   explicit FixedMaskDropout(double p) : dropout_(p) {}
   std::string kind() const override { return "dropout"; }
+  InitRole init_role() const override { return dropout_.init_role(); }
   std::string describe() const override { return dropout_.describe(); }
   Shape output_shape(const Shape& input) const override { return dropout_.output_shape(input); }
   void forward(const Tensor& x, Tensor& y, bool training) override {

@@ -16,6 +16,7 @@ class AvgPool2D : public Layer {
   explicit AvgPool2D(Size2 kernel, Size2 stride = 0, Size2 padding = 0);  // stride 0: = kernel
 
   std::string kind() const override { return "avgpool2d"; }
+  InitRole init_role() const override { return InitRole::looked_through(); }
   std::string describe() const override { return window_.describe(); }
   Shape output_shape(const Shape& input) const override { return window_.output_shape(input); }
   void forward(const Tensor& x, Tensor& y, bool training) override;
@@ -35,6 +36,7 @@ class AvgPool2D : public Layer {
 class GlobalAvgPool2D : public Layer {
  public:
   std::string kind() const override { return "globalavgpool2d"; }
+  InitRole init_role() const override { return InitRole::looked_through(); }
   std::string describe() const override { return "GlobalAvgPool2D()"; }
   Shape output_shape(const Shape& input) const override;
   void forward(const Tensor& x, Tensor& y, bool training) override;

@@ -21,6 +21,7 @@ class BatchNorm : public Layer {
   BatchNorm(std::size_t channels, std::size_t dims, double epsilon = 1e-5, double momentum = 0.1);
 
   std::string kind() const override { return dims_ == 2 ? "batchnorm2d" : "batchnorm1d"; }
+  InitRole init_role() const override { return InitRole::looked_through(); }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   void forward(const Tensor& x, Tensor& y, bool training) override;

@@ -18,6 +18,7 @@ class Conv2D : public Layer {
          Size2 padding = 0);
 
   std::string kind() const override { return "conv2d"; }
+  InitRole init_role() const override { return InitRole::other(); }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   void forward(const Tensor& x, Tensor& y, bool training) override;

@@ -8,6 +8,9 @@
 // so a run is reproducible.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "cnn/nn/layer.hpp"
 
 namespace cnn {
@@ -16,6 +19,7 @@ class Dropout : public Layer {
  public:
   explicit Dropout(double probability = 0.5);
   std::string kind() const override { return "dropout"; }
+  InitRole init_role() const override { return InitRole::looked_through(); }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override { return input; }
   void forward(const Tensor& x, Tensor& y, bool training) override;
@@ -30,6 +34,7 @@ class Dropout : public Layer {
  private:
   double probability_;
   Rng rng_{0};
+  std::vector<std::uint64_t> words_;  // the random words of the last training mask
   Tensor mask_;
 };
 

@@ -9,6 +9,7 @@ namespace cnn {
 class Flatten : public Layer {
  public:
   std::string kind() const override { return "flatten"; }
+  InitRole init_role() const override { return InitRole::looked_through(); }
   std::string describe() const override { return "Flatten()"; }
   Shape output_shape(const Shape& input) const override;
   void forward(const Tensor& x, Tensor& y, bool training) override;

@@ -10,6 +10,8 @@ class LeakyReLU : public Layer {
  public:
   explicit LeakyReLU(double slope = 0.01);
   std::string kind() const override { return "leakyrelu"; }
+  // 2/(1+a²): the negative side keeps a² of the variance the ReLU drops (He et al. 2015).
+  InitRole init_role() const override;
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override { return input; }
   void forward(const Tensor& x, Tensor& y, bool training) override;

@@ -16,6 +16,7 @@ class Linear : public Layer {
   Linear(std::size_t in_features, std::size_t out_features);
 
   std::string kind() const override { return "linear"; }
+  InitRole init_role() const override { return InitRole::other(); }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   void forward(const Tensor& x, Tensor& y, bool training) override;

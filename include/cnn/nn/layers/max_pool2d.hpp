@@ -21,6 +21,7 @@ class MaxPool2D : public Layer {
   explicit MaxPool2D(Size2 kernel, Size2 stride = 0, Size2 padding = 0);  // stride 0: = kernel
 
   std::string kind() const override { return "maxpool2d"; }
+  InitRole init_role() const override { return InitRole::looked_through(); }
   std::string describe() const override { return window_.describe(); }
   Shape output_shape(const Shape& input) const override { return window_.output_shape(input); }
   void forward(const Tensor& x, Tensor& y, bool training) override;

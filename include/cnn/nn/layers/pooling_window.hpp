@@ -1,6 +1,11 @@
 // The window of a pooling layer (MaxPool2D, AvgPool2D): kernel, stride and padding, checked once,
 // and the window geometry they give on an input [N, C, H, W]:
 //   out = floor((in + 2·padding − kernel) / stride) + 1 on each axis.
+//
+// A program using the library has no need of it; it is public only because the pooling layers
+// hold one as a member, so their public headers need its definition. Making it internal would
+// take either a pointer to an internal object in each layer (an allocation and an indirection
+// for three sizes) or the same members, checks and messages written out in both layers.
 #pragma once
 
 #include <string>

@@ -8,6 +8,7 @@ namespace cnn {
 class ReLU : public Layer {
  public:
   std::string kind() const override { return "relu"; }
+  InitRole init_role() const override { return InitRole::activation(2.0); }
   std::string describe() const override { return "ReLU()"; }
   Shape output_shape(const Shape& input) const override { return input; }
   void forward(const Tensor& x, Tensor& y, bool training) override;

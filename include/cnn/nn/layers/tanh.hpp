@@ -8,6 +8,7 @@ namespace cnn {
 class Tanh : public Layer {
  public:
   std::string kind() const override { return "tanh"; }
+  InitRole init_role() const override { return InitRole::other(); }
   std::string describe() const override { return "Tanh()"; }
   Shape output_shape(const Shape& input) const override { return input; }
   void forward(const Tensor& x, Tensor& y, bool training) override;
