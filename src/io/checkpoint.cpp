@@ -235,18 +235,11 @@ void save_checkpoint(const std::filesystem::path& path, Sequential& model, const
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& path) {
-  const std::vector<std::uint8_t> bytes =
-      read_whole_file_as<CheckpointError>(path, {.folder = "is a folder, not a checkpoint"});
-  return parse_checkpoint({reinterpret_cast<const char*>(bytes.data()), bytes.size()},
-                          path.string());
+  return load_stored<CheckpointError>(path, "is a folder, not a checkpoint", parse_checkpoint);
 }
 
 Checkpoint parse_checkpoint(std::span<const char> bytes, const std::string& name) {
-  try {
-    return read_checkpoint(bytes);
-  } catch (const StoredModelError& e) {
-    throw CheckpointError(name + ": " + e.what());
-  }
+  return parse_named<CheckpointError>(bytes, name, read_checkpoint);
 }
 
 }  // namespace cnn

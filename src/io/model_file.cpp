@@ -67,17 +67,11 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
 }
 
 LoadedModel load_model(const std::filesystem::path& path) {
-  const std::vector<std::uint8_t> bytes =
-      read_whole_file_as<ModelFileError>(path, {.folder = "is a folder, not a model file"});
-  return parse_model({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path.string());
+  return load_stored<ModelFileError>(path, "is a folder, not a model file", parse_model);
 }
 
 LoadedModel parse_model(std::span<const char> bytes, const std::string& name) {
-  try {
-    return read_model(bytes);
-  } catch (const StoredModelError& e) {
-    throw ModelFileError(name + ": " + e.what());
-  }
+  return parse_named<ModelFileError>(bytes, name, read_model);
 }
 
 }  // namespace cnn

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <span>
@@ -15,6 +17,7 @@
 #include "cnn/io/model_file.hpp"
 #include "cnn/io/safetensors.hpp"
 #include "cnn/nn/sequential.hpp"
+#include "core/whole_file.hpp"
 
 namespace cnn {
 
@@ -71,5 +74,24 @@ StoredNetwork read_network(const SafetensorsContents& contents);
 // architecture"), with `note` appended when given.
 void refuse_other_tensors(const SafetensorsContents& contents, const std::set<std::string>& taken,
                           const std::string& note = "");
+
+// parse(bytes) with its StoredModelError named after the file: "<name>: <problem>" as Error
+// (ModelFileError, CheckpointError).
+template <class Error, class Parse>
+auto parse_named(std::span<const char> bytes, const std::string& name, Parse parse) {
+  try {
+    return parse(bytes);
+  } catch (const StoredModelError& e) {
+    throw Error(name + ": " + e.what());
+  }
+}
+
+// The file at path read whole (read_whole_file, a folder told as `folder`) and given to
+// parse(bytes, name); problems reading it are thrown as Error.
+template <class Error, class Parse>
+auto load_stored(const std::filesystem::path& path, const std::string& folder, Parse parse) {
+  const std::vector<std::uint8_t> bytes = read_whole_file_as<Error>(path, {.folder = folder});
+  return parse({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path.string());
+}
 
 }  // namespace cnn
