@@ -11,18 +11,17 @@
 #include "cnn/core/rng.hpp"
 #include "cnn/nn/softmax_cross_entropy.hpp"
 #include "cnn/train/divergence.hpp"
+#include "cnn/train/evaluation.hpp"
+#include "cnn/train/make_optimizer.hpp"
 
 namespace cnn {
 
 namespace {
 
-void check_model_fits(Sequential& model, const Dataset& data) {
-  const Shape image = data.image_shape();
-  const Shape out = model.output_shape(Shape{1, image[0], image[1], image[2]});
-  if (out.rank() != 2 || out[1] != data.classes()) {
-    throw ShapeError("the model's output " + out.to_string() + " does not fit " +
-                     std::to_string(data.classes()) + " classes");
-  }
+// The one stage where the gradients become global (see GradientSync): after backward, before the
+// finiteness check and the update.
+void synchronize_gradients(const TrainOptions& options, ParameterBlock& block, double& loss) {
+  if (options.gradient_sync) options.gradient_sync(block, loss);
 }
 
 // Hands out mini-batches of a fresh random permutation each epoch.
@@ -98,9 +97,8 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   check_model_fits(model, data);
   const std::size_t total = plan_iterations(options, data.size()).total;
   BatchSampler sampler(data.size(), options.batch_size, options.shuffle_seed);
-  const std::unique_ptr<Optimizer> optimizer =
-      make_optimizer(model.parameters(), options.sgd.learning_rate, options.sgd.momentum,
-                     options.sgd.decay, options.optimizer, total);
+  ParameterBlock& block = model.parameter_block();
+  const std::unique_ptr<Optimizer> optimizer = make_optimizer(block, options.optimizer, total);
   std::optional<Augmenter> augmenter;
   if (options.augment.enabled()) augmenter.emplace(options.augment, options.shuffle_seed ^ 0xa5a5);
   // The generators besides the sampler, in TrainState::random_streams' order.
@@ -133,8 +131,6 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     loss_count = resume.loss_count;
     first = resume.iteration + 1;
   }
-  // Fetched once: parameters() builds a vector, and the loop must not allocate.
-  const std::vector<Parameter> parameters = model.parameters();
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -145,13 +141,14 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     data.gather(sampler.next(), x, labels);
     if (augmenter) augmenter->apply(x);
     const Tensor& logits = model.forward(x, /*training=*/true);
-    const double loss = criterion.forward(logits, labels, dlogits);
+    double loss = criterion.forward(logits, labels, dlogits);
     model.backward(dlogits);
+    synchronize_gradients(options, block, loss);
     // Before the step, so that a NaN never reaches the weights.
-    check_step_is_finite(loss, parameters, model, x, it);
+    check_step_is_finite(loss, model, x, it);
     loss_sum += loss;
     ++loss_count;
-    optimizer->step();  // (all-reduce the gradients here for data-parallel training)
+    optimizer->step();
     result.images += labels.size();
 
     if (options.report_every > 0 && (it % options.report_every == 0 || it == total)) {
