@@ -18,6 +18,23 @@ namespace cnn {
 
 namespace {
 
+// The generators besides the sampler, in TrainState::random_streams' order.
+std::vector<Rng*> random_streams(std::optional<Augmenter>& augmenter, Sequential& model) {
+  std::vector<Rng*> streams;
+  if (augmenter) streams.push_back(&augmenter->random_stream());
+  for (Rng* stream : model.random_streams()) streams.push_back(stream);
+  return streams;
+}
+
+void restore_streams(const std::vector<Rng*>& streams, const std::vector<Rng::State>& saved) {
+  if (saved.size() != streams.size()) {
+    throw std::invalid_argument("the checkpoint holds " + std::to_string(saved.size()) +
+                                " random generators (augmentation, dropout), this run draws from " +
+                                std::to_string(streams.size()));
+  }
+  for (std::size_t i = 0; i < streams.size(); ++i) streams[i]->set_state(saved[i]);
+}
+
 // The one stage where the gradients become global (see GradientSync): after backward, before the
 // finiteness check and the update.
 void synchronize_gradients(const TrainOptions& options, ParameterBlock& block, double& loss) {
@@ -101,10 +118,7 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   const std::unique_ptr<Optimizer> optimizer = make_optimizer(block, options.optimizer, total);
   std::optional<Augmenter> augmenter;
   if (options.augment.enabled()) augmenter.emplace(options.augment, options.shuffle_seed ^ 0xa5a5);
-  // The generators besides the sampler, in TrainState::random_streams' order.
-  std::vector<Rng*> streams;
-  if (augmenter) streams.push_back(&augmenter->random_stream());
-  for (Rng* stream : model.random_streams()) streams.push_back(stream);
+  const std::vector<Rng*> streams = random_streams(augmenter, model);
   SoftmaxCrossEntropy criterion;
   Tensor x, dlogits;
   std::vector<std::int32_t> labels;
@@ -118,14 +132,7 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     const TrainState& resume = *options.resume;
     sampler.restore(resume.sampler);
     optimizer->set_state(resume.optimizer);
-    if (resume.random_streams.size() != streams.size()) {
-      throw std::invalid_argument(
-          "the checkpoint holds " + std::to_string(resume.random_streams.size()) +
-          " random generators (augmentation, dropout), this run draws from " +
-          std::to_string(streams.size()));
-    }
-    for (std::size_t i = 0; i < streams.size(); ++i)
-      streams[i]->set_state(resume.random_streams[i]);
+    restore_streams(streams, resume.random_streams);
     result.images = resume.images;
     loss_sum = resume.loss_sum;
     loss_count = resume.loss_count;
