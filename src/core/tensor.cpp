@@ -101,7 +101,10 @@ Tensor& Tensor::operator=(Tensor&& other) {
 
 void Tensor::copy_values(const Tensor& other) {
   resize(other.shape_);
-  if (size() > 0) std::memcpy(data(), other.data(), size() * sizeof(float));
+  // A view assigned a view of its own floats has nothing to copy (and memcpy must not overlap).
+  if (size() > 0 && data() != other.data()) {
+    std::memcpy(data(), other.data(), size() * sizeof(float));
+  }
 }
 
 void Tensor::move_to(float* storage) {
