@@ -28,7 +28,8 @@ class ParameterBlock {
   ParameterBlock(const ParameterBlock&) = delete;
   ParameterBlock& operator=(const ParameterBlock&) = delete;
 
-  // count() floats each, gaps included.
+  // count() floats each: the gaps, and a zero tail that makes count() a multiple of 256 so that
+  // every thread's part of a kernel call starts on a 64-byte line (see parameter_block.cpp).
   float* values() { return values_.data(); }
   const float* values() const { return values_.data(); }
   float* gradients() { return gradients_.data(); }
