@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
     const double batches_per_epoch =
         static_cast<double>((train_set.size() + options.batch_size - 1) / options.batch_size);
     options.iterations = static_cast<std::size_t>(std::lround(epochs * batches_per_epoch));
-    options.sgd.learning_rate = std::stod(argv[5]);
-    options.sgd.decay = 0.0;
+    options.optimizer.learning_rate = std::stod(argv[5]);
+    options.optimizer.schedule.decay = 0.0;
     options.optimizer.kind = cnn::OptimizerKind::adam;
     options.optimizer.schedule.kind = cnn::ScheduleKind::onecycle;
     options.report_every = std::stoul(argv[6]);

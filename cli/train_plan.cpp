@@ -100,7 +100,9 @@ TrainOptions training_options(const TrainArgs& args, std::size_t train_images,
   options.iterations = args.iterations;
   options.epochs = args.epochs;
   iterations = plan_iterations(options, train_images);
-  options.sgd = {args.lr, args.momentum, args.decay};
+  options.optimizer.learning_rate = args.lr;
+  options.optimizer.momentum = args.momentum;
+  options.optimizer.schedule.decay = args.decay;
   options.shuffle_seed = args.seed ^ 0x5eedda7aULL;  // its own stream, derived from --seed
   apply_recipe(args.recipe, iterations.per_epoch, options);
   return options;

@@ -75,7 +75,7 @@ void write_checkpoint_corpus(const fs::path& dir) {
   const cnn::Shape image{1, 8, 8};
   cnn::Sequential model = cnn::make_preset("seed", image, 2);
   model.initialize(1);
-  cnn::SGD sgd(model.parameters(), {});
+  cnn::SGD sgd(model.parameter_block(), {});
   cnn::TrainState state;
   state.iteration = 7;
   state.images = 28;

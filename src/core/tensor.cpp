@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 
 namespace cnn {
 
@@ -66,17 +67,52 @@ Tensor::Tensor(const Shape& shape) {
   zero();
 }
 
+Tensor Tensor::view(float* data, const Shape& shape) {
+  Tensor t;
+  t.shape_ = shape;
+  t.capacity_ = shape.numel();
+  t.data_ = data;
+  t.view_ = true;
+  return t;
+}
+
 Tensor::Tensor(const Tensor& other) : Tensor() {
-  resize(other.shape_);
-  if (size() > 0) std::memcpy(data(), other.data(), size() * sizeof(float));
+  copy_values(other);
 }
 
 Tensor& Tensor::operator=(const Tensor& other) {
-  if (this != &other) {
-    resize(other.shape_);
-    if (size() > 0) std::memcpy(data(), other.data(), size() * sizeof(float));
-  }
+  if (this != &other) copy_values(other);
   return *this;
+}
+
+Tensor& Tensor::operator=(Tensor&& other) {
+  if (this == &other) return *this;
+  if (view_) {
+    copy_values(other);  // a view keeps referring to its storage
+    return *this;
+  }
+  shape_ = std::exchange(other.shape_, Shape());
+  capacity_ = std::exchange(other.capacity_, 0);
+  owned_ = std::move(other.owned_);
+  data_ = std::exchange(other.data_, nullptr);
+  view_ = std::exchange(other.view_, false);
+  return *this;
+}
+
+void Tensor::copy_values(const Tensor& other) {
+  resize(other.shape_);
+  // A view assigned a view of its own floats has nothing to copy (and memcpy must not overlap).
+  if (size() > 0 && data() != other.data()) {
+    std::memcpy(data(), other.data(), size() * sizeof(float));
+  }
+}
+
+void Tensor::move_to(float* storage) {
+  if (size() > 0) std::memcpy(storage, data(), size() * sizeof(float));
+  owned_.reset();
+  data_ = storage;
+  capacity_ = size();
+  view_ = true;
 }
 
 float& Tensor::at(std::size_t n, std::size_t c, std::size_t h, std::size_t w) {
@@ -90,9 +126,14 @@ float Tensor::at(std::size_t n, std::size_t c, std::size_t h, std::size_t w) con
 void Tensor::resize(const Shape& shape) {
   const std::size_t needed = shape.numel();
   if (needed > capacity_) {
+    if (view_) {
+      throw std::logic_error("cannot resize a view of " + std::to_string(capacity_) +
+                             " elements to " + shape.to_string());
+    }
     // Aligned operator new, so that allocation counters (and sanitizers) see tensors too.
-    data_.reset(static_cast<float*>(
+    owned_.reset(static_cast<float*>(
         ::operator new[](needed * sizeof(float), std::align_val_t{kAlignment})));
+    data_ = owned_.get();
     capacity_ = needed;
   }
   shape_ = shape;

@@ -4,10 +4,25 @@
 
 namespace cnn {
 
+Sequential::Sequential() = default;
+Sequential::Sequential(Sequential&&) noexcept = default;
+Sequential& Sequential::operator=(Sequential&&) noexcept = default;
+Sequential::~Sequential() = default;
+
 Layer& Sequential::add(std::unique_ptr<Layer> layer) {
   layers_.push_back(std::move(layer));
   activations_.emplace_back();
   gradients_.emplace_back();
+  // Laid out anew on every add: the copies are small next to one training step, and the block is
+  // whole whatever order layers are added and used in.
+  std::vector<Parameter> all;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (Parameter p : layers_[i]->parameters()) {
+      p.name = std::to_string(i) + "." + p.name;
+      all.push_back(std::move(p));
+    }
+  }
+  block_ = ParameterBlock(std::move(all));
   return *layers_.back();
 }
 
@@ -71,14 +86,7 @@ void Sequential::backward_impl(const Tensor& dlogits, Tensor* input_grad) {
 }
 
 std::vector<Parameter> Sequential::parameters() {
-  std::vector<Parameter> all;
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    for (Parameter p : layers_[i]->parameters()) {
-      p.name = std::to_string(i) + "." + p.name;
-      all.push_back(std::move(p));
-    }
-  }
-  return all;
+  return block_.parameters();
 }
 
 std::size_t Sequential::parameter_count() {

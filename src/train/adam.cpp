@@ -8,46 +8,39 @@
 
 namespace cnn {
 
-Adam::Adam(std::vector<Parameter> parameters, LearningRateSchedule schedule, double beta1,
-           double beta2, double epsilon, double weight_decay, bool decoupled)
-    : Optimizer(std::move(parameters), schedule),
-      beta1_(beta1),
-      beta2_(beta2),
-      epsilon_(epsilon),
-      weight_decay_(weight_decay),
-      decoupled_(decoupled) {
-  if (!(beta1 >= 0.0 && beta1 < 1.0) || !(beta2 >= 0.0 && beta2 < 1.0)) {
-    throw std::invalid_argument("Adam: betas must be in [0, 1)");
-  }
-  if (!(epsilon > 0.0)) throw std::invalid_argument("Adam: epsilon must be > 0");
-  if (!(weight_decay >= 0.0)) throw std::invalid_argument("Adam: weight decay must be >= 0");
-  for (const Parameter& p : parameters_) {
-    m_.emplace_back(p.value->shape());
-    v_.emplace_back(p.value->shape());
+Adam::Adam(ParameterBlock& parameters, const OptimizerOptions& options, std::size_t total_steps)
+    : Optimizer(parameters, options, total_steps),
+      m_(parameters, "exp_avg"),
+      v_(parameters, "exp_avg_sq"),
+      beta1_(options.beta1),
+      beta2_(options.beta2),
+      epsilon_(options.epsilon),
+      weight_decay_(options.weight_decay),
+      decoupled_(options.kind == OptimizerKind::adamw) {
+  if (options.kind != OptimizerKind::adam && options.kind != OptimizerKind::adamw) {
+    throw std::invalid_argument("Adam: the optimizer is " + optimizer_name(options.kind));
   }
 }
 
 void Adam::step() {
-  // The one place every gradient is visible together (see Optimizer): all-reduce here.
+  // The gradients are global already (the training step's synchronisation stage). One call over
+  // the whole block, element by element as one call per parameter would.
   const auto lr = static_cast<float>(current_learning_rate());
   const double t = static_cast<double>(iterations_ + 1);
   const auto c1 = static_cast<float>(1.0 - std::pow(beta1_, t));
   const auto c2 = static_cast<float>(1.0 - std::pow(beta2_, t));
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    Parameter& p = parameters_[i];
-    kernels::adam_step(p.value->data(), m_[i].data(), v_[i].data(), p.grad->data(), p.value->size(),
-                       lr, static_cast<float>(beta1_), static_cast<float>(beta2_),
-                       static_cast<float>(epsilon_), c1, c2, static_cast<float>(weight_decay_),
-                       decoupled_);
-  }
+  kernels::adam_step(values_, m_.data(), v_.data(), gradients_, count_, lr,
+                     static_cast<float>(beta1_), static_cast<float>(beta2_),
+                     static_cast<float>(epsilon_), c1, c2, static_cast<float>(weight_decay_),
+                     decoupled_);
   ++iterations_;
 }
 
 std::vector<StateTensor> Adam::state() {
   std::vector<StateTensor> all;
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    all.push_back({parameters_[i].name + ".exp_avg", &m_[i]});
-    all.push_back({parameters_[i].name + ".exp_avg_sq", &v_[i]});
+  for (std::size_t i = 0; i < m_.size(); ++i) {
+    all.push_back(m_.tensor(i));
+    all.push_back(v_.tensor(i));
   }
   return all;
 }

@@ -55,11 +55,11 @@ std::optional<std::string> first_non_finite(Sequential& model, const Tensor& x, 
 
 }  // namespace
 
-void check_step_is_finite(double loss, const std::vector<Parameter>& parameters, Sequential& model,
-                          const Tensor& x, std::size_t iteration) {
-  bool ok = std::isfinite(loss);
-  for (std::size_t i = 0; ok && i < parameters.size(); ++i) ok = finite(*parameters[i].grad);
-  if (ok) return;
+void check_step_is_finite(double loss, Sequential& model, const Tensor& x, std::size_t iteration) {
+  // One call over every gradient (the gaps of the block are zeros); the name of the culprit is
+  // looked for only once this fails.
+  const ParameterBlock& block = model.parameter_block();
+  if (std::isfinite(loss) && kernels::all_finite(block.gradients(), block.count())) return;
   std::string message =
       "training diverged at iteration " + std::to_string(iteration) + ": " + loss_text(loss);
   const std::optional<std::string> where = first_non_finite(model, x, loss);

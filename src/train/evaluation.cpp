@@ -52,14 +52,18 @@ std::string Evaluation::confusion_text() const {
   return text;
 }
 
-Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size) {
-  if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
+void check_model_fits(Sequential& model, const Dataset& data) {
   const Shape image = data.image_shape();
   const Shape out = model.output_shape(Shape{1, image[0], image[1], image[2]});
   if (out.rank() != 2 || out[1] != data.classes()) {
     throw ShapeError("the model's output " + out.to_string() + " does not fit " +
                      std::to_string(data.classes()) + " classes");
   }
+}
+
+Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size) {
+  if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
+  check_model_fits(model, data);
   Evaluation result;
   result.classes = data.classes();
   result.confusion.assign(result.classes * result.classes, 0);

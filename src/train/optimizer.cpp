@@ -2,13 +2,25 @@
 
 #include <stdexcept>
 
-#include "cnn/train/adam.hpp"
-#include "cnn/train/sgd.hpp"
-
 namespace cnn {
 
-Optimizer::Optimizer(std::vector<Parameter> parameters, LearningRateSchedule schedule)
-    : parameters_(std::move(parameters)), schedule_(schedule) {}
+StateBlock::StateBlock(const ParameterBlock& parameters, const std::string& suffix)
+    : block_(Shape{parameters.count()}) {
+  const std::vector<Parameter>& all = parameters.parameters();
+  names_.reserve(all.size());
+  views_.reserve(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    names_.push_back(all[i].name + "." + suffix);
+    views_.push_back(Tensor::view(block_.data() + parameters.offset(i), all[i].value->shape()));
+  }
+}
+
+Optimizer::Optimizer(ParameterBlock& parameters, const OptimizerOptions& options,
+                     std::size_t total_steps)
+    : values_(parameters.values()),
+      gradients_(parameters.gradients()),
+      count_(parameters.count()),
+      schedule_(check_optimizer_options(options, total_steps)) {}
 
 OptimizerState Optimizer::checkpoint_state() {
   OptimizerState saved;
@@ -38,49 +50,9 @@ void Optimizer::set_state(const OptimizerState& saved) {
     if (!known)
       throw std::invalid_argument(describe() + ": unexpected optimizer tensor '" + name + "'");
   }
+  // Into the views: the values land in the state block.
   for (const StateTensor& tensor : own) *tensor.value = saved.tensors.at(tensor.name);
   iterations_ = saved.steps;
-}
-
-std::vector<std::string> optimizer_names() {
-  return {"sgd", "nesterov", "adam", "adamw"};
-}
-
-OptimizerKind parse_optimizer(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::sgd;
-  if (name == "nesterov") return OptimizerKind::nesterov;
-  if (name == "adam") return OptimizerKind::adam;
-  if (name == "adamw") return OptimizerKind::adamw;
-  throw std::invalid_argument("unknown optimizer '" + name +
-                              "' (known: sgd, nesterov, adam, adamw)");
-}
-
-std::string optimizer_name(OptimizerKind kind) {
-  return optimizer_names()[static_cast<std::size_t>(kind)];
-}
-
-std::unique_ptr<Optimizer> make_optimizer(std::vector<Parameter> parameters, double learning_rate,
-                                          double momentum, double decay,
-                                          const OptimizerOptions& options,
-                                          std::size_t total_steps) {
-  ScheduleOptions schedule = options.schedule;
-  schedule.decay = decay;
-  if (schedule.total == 0) schedule.total = total_steps;
-  const LearningRateSchedule rates(learning_rate, schedule);
-  switch (options.kind) {
-    case OptimizerKind::sgd:
-    case OptimizerKind::nesterov:
-      return std::make_unique<SGD>(std::move(parameters),
-                                   SgdOptions{learning_rate, momentum, decay, options.weight_decay,
-                                              options.kind == OptimizerKind::nesterov},
-                                   rates);
-    case OptimizerKind::adam:
-    case OptimizerKind::adamw:
-      return std::make_unique<Adam>(std::move(parameters), rates, options.beta1, options.beta2,
-                                    options.epsilon, options.weight_decay,
-                                    options.kind == OptimizerKind::adamw);
-  }
-  throw std::invalid_argument("unknown optimizer kind");
 }
 
 }  // namespace cnn

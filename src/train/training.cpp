@@ -11,18 +11,34 @@
 #include "cnn/core/rng.hpp"
 #include "cnn/nn/softmax_cross_entropy.hpp"
 #include "cnn/train/divergence.hpp"
+#include "cnn/train/evaluation.hpp"
+#include "cnn/train/make_optimizer.hpp"
 
 namespace cnn {
 
 namespace {
 
-void check_model_fits(Sequential& model, const Dataset& data) {
-  const Shape image = data.image_shape();
-  const Shape out = model.output_shape(Shape{1, image[0], image[1], image[2]});
-  if (out.rank() != 2 || out[1] != data.classes()) {
-    throw ShapeError("the model's output " + out.to_string() + " does not fit " +
-                     std::to_string(data.classes()) + " classes");
+// The generators besides the sampler, in TrainState::random_streams' order.
+std::vector<Rng*> random_streams(std::optional<Augmenter>& augmenter, Sequential& model) {
+  std::vector<Rng*> streams;
+  if (augmenter) streams.push_back(&augmenter->random_stream());
+  for (Rng* stream : model.random_streams()) streams.push_back(stream);
+  return streams;
+}
+
+void restore_streams(const std::vector<Rng*>& streams, const std::vector<Rng::State>& saved) {
+  if (saved.size() != streams.size()) {
+    throw std::invalid_argument("the checkpoint holds " + std::to_string(saved.size()) +
+                                " random generators (augmentation, dropout), this run draws from " +
+                                std::to_string(streams.size()));
   }
+  for (std::size_t i = 0; i < streams.size(); ++i) streams[i]->set_state(saved[i]);
+}
+
+// The one stage where the gradients become global (see GradientSync): after backward, before the
+// finiteness check and the update.
+void synchronize_gradients(const TrainOptions& options, ParameterBlock& block, double& loss) {
+  if (options.gradient_sync) options.gradient_sync(block, loss);
 }
 
 // Hands out mini-batches of a fresh random permutation each epoch.
@@ -98,15 +114,11 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   check_model_fits(model, data);
   const std::size_t total = plan_iterations(options, data.size()).total;
   BatchSampler sampler(data.size(), options.batch_size, options.shuffle_seed);
-  const std::unique_ptr<Optimizer> optimizer =
-      make_optimizer(model.parameters(), options.sgd.learning_rate, options.sgd.momentum,
-                     options.sgd.decay, options.optimizer, total);
+  ParameterBlock& block = model.parameter_block();
+  const std::unique_ptr<Optimizer> optimizer = make_optimizer(block, options.optimizer, total);
   std::optional<Augmenter> augmenter;
   if (options.augment.enabled()) augmenter.emplace(options.augment, options.shuffle_seed ^ 0xa5a5);
-  // The generators besides the sampler, in TrainState::random_streams' order.
-  std::vector<Rng*> streams;
-  if (augmenter) streams.push_back(&augmenter->random_stream());
-  for (Rng* stream : model.random_streams()) streams.push_back(stream);
+  const std::vector<Rng*> streams = random_streams(augmenter, model);
   SoftmaxCrossEntropy criterion;
   Tensor x, dlogits;
   std::vector<std::int32_t> labels;
@@ -120,21 +132,12 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     const TrainState& resume = *options.resume;
     sampler.restore(resume.sampler);
     optimizer->set_state(resume.optimizer);
-    if (resume.random_streams.size() != streams.size()) {
-      throw std::invalid_argument(
-          "the checkpoint holds " + std::to_string(resume.random_streams.size()) +
-          " random generators (augmentation, dropout), this run draws from " +
-          std::to_string(streams.size()));
-    }
-    for (std::size_t i = 0; i < streams.size(); ++i)
-      streams[i]->set_state(resume.random_streams[i]);
+    restore_streams(streams, resume.random_streams);
     result.images = resume.images;
     loss_sum = resume.loss_sum;
     loss_count = resume.loss_count;
     first = resume.iteration + 1;
   }
-  // Fetched once: parameters() builds a vector, and the loop must not allocate.
-  const std::vector<Parameter> parameters = model.parameters();
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -145,13 +148,14 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     data.gather(sampler.next(), x, labels);
     if (augmenter) augmenter->apply(x);
     const Tensor& logits = model.forward(x, /*training=*/true);
-    const double loss = criterion.forward(logits, labels, dlogits);
+    double loss = criterion.forward(logits, labels, dlogits);
     model.backward(dlogits);
+    synchronize_gradients(options, block, loss);
     // Before the step, so that a NaN never reaches the weights.
-    check_step_is_finite(loss, parameters, model, x, it);
+    check_step_is_finite(loss, model, x, it);
     loss_sum += loss;
     ++loss_count;
-    optimizer->step();  // (all-reduce the gradients here for data-parallel training)
+    optimizer->step();
     result.images += labels.size();
 
     if (options.report_every > 0 && (it % options.report_every == 0 || it == total)) {

@@ -17,6 +17,7 @@
 #include "cnn/arch/architecture.hpp"
 #include "cnn/arch/presets.hpp"
 #include "cnn/io/safetensors.hpp"
+#include "cnn/train/sgd.hpp"
 #include "cnn/train/training.hpp"
 #include "safetensors_parts.hpp"
 #include "temp_dir.hpp"
@@ -58,7 +59,9 @@ TrainOptions options_for_test() {
   TrainOptions options;
   options.batch_size = 8;  // 50 images: 7 batches per epoch, the last one of 2
   options.iterations = 40;
-  options.sgd = {0.05, 0.9, 1e-3};
+  options.optimizer.learning_rate = 0.05;
+  options.optimizer.momentum = 0.9;
+  options.optimizer.schedule.decay = 1e-3;
   options.shuffle_seed = 3;
   options.report_every = 5;
   return options;
@@ -256,7 +259,7 @@ class BrokenCheckpointTest : public CheckpointTest {
     TrainState state;
     state.sampler.order = {2, 0, 1};
     state.sampler.position = 1;
-    SGD sgd(model.parameters(), {});
+    SGD sgd(model.parameter_block(), {});
     state.optimizer = sgd.checkpoint_state();
     save_checkpoint(path("good"), model, kInfo, state);
     good_ = read_bytes(path("good"));

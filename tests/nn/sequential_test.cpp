@@ -71,6 +71,44 @@ TEST(Sequential, ParametersAreNamedLikePyTorch) {
   EXPECT_EQ(model.parameter_count(), 78u + 30576u + 850u);
 }
 
+TEST(Sequential, ParametersAndGradientsLiveInOneBlock) {
+  Sequential model = make_preset("lenet5", Shape{1, 28, 28}, 10);
+  model.initialize(1);
+  const ParameterBlock& block = model.parameter_block();
+  ASSERT_GE(block.count(), model.parameter_count());
+  std::size_t end = 0;
+  for (const Parameter& p : model.parameters()) {
+    // In layer order, each on a 64-byte boundary, values and gradients at the same offset.
+    const std::size_t offset = static_cast<std::size_t>(p.value->data() - block.values());
+    EXPECT_GE(offset, end) << p.name;
+    EXPECT_EQ(offset % 16, 0u) << p.name;
+    EXPECT_EQ(p.grad->data() - block.gradients(), p.value->data() - block.values()) << p.name;
+    EXPECT_TRUE(p.value->is_view() && p.grad->is_view()) << p.name;
+    end = offset + p.value->size();
+  }
+  EXPECT_LE(end, block.count());
+  // Moving the model keeps the views valid: the block does not move.
+  const float* values = block.values();
+  const float first = *model.parameters()[0].value->data();
+  Sequential moved = std::move(model);
+  EXPECT_EQ(moved.parameter_block().values(), values);
+  EXPECT_EQ(moved.parameters()[0].value->data(), values);
+  EXPECT_EQ(moved.parameters()[0].value->data()[0], first);
+}
+
+TEST(Sequential, AddingALayerKeepsTheWeightsOfTheOthers) {
+  Sequential model;
+  Linear& first = model.emplace<Linear>(3, 2);
+  first.weight()[4] = 1.5f;
+  model.emplace<ReLU>();
+  Linear& second = model.emplace<Linear>(2, 2);
+  EXPECT_EQ(first.weight()[4], 1.5f);
+  EXPECT_EQ(first.weight().data(), model.parameter_block().values());
+  const ParameterBlock& block = model.parameter_block();
+  EXPECT_GE(second.bias().data(), block.values());
+  EXPECT_LE(second.bias().data() + second.bias().size(), block.values() + block.count());
+}
+
 TEST(Presets, LeNet5HasTheClassicShapes) {
   Sequential model = make_preset("lenet5", Shape{1, 28, 28}, 10);
   EXPECT_EQ(model.size(), 12u);

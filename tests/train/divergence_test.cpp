@@ -108,19 +108,18 @@ TEST(Divergence, AGradientThatIsNotFiniteIsNamedWhenTheLossIsFinite) {
   std::vector<Parameter> parameters = model.parameters();
   for (Parameter& p : parameters) p.grad->zero();
   Tensor x(Shape{2, 1, 12, 12});
-  EXPECT_NO_THROW(check_step_is_finite(1.5, parameters, model, x, 7));
+  EXPECT_NO_THROW(check_step_is_finite(1.5, model, x, 7));
   (*model.layer(6).parameters()[1].grad)[2] = -std::numeric_limits<float>::infinity();
   try {
-    check_step_is_finite(1.5, parameters, model, x, 7);
+    check_step_is_finite(1.5, model, x, 7);
     FAIL() << "no error";
   } catch (const TrainingDiverged& e) {
     EXPECT_EQ(e.iteration(), 7u);
     EXPECT_TRUE(Contains(e.what(), "at iteration 7: the loss is 1.5"));
     EXPECT_TRUE(Contains(e.what(), "layer 6 (Linear(84, 4)): the gradient of its bias"));
   }
-  EXPECT_THROW(
-      check_step_is_finite(std::numeric_limits<double>::infinity(), parameters, model, x, 7),
-      TrainingDiverged);
+  EXPECT_THROW(check_step_is_finite(std::numeric_limits<double>::infinity(), model, x, 7),
+               TrainingDiverged);
 }
 
 }  // namespace

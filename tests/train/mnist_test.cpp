@@ -66,7 +66,7 @@ TEST_F(Mnist, OneEpochAtBatch64ReachesNinetySevenPercent) {
   TrainOptions options;
   options.batch_size = 64;
   options.epochs = 1;
-  options.sgd.learning_rate = 0.05;
+  options.optimizer.learning_rate = 0.05;
   double sum = 0;
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     const double accuracy = train_seed_network(seed, options);

@@ -43,7 +43,9 @@ TEST(Training, LearnsASimpleTaskAndReportsProgress) {
   TrainOptions options;
   options.batch_size = 8;
   options.iterations = 150;
-  options.sgd = {0.05, 0.9, 1e-5};
+  options.optimizer.learning_rate = 0.05;
+  options.optimizer.momentum = 0.9;
+  options.optimizer.schedule.decay = 1e-5;
   options.report_every = 50;
   std::vector<TrainProgress> reports;
   const TrainResult result =
@@ -58,6 +60,32 @@ TEST(Training, LearnsASimpleTaskAndReportsProgress) {
   EXPECT_EQ(reports.back().epoch, 3u);
   EXPECT_GT(evaluate(model, test_set), 0.95);
   EXPECT_LT(before, 0.6);
+}
+
+// TrainOptions::optimizer is the one place for every setting of the update: weight decay and
+// Nesterov momentum set there change the weights training ends with.
+TEST(Training, WeightDecayAndNesterovReachTheUpdate) {
+  const Dataset data = bars(100, 4);
+  const auto trained = [&](OptimizerKind kind, double weight_decay) {
+    Sequential model = small_model();
+    model.initialize(2);
+    TrainOptions options;
+    options.batch_size = 10;
+    options.iterations = 5;
+    options.report_every = 0;
+    options.optimizer.kind = kind;
+    options.optimizer.weight_decay = weight_decay;
+    train(model, data, options);
+    std::vector<float> weights;
+    for (const Parameter& p : model.parameters()) {
+      weights.insert(weights.end(), p.value->data(), p.value->data() + p.value->size());
+    }
+    return weights;
+  };
+  const std::vector<float> design = trained(OptimizerKind::sgd, 0.0);
+  EXPECT_NE(trained(OptimizerKind::sgd, 0.1), design);
+  EXPECT_NE(trained(OptimizerKind::nesterov, 0.0), design);
+  EXPECT_EQ(trained(OptimizerKind::sgd, 0.0), design);
 }
 
 TEST(Training, SameSeedGivesBitwiseTheSameWeights) {

@@ -4,6 +4,12 @@
 // its shape, as in llm.c. Storage is reused: resizing to a shape that fits the current capacity
 // does not allocate, which keeps the training loop free of allocations once it reaches steady
 // state.
+//
+// A tensor either owns its storage or is a view of floats owned elsewhere (a model's parameters
+// are views into one block, see nn/parameter_block.hpp). A view never changes what it refers to
+// by accident: assigning to it (copy or move) writes the values through into its storage, and
+// resizing it beyond the elements it was given throws. Copy-constructing from a view gives an
+// owning copy; move-constructing from one gives a view of the same floats.
 #pragma once
 
 #include <array>
@@ -13,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace cnn {
 
@@ -55,17 +62,35 @@ class Tensor {
   Tensor() = default;
   // Zero-filled tensor of the given shape.
   explicit Tensor(const Shape& shape);
+  // A view of shape.numel() floats at data, which the caller keeps alive while the view is used.
+  static Tensor view(float* data, const Shape& shape);
+  // Deep copy into owned storage, also of a view.
   Tensor(const Tensor& other);
+  // Copies the values; a view keeps its storage (and throws std::logic_error when they do not
+  // fit in it).
   Tensor& operator=(const Tensor& other);
-  Tensor(Tensor&& other) noexcept = default;
-  Tensor& operator=(Tensor&& other) noexcept = default;
+  // Takes over other's storage (or its view), leaving other empty.
+  Tensor(Tensor&& other) noexcept
+      : shape_(std::exchange(other.shape_, Shape())),
+        capacity_(std::exchange(other.capacity_, 0)),
+        owned_(std::move(other.owned_)),
+        data_(std::exchange(other.data_, nullptr)),
+        view_(std::exchange(other.view_, false)) {}
+  // Takes over other's storage, except that a view, like a reference, copies the values into its
+  // own storage instead (not noexcept for that reason).
+  Tensor& operator=(Tensor&& other);
   ~Tensor() = default;
+
+  bool is_view() const { return view_; }
+  // Copies the values to storage (size() floats, 64-byte aligned, which the caller keeps alive)
+  // and makes this tensor a view of them: how a model gathers its parameters into one block.
+  void move_to(float* storage);
 
   const Shape& shape() const { return shape_; }
   std::size_t size() const { return shape_.numel(); }
   std::size_t dim(std::size_t axis) const { return shape_[axis]; }
-  float* data() { return data_.get(); }
-  const float* data() const { return data_.get(); }
+  float* data() { return data_; }
+  const float* data() const { return data_; }
   float& operator[](std::size_t i) { return data_[i]; }
   float operator[](std::size_t i) const { return data_[i]; }
 
@@ -74,7 +99,8 @@ class Tensor {
   float at(std::size_t n, std::size_t c, std::size_t h, std::size_t w) const;
 
   // Gives the tensor a new shape. Allocates only when the new shape needs more elements than the
-  // storage holds; contents are unspecified afterwards (callers overwrite them).
+  // storage holds; contents are unspecified afterwards (callers overwrite them). A view cannot
+  // grow: it throws std::logic_error instead of allocating.
   void resize(const Shape& shape);
   // Same elements viewed with a new shape; throws ShapeError when the element counts differ.
   void reshape(const Shape& shape);
@@ -85,9 +111,13 @@ class Tensor {
   struct AlignedFree {
     void operator()(float* p) const;
   };
+  void copy_values(const Tensor& other);
+
   Shape shape_;
   std::size_t capacity_ = 0;
-  std::unique_ptr<float[], AlignedFree> data_;
+  std::unique_ptr<float[], AlignedFree> owned_;  // null for a view
+  float* data_ = nullptr;                        // owned_.get(), or the viewed floats
+  bool view_ = false;
 };
 
 }  // namespace cnn

@@ -8,15 +8,21 @@
 #include <vector>
 
 #include "cnn/nn/layer.hpp"
+#include "cnn/nn/parameter_block.hpp"
 
 namespace cnn {
 
 class Sequential {
  public:
-  Sequential() = default;
-  Sequential(Sequential&&) noexcept = default;
-  Sequential& operator=(Sequential&&) noexcept = default;
+  Sequential();
+  // Moving keeps the parameter views valid: the block's storage stays where it is. Defined out
+  // of line: inlined into io/model_file.cpp they set off a false -Wrestrict in GCC 12's
+  // std::string (GCC bug 105329).
+  Sequential(Sequential&&) noexcept;
+  Sequential& operator=(Sequential&&) noexcept;
+  ~Sequential();
 
+  // Appends a layer and gathers its parameters into the model's block (see parameter_block()).
   Layer& add(std::unique_ptr<Layer> layer);
   template <class L, class... Args>
   L& emplace(Args&&... args) {
@@ -42,9 +48,15 @@ class Sequential {
   // Same, also computing dL/dx into input_grad.
   void backward(const Tensor& dlogits, Tensor& input_grad);
 
-  // Every parameter with its gradient, named "<layer index>.<name>" as in PyTorch's state_dict.
+  // Every parameter with its gradient, named "<layer index>.<name>" as in PyTorch's state_dict;
+  // the tensors are views into parameter_block().
   std::vector<Parameter> parameters();
+  // Values, not counting the gaps of the block.
   std::size_t parameter_count();
+  // Every parameter value of the model in one allocation and every gradient in another, in layer
+  // order, for one-call optimizer steps and all-reduces. Adding a layer lays the block out anew.
+  ParameterBlock& parameter_block() { return block_; }
+  const ParameterBlock& parameter_block() const { return block_; }
   // Every buffer (state saved with the model but not trained, such as batch normalisation's
   // running statistics), named "<layer index>.<name>".
   std::vector<Buffer> buffers();
@@ -61,6 +73,9 @@ class Sequential {
  private:
   void backward_impl(const Tensor& dlogits, Tensor* input_grad);
 
+  // Before layers_, so that it outlives the views the layers hold (they never touch the storage
+  // on destruction, but nothing should point into freed memory).
+  ParameterBlock block_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Tensor> activations_;  // activations_[i] = output of layer i
   std::vector<Tensor> gradients_;    // gradients_[i] = dL/d(input of layer i+1)

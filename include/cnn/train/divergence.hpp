@@ -6,9 +6,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
-#include "cnn/nn/layer.hpp"
 #include "cnn/nn/sequential.hpp"
 
 namespace cnn {
@@ -26,10 +24,9 @@ class TrainingDiverged : public std::runtime_error {
   std::size_t iteration_;
 };
 
-// Cheap on the normal path (one pass over the gradients). When loss or a gradient in parameters
-// is not finite, looks through the layers in order for the first one whose weights, output on
-// the batch x, or gradients hold a NaN or an infinity, and throws TrainingDiverged naming it.
-void check_step_is_finite(double loss, const std::vector<Parameter>& parameters, Sequential& model,
-                          const Tensor& x, std::size_t iteration);
+// Cheap on the normal path (one pass over the model's gradient block). When loss or a gradient is
+// not finite, looks through the layers in order for the first one whose weights, output on the
+// batch x, or gradients hold a NaN or an infinity, and throws TrainingDiverged naming it.
+void check_step_is_finite(double loss, Sequential& model, const Tensor& x, std::size_t iteration);
 
 }  // namespace cnn

@@ -33,6 +33,10 @@ struct Evaluation {
   std::string confusion_text() const;
 };
 
+// Throws ShapeError "the model's output [1, 4] does not fit 10 classes" unless the model maps one
+// image of data to data.classes() values; training and evaluation check this before they start.
+void check_model_fits(Sequential& model, const Dataset& data);
+
 // Runs the whole dataset through the model (batches of batch_size, inference mode).
 // Throws std::invalid_argument for a batch size of 0, ShapeError when the model does not fit.
 Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size = 100);

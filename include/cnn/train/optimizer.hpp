@@ -1,23 +1,20 @@
-// Optimizer: the interface of every update rule, and the factory that picks one by name.
+// Optimizer: the interface of every update rule (sgd.hpp, adam.hpp; make_optimizer.hpp picks one
+// from OptimizerOptions).
 //
-// step() is the one place that sees every gradient of the model together: a data-parallel
-// version all-reduces (averages) the gradients across processes at the start of step(), before
-// any rule reads them. Keep every optimizer going through Optimizer::step for that reason.
-//
-// Rules (g the gradient, λ the weight decay, lr_t from the schedule, see lr_schedule.hpp):
-//   sgd       the design's momentum SGD, v = γ·v + lr_t·(g + λ·w); w −= v (λ = 0 by default)
-//   nesterov  the same with Nesterov's look-ahead, w −= γ·v + lr_t·(g + λ·w)
-//   adam      Adam (Kingma and Ba 2015), L2 weight decay added to the gradient
-//   adamw     Adam with decoupled weight decay (Loshchilov and Hutter 2019), w −= lr_t·λ·w
+// An optimizer works on a model's ParameterBlock: step() updates every value of the block from
+// every gradient in one kernel call, and its own state (momentum, Adam's moments) is one block
+// laid out like it. The gradients it reads are already global: for data-parallel training they
+// are all-reduced in the training step's synchronisation stage (TrainOptions::gradient_sync, see
+// training.hpp), before the finiteness check and before step(), so every process decides alike.
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "cnn/nn/layer.hpp"
+#include "cnn/nn/parameter_block.hpp"
 #include "cnn/train/lr_schedule.hpp"
+#include "cnn/train/optimizer_options.hpp"
 #include "cnn/train/optimizer_state.hpp"
 
 namespace cnn {
@@ -29,9 +26,27 @@ struct StateTensor {
   Tensor* value;
 };
 
+// Optimizer state laid out like the parameter block (one allocation, zero at the start, the same
+// offsets), with a view per parameter named "<parameter>.<suffix>".
+class StateBlock {
+ public:
+  StateBlock(const ParameterBlock& parameters, const std::string& suffix);
+  float* data() { return block_.data(); }
+  std::size_t size() const { return views_.size(); }
+  // The view of parameter i, for Optimizer::state().
+  StateTensor tensor(std::size_t i) { return {names_[i], &views_[i]}; }
+
+ private:
+  Tensor block_;
+  std::vector<std::string> names_;
+  std::vector<Tensor> views_;
+};
+
 class Optimizer {
  public:
-  Optimizer(std::vector<Parameter> parameters, LearningRateSchedule schedule);
+  // Checks options (check_optimizer_options) and builds the schedule over total_steps. The
+  // block's storage must outlive the optimizer (moving the model that owns it is fine).
+  Optimizer(ParameterBlock& parameters, const OptimizerOptions& options, std::size_t total_steps);
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
@@ -58,32 +73,12 @@ class Optimizer {
   void set_state(const OptimizerState& state);
 
  protected:
-  std::vector<Parameter> parameters_;
+  // The block: count_ values and as many gradients, gaps included (they stay zero).
+  float* values_;
+  const float* gradients_;
+  std::size_t count_;
   LearningRateSchedule schedule_;
   std::size_t iterations_ = 0;
 };
-
-enum class OptimizerKind { sgd, nesterov, adam, adamw };
-
-// "sgd", "nesterov", "adam", "adamw".
-std::vector<std::string> optimizer_names();
-// Throws std::invalid_argument listing the known names.
-OptimizerKind parse_optimizer(const std::string& name);
-std::string optimizer_name(OptimizerKind kind);
-
-struct OptimizerOptions {
-  OptimizerKind kind = OptimizerKind::sgd;
-  double weight_decay = 0.0;                          // λ
-  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;  // Adam
-  ScheduleOptions schedule;  // kind and shape; the base rate and time decay come with the call
-};
-
-// Builds the optimizer over parameters. learning_rate, momentum and decay are the design's
-// three SGD settings (momentum is used by sgd and nesterov, decay by the time schedule).
-// total_steps fills schedule.total when it is 0. Throws std::invalid_argument for settings out of
-// range.
-std::unique_ptr<Optimizer> make_optimizer(std::vector<Parameter> parameters, double learning_rate,
-                                          double momentum, double decay,
-                                          const OptimizerOptions& options, std::size_t total_steps);
 
 }  // namespace cnn

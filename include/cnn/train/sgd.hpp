@@ -10,36 +10,28 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "cnn/train/optimizer.hpp"
 
 namespace cnn {
 
-struct SgdOptions {
-  double learning_rate = 0.01;
-  double momentum = 0.9;
-  double decay = 1e-5;
-  double weight_decay = 0.0;
-  bool nesterov = false;
-};
-
 class SGD : public Optimizer {
  public:
-  // The design's time-based decay schedule.
-  SGD(std::vector<Parameter> parameters, SgdOptions options);
-  // Any schedule (options.decay is then unused).
-  SGD(std::vector<Parameter> parameters, SgdOptions options, LearningRateSchedule schedule);
+  // Reads options.momentum, weight_decay, the learning rate and schedule, and whether kind is
+  // nesterov; throws std::invalid_argument when kind is not sgd or nesterov.
+  SGD(ParameterBlock& parameters, const OptimizerOptions& options, std::size_t total_steps = 0);
 
   void step() override;
   // "<parameter>.momentum_buffer" for every parameter.
   std::vector<StateTensor> state() override;
   std::string describe() const override;
-  const SgdOptions& options() const { return options_; }
 
  private:
-  std::vector<Tensor> velocities_;
-  SgdOptions options_;
+  StateBlock velocity_;
+  double momentum_, weight_decay_;
+  bool nesterov_;
 };
 
 }  // namespace cnn

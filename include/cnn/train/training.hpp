@@ -2,7 +2,8 @@
 //
 // train() is the algorithm of the design, one mini-batch at a time:
 //   logits = model(x); L, dL/dlogits = softmax_cross_entropy(logits, y);
-//   model.backward(dL/dlogits); optimizer.step()
+//   model.backward(dL/dlogits); gradient_sync (gradients become global); the finiteness check;
+//   optimizer.step()
 #pragma once
 
 #include <atomic>
@@ -11,23 +12,30 @@
 
 #include "cnn/data/augment.hpp"
 #include "cnn/data/dataset.hpp"
+#include "cnn/nn/parameter_block.hpp"
 #include "cnn/nn/sequential.hpp"
-#include "cnn/train/optimizer.hpp"
-#include "cnn/train/sgd.hpp"
+#include "cnn/train/optimizer_options.hpp"
 #include "cnn/train/train_state.hpp"
 
 namespace cnn {
+
+// The stage of the training step where the gradients become global: called after every backward
+// pass with the model's parameter block and the batch's loss, before the finiteness check and the
+// update, so that every process of a data-parallel run decides (stop or step) and updates alike.
+// A data-parallel run averages the gradient block (one all-reduce over gradients(), count()) and
+// the loss across processes here; one process has nothing to do.
+using GradientSync = std::function<void(ParameterBlock& block, double& loss)>;
 
 struct TrainOptions {
   std::size_t batch_size = 4;
   // Length of training: `epochs` passes over the data when epochs > 0, else `iterations` batches.
   std::size_t iterations = 2000;
   std::size_t epochs = 0;
-  // Learning rate, momentum and time-based decay: the design's SGD settings, which the other
-  // optimizers share (see make_optimizer).
-  SgdOptions sgd;
-  // The update rule and the learning-rate schedule; the defaults are the design's.
+  // The update rule, its learning rate and settings, and the learning-rate schedule; the defaults
+  // are the design's.
   OptimizerOptions optimizer;
+  // Empty: one process, the gradients are global already (see GradientSync).
+  GradientSync gradient_sync;
   // Random moves of the training images (none by default), seeded from shuffle_seed.
   AugmentOptions augment;
   // Seeds the order of the images (reshuffled every epoch).
