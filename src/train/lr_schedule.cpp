@@ -5,6 +5,8 @@
 #include <numbers>
 #include <stdexcept>
 
+#include "train/kind_names.hpp"
+
 namespace cnn {
 
 std::vector<std::string> schedule_names() {
@@ -12,12 +14,7 @@ std::vector<std::string> schedule_names() {
 }
 
 ScheduleKind parse_schedule(const std::string& name) {
-  if (name == "time") return ScheduleKind::time;
-  if (name == "step") return ScheduleKind::step;
-  if (name == "cosine") return ScheduleKind::cosine;
-  if (name == "onecycle") return ScheduleKind::onecycle;
-  throw std::invalid_argument("unknown learning-rate schedule '" + name +
-                              "' (known: time, step, cosine, onecycle)");
+  return kind_named<ScheduleKind>(schedule_names(), name, "learning-rate schedule");
 }
 
 std::string schedule_name(ScheduleKind kind) {

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "train/kind_names.hpp"
+
 namespace cnn {
 
 std::vector<std::string> optimizer_names() {
@@ -9,12 +11,7 @@ std::vector<std::string> optimizer_names() {
 }
 
 OptimizerKind parse_optimizer(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::sgd;
-  if (name == "nesterov") return OptimizerKind::nesterov;
-  if (name == "adam") return OptimizerKind::adam;
-  if (name == "adamw") return OptimizerKind::adamw;
-  throw std::invalid_argument("unknown optimizer '" + name +
-                              "' (known: sgd, nesterov, adam, adamw)");
+  return kind_named<OptimizerKind>(optimizer_names(), name, "optimizer");
 }
 
 std::string optimizer_name(OptimizerKind kind) {
