@@ -44,10 +44,11 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
                     float* workspace, std::size_t batch, std::size_t out_channels,
                     const WindowGeometry& g);
 // Backward, with x and saved from the forward pass:
-//   dW[d,(c,m,n)] = Σ_n Σ_(i,j) dy[n,d,i,j] · x[n, c, i·s+m−p, j·s+n−p]   (correlation of x with
-//   dy) db[d]         = Σ_n Σ_(i,j) dy[n,d,i,j] dx            = col2im(Wᵀ · dy), which equals the
-//   design's full correlation of the dilated,
-//                   (k−1)-padded dy with the 180°-rotated, channel-swapped kernel, padding removed.
+//   dW[d,(c,m,n)] = Σ_n Σ_(i,j) dy[n,d,i,j] · x[n, c, i·s+m−p, j·s+n−p]
+//                   (the correlation of x with dy)
+//   db[d]         = Σ_n Σ_(i,j) dy[n,d,i,j]
+//   dx            = col2im(Wᵀ · dy), which equals the design's full correlation of the dilated,
+//                   (k−1)-padded dy with the 180°-rotated, channel-swapped kernel, padding removed
 //   dx may be null (no input gradient needed).
 void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
                      float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
