@@ -16,6 +16,7 @@
 
 #include "assertions.hpp"
 #include "cli_runner.hpp"
+#include "cnn/data/dataset.hpp"
 #include "cnn/data/image.hpp"
 #include "cnn/io/checkpoint.hpp"
 #include "cnn/io/model_file.hpp"
@@ -141,19 +142,35 @@ TEST_F(FormatFixturesTest, Version0CheckpointResumesToTheModelThatBuildEndedWith
                              path("run").string(), "--save", resumed.string()},
                             dir_);
   ASSERT_EQ(r.status, 0) << r;
-  // Today's build ends bit for bit where that one did. The comparison allows a relative 1e-5 so
-  // that a later change of the kernels' arithmetic (another summation order, another backend)
-  // does not break it: what this test guards is that the file still means the same run.
-  const auto expected = tensors_of(kV0 / "resumed-model.safetensors");
-  const auto actual = tensors_of(resumed);
-  ASSERT_EQ(actual.size(), expected.size());
-  for (const auto& [name, values] : expected) {
+  // It ends with the network that build ended with: the same class probabilities (to 0.005) for
+  // every test image. Not the same bits in every build: a Debug or sanitizer build, or kernels for
+  // another instruction set, round differently, and the biases of the layers that feed batch
+  // normalisation get only rounding noise as gradient (normalising removes them), which Adam
+  // turns into steps of the learning rate's size; their running means absorb the same shift, so
+  // the network's outputs agree. In the build that wrote the file the bits are the same too.
+  cnn::LoadedModel expected = cnn::load_model(kV0 / "resumed-model.safetensors");
+  cnn::LoadedModel actual = cnn::load_model(resumed);
+  const cnn::Dataset test = cnn::load_mnist_test(kV0 / "data");
+  cnn::Tensor x, expected_probabilities, actual_probabilities;
+  std::vector<std::int32_t> labels;
+  test.gather_range(0, test.size(), x, labels);
+  cnn::softmax(expected.model.forward(x), expected_probabilities);
+  cnn::softmax(actual.model.forward(x), actual_probabilities);
+  ASSERT_EQ(actual_probabilities.shape(), expected_probabilities.shape());
+  for (std::size_t i = 0; i < expected_probabilities.size(); ++i) {
+    EXPECT_NEAR(actual_probabilities[i], expected_probabilities[i], 5e-3) << "at " << i;
+  }
+  // And the weights themselves, where the gradient is more than rounding noise.
+  const auto stored = tensors_of(kV0 / "resumed-model.safetensors");
+  const auto written = tensors_of(resumed);
+  ASSERT_EQ(written.size(), stored.size());
+  for (const char* name : {"0.weight", "2.weight", "5.weight", "6.weight", "9.weight", "9.bias"}) {
     SCOPED_TRACE(name);
-    ASSERT_TRUE(actual.contains(name));
-    const std::vector<float>& got = actual.at(name);
-    ASSERT_EQ(got.size(), values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      EXPECT_NEAR(got[i], values[i], 1e-5 * std::max(1.0f, std::fabs(values[i]))) << "at " << i;
+    const std::vector<float>& want = stored.at(name);
+    const std::vector<float>& got = written.at(name);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      EXPECT_NEAR(got[i], want[i], 1e-3 * std::max(1.0f, std::fabs(want[i]))) << "at " << i;
     }
   }
 }
