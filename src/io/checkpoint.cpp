@@ -9,7 +9,6 @@
 #include "cnn/core/numbers.hpp"
 #include "cnn/io/safetensors.hpp"
 #include "core/atomic_file.hpp"
-#include "core/whole_file.hpp"
 #include "io/model_header.hpp"
 #include "io/state_dict.hpp"
 

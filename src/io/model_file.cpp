@@ -1,11 +1,7 @@
 #include "cnn/io/model_file.hpp"
 
-#include <cstdint>
-#include <vector>
-
 #include "cnn/io/safetensors.hpp"
 #include "core/atomic_file.hpp"
-#include "core/whole_file.hpp"
 #include "io/model_header.hpp"
 #include "io/state_dict.hpp"
 
