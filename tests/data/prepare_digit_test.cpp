@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "assertions.hpp"
@@ -156,6 +157,33 @@ TEST(PrepareDigitPhotoTest, AnEvenlyLitDrawingIsPreparedAsBefore) {
   const cnn::GrayImage digit = cnn::prepare_digit(photo(320, 240, flat, seven_at(130, 70), 220, 0));
   expect_a_clean_seven(digit);
   EXPECT_EQ(*std::max_element(digit.pixels.begin(), digit.pixels.end()), 255);
+}
+
+TEST(PrepareDigitPhotoTest, TinyAndThinImagesArePreparedOrRejectedCleanly) {
+  // The background estimate shrinks, pads and enlarges: sizes down to 1 pixel a side and very
+  // long thin strips must neither crash nor read outside the image (the sanitizer build runs
+  // this too). A dot or a dash of ink is prepared; paper alone is "no digit".
+  std::mt19937 random(3);
+  for (const auto& [w, h] : std::vector<std::pair<std::size_t, std::size_t>>{
+           {2, 1}, {1, 3}, {3, 3}, {1, 700}, {900, 2}, {5, 400}, {257, 129}, {600, 17}}) {
+    SCOPED_TRACE(std::to_string(w) + "x" + std::to_string(h));
+    cnn::GrayImage image{w, h, std::vector<std::uint8_t>(w * h, 230)};
+    for (std::uint8_t& v : image.pixels) v = static_cast<std::uint8_t>(225 + random() % 10);
+    try {
+      cnn::prepare_digit(image, "paper.png");
+      ADD_FAILURE() << "paper alone was prepared";
+    } catch (const cnn::ImageError& e) {
+      EXPECT_TRUE(Contains(e.what(), "paper.png: no digit found")) << e.what();
+    }
+    image.pixels[(h / 2) * w + w / 2] = 20;  // one dark pixel in the middle
+    const cnn::GrayImage digit = cnn::prepare_digit(image, "dot.png");
+    EXPECT_EQ(digit.width, 28u);
+    EXPECT_EQ(*std::max_element(digit.pixels.begin(), digit.pixels.end()), 255);
+  }
+  // One pixel has no paper around it to tell ink from: no digit, whatever its value.
+  for (const std::uint8_t value : {0, 255}) {
+    EXPECT_THROW(cnn::prepare_digit(cnn::GrayImage{1, 1, {value}}), cnn::ImageError);
+  }
 }
 
 }  // namespace
