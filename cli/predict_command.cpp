@@ -6,7 +6,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "cnn/data/image.hpp"
@@ -32,11 +34,38 @@ struct Ranked {
   float probability;
 };
 
+// The names of the prepared images in --save-prepared's folder: the input's whole file name (so
+// 7.jpg and 7.png do not meet) and -28x28.pgm; where two inputs still share a name (the same
+// name in two folders, or one file given twice) the later ones are numbered -2, -3, ...
+class PreparedNames {
+ public:
+  std::string next(const std::string& file) {
+    const std::string name = std::filesystem::path(file).filename().string();
+    std::string candidate = name + "-28x28.pgm";
+    for (int n = 2; !used_.insert(candidate).second; ++n) {
+      candidate = name + "-" + std::to_string(n) + "-28x28.pgm";
+    }
+    return candidate;
+  }
+
+ private:
+  std::set<std::string> used_;
+};
+
 int run_predict(const PredictArgs& args) {
-  if (!args.save_prepared.empty() && !std::filesystem::is_directory(args.save_prepared)) {
-    throw UsageError("--save-prepared: folder '" + args.save_prepared + "' does not exist");
+  const std::filesystem::path prepared_dir = args.save_prepared;
+  std::error_code ec;
+  if (!args.save_prepared.empty() && std::filesystem::exists(prepared_dir, ec) &&
+      !std::filesystem::is_directory(prepared_dir, ec)) {
+    throw UsageError("--save-prepared: '" + args.save_prepared + "' is a file, expected a folder");
   }
   LoadedModel loaded = load_model(args.model);
+  // Created (with its parents) only once the model has loaded, so a bad model leaves nothing.
+  if (!args.save_prepared.empty() && !std::filesystem::create_directories(prepared_dir, ec) && ec) {
+    throw std::runtime_error("--save-prepared: cannot create folder '" + args.save_prepared +
+                             "': " + ec.message());
+  }
+  PreparedNames prepared_names;
   const Shape& input = loaded.info.input;
   if (!(input == Shape{1, 28, 28})) {
     throw std::runtime_error(args.model + ": the model takes images " + input.to_string() +
@@ -57,9 +86,7 @@ int run_predict(const PredictArgs& args) {
       continue;
     }
     if (!args.save_prepared.empty()) {
-      write_pgm(std::filesystem::path(args.save_prepared) /
-                    (std::filesystem::path(file).stem().string() + "-28x28.pgm"),
-                prepared);
+      write_pgm(prepared_dir / prepared_names.next(file), prepared);
     }
     // The same scaling as training (Dataset::gather): pixel / 255.
     for (std::size_t i = 0; i < prepared.pixels.size(); ++i) {
@@ -106,8 +133,9 @@ Command add_predict_command(CLI::App& app) {
       ->check(integer_at_least(1, 1000))
       ->capture_default_str();
   cmd->add_option("--save-prepared", args->save_prepared,
-                  "Write each prepared 28x28 image (what the network sees) as NAME-28x28.pgm into "
-                  "this folder");
+                  "Write each prepared 28x28 image (what the network sees) as FILE-28x28.pgm "
+                  "(FILE: the image's file name, e.g. 7.jpg-28x28.pgm) into this folder, created "
+                  "if missing");
   return [args] { return run_predict(*args); };
 }
 

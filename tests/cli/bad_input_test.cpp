@@ -495,4 +495,17 @@ TEST_F(BadInputTest, BrokenCheckpoints) {
                {checkpoint(), "trained on 80 images", "gives 40"});
 }
 
+TEST_F(BadInputTest, PredictSavePreparedFolder) {
+  const std::string digit = (dir_ / "digit.pgm").string();
+  fs::copy_file(fs::path(CNN_SOURCE_DIR) / "tests/fixtures/digits/3-small-64x64.pgm", digit);
+  write_text(dir_ / "notes.txt", "a file\n");
+  const std::string file = (dir_ / "notes.txt").string();
+  expect_error("--save-prepared names a file",
+               {"predict", "--model", model(), "--save-prepared", file, digit}, 2,
+               {"--save-prepared", "notes.txt' is a file, expected a folder"});
+  expect_error("--save-prepared under a file",
+               {"predict", "--model", model(), "--save-prepared", file + "/prepared", digit}, 1,
+               {"--save-prepared: cannot create folder", "notes.txt/prepared"});
+}
+
 }  // namespace

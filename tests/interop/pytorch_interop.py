@@ -8,7 +8,8 @@ torch.nn.Sequential, loads the tensors with load_state_dict(strict=True) (names 
 PyTorch's), runs the 10,000 MNIST test images normalised as __metadata__ says, and compares with
 `cnn eval --predictions-out`: predictions must agree on at least 99.9% of the images and logits
 must be within 1e-4. It also checks that `cnn predict` classifies the hand-drawn digits in
-tests/fixtures/digits/ (file names start with the expected digit) with the LeNet-5 model.
+tests/fixtures/digits/ and the photographed digits kept out of tuning in
+tests/fixtures/photos/heldout/ (file names start with the expected digit) with the LeNet-5 model.
 
 Exit code 77 (CTest: skipped) when torch or the MNIST files are not there.
 Usage: /usr/bin/python3 tests/interop/pytorch_interop.py --cnn build/cnn --data data/mnist
@@ -124,7 +125,8 @@ def check_preset(cnn: str, data: Path, work: Path, preset: str, flags, images, l
     return ok
 
 
-def check_drawn_digits(cnn: str, work: Path, digits: Path) -> bool:
+def check_drawn_digits(cnn: str, work: Path, digits: Path, count: int) -> bool:
+    """Every image in `digits` (there must be `count`) classified as its name's first digit."""
     files = sorted(p for p in digits.iterdir() if p.suffix in (".png", ".jpg", ".pgm"))
     output = json.loads(run([cnn, "predict", "--model", work / "lenet5.safetensors", "--json",
                              *files]))
@@ -136,15 +138,18 @@ def check_drawn_digits(cnn: str, work: Path, digits: Path) -> bool:
         print(f"predict {Path(result['file']).name}: expected {expected}, got "
               f"{result['predicted']} ({top}) {verdict}")
         ok = ok and result["predicted"] == expected
-    return ok and len(output) == len(files) == 10
+    if len(output) != count or len(files) != count:
+        print(f"FAILED: {digits} should hold {count} images, found {len(files)}")
+    return ok and len(output) == len(files) == count
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cnn", required=True, help="the cnn program")
     parser.add_argument("--data", type=Path, required=True, help="folder with the MNIST files")
-    parser.add_argument("--digits", type=Path,
-                        default=Path(__file__).resolve().parent.parent / "fixtures" / "digits")
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    parser.add_argument("--digits", type=Path, default=fixtures / "digits")
+    parser.add_argument("--photos", type=Path, default=fixtures / "photos" / "heldout")
     args = parser.parse_args()
     if not any((args.data / f"t10k-images-idx3-ubyte{s}").exists() for s in ("", ".gz")):
         print(f"SKIPPED: no MNIST files in {args.data} (scripts/fetch-mnist.sh {args.data})")
@@ -158,7 +163,8 @@ def main() -> int:
         ok = check_preset(args.cnn, args.data, work, "lenet5",
                           ["--epochs", "1", "--batch", "64", "--lr", "0.05"], images,
                           labels) and ok
-        ok = check_drawn_digits(args.cnn, work, args.digits) and ok
+        ok = check_drawn_digits(args.cnn, work, args.digits, 10) and ok
+        ok = check_drawn_digits(args.cnn, work, args.photos, 20) and ok
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("PASSED" if ok else "FAILED")

@@ -47,9 +47,12 @@ void write_pgm(const std::filesystem::path& path, const GrayImage& image);
 // Prepares a drawing as the MNIST digits were prepared (LeCun et al.): a white digit on black,
 // scaled with its aspect ratio kept to fit a 20x20 box, anti-aliased, and placed in a 28x28 image
 // so that its centre of mass is the centre pixel. Before that, a light background (a dark digit on
-// paper, judged from the image border) is inverted, the background level is subtracted, contrast
-// is stretched to 0..255 and the image is cropped to the digit's bounding box.
-// Throws ImageError (naming `name`) when the image has no digit (uniform, no ink).
+// paper, judged from the image border) is inverted, the background is estimated locally and
+// subtracted (so uneven light, a vignette, a shadow's edge and paper grain of a photo are not ink),
+// what remains of the paper is cut at a noise floor found from the histogram, contrast is
+// stretched to 0..255 and the image is cropped to the digit's bounding box. An evenly lit drawing
+// is prepared as with one background level. Throws ImageError (naming `name`) when the image has
+// no digit (uniform or only lighting, no ink).
 GrayImage prepare_digit(const GrayImage& image, const std::string& name = "image");
 
 }  // namespace cnn
