@@ -101,7 +101,9 @@ ModelInfo model_info(const TrainPlan& plan, double val_accuracy, double test_acc
                 {"seed", std::to_string(args.seed)},
                 {"threads", std::to_string(num_threads())},
                 {"validation_accuracy", format_number(val_accuracy)},
-                {"test_accuracy", format_number(test_accuracy)}};
+                {"test_accuracy", format_number(test_accuracy)},
+                // The training file as decoded: the training images, then the validation ones.
+                {kDataChecksumKey, data_checksum(std::vector{plan.train_set, plan.val_set})}};
   return info;
 }
 
