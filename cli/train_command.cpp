@@ -171,7 +171,8 @@ Command add_train_command(CLI::App& app) {
   std::string presets;
   for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
   auto* preset = cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
-                     ->check(CLI::IsMember(preset_names()).description(""))
+                     ->transform(one_of(preset_names()))
+                     ->type_name("NAME")
                      ->capture_default_str();
   add_recipe_options(*cmd, args->recipe, preset);
   cmd->add_option("--batch", args->batch, "Images per mini-batch")
