@@ -1,7 +1,9 @@
 // cnn info: what a model file holds (architecture, shapes, parameter count, training settings).
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cnn/io/model_file.hpp"
 #include "commands.hpp"
@@ -32,13 +34,20 @@ int run_info(const std::string& path) {
              stdout);
   // Every tensor the file holds: the parameters, then the buffers (state that is saved but not
   // trained, such as batch normalisation's running statistics), as in a PyTorch state_dict.
+  const std::vector<Parameter> parameters = loaded.model.parameters();
+  const std::vector<Buffer> buffers = loaded.model.buffers();
+  int name_width = 10;  // the names in one column, however long ("1.running_mean")
+  for (const Parameter& p : parameters)
+    name_width = std::max(name_width, static_cast<int>(p.name.size()));
+  for (const Buffer& b : buffers)
+    name_width = std::max(name_width, static_cast<int>(b.name.size()));
   std::printf("tensors (PyTorch state_dict names and shapes, float32):\n");
-  for (const Parameter& p : loaded.model.parameters()) {
-    std::printf("  %-18s %-16s %zu values\n", p.name.c_str(), p.value->shape().to_string().c_str(),
-                p.value->size());
+  for (const Parameter& p : parameters) {
+    std::printf("  %-*s %-16s %zu values\n", name_width, p.name.c_str(),
+                p.value->shape().to_string().c_str(), p.value->size());
   }
-  for (const Buffer& b : loaded.model.buffers()) {
-    std::printf("  %-18s %-16s %zu values (buffer)\n", b.name.c_str(),
+  for (const Buffer& b : buffers) {
+    std::printf("  %-*s %-16s %zu values (buffer)\n", name_width, b.name.c_str(),
                 b.value->shape().to_string().c_str(), b.value->size());
   }
   std::map<std::string, std::string> settings = info.extra;
