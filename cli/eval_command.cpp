@@ -1,8 +1,6 @@
 // cnn eval: test accuracy of a saved model.
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <string>
 

@@ -1,12 +1,7 @@
 #include "run_folder.hpp"
 
-#include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
+#include <algorithm>
 #include <ctime>
-#include <fstream>
 
 #include "cnn/data/image.hpp"
 #include "cnn/io/run_log.hpp"
