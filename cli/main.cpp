@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
         names.push_back(sub->get_name());
         commands += (commands.empty() ? "" : ", ") + sub->get_name();
       }
+      // A misspelt top-level flag ("--versoin") lands here too.
+      if (argc > 1 && argv[1][0] == '-') names = flag_names(app);
       const std::string suggestion = argc > 1 ? cnn::cli::nearest_name(argv[1], names) : "";
       message =
           argc <= 1 ? "a command is required: " + commands

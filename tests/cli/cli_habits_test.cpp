@@ -106,6 +106,9 @@ TEST_F(CliHabitsTest, MisspeltFlagsAndCommandsGetTheNearestSuggested) {
   r = run({"trian", "--data", data()});
   EXPECT_EQ(r.status, 2) << r;
   EXPECT_TRUE(Contains(error_line(r), "'trian' is not a command; did you mean train?")) << r;
+  r = run({"--versoin"});
+  EXPECT_TRUE(Contains(error_line(r), "'--versoin' is not a command; did you mean --version?"))
+      << r;
   r = run({"frob"});
   EXPECT_TRUE(Contains(error_line(r), "'frob' is not a command; the commands are train")) << r;
 }
