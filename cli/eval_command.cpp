@@ -1,8 +1,6 @@
 // cnn eval: test accuracy of a saved model.
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -13,6 +11,7 @@
 #include "cnn/train/training.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "predictions_csv.hpp"
 
 namespace cnn::cli {
 
@@ -25,30 +24,6 @@ struct EvalArgs {
   std::size_t threads = 0;
   std::string predictions_out;
 };
-
-// One line per test image: index, label, predicted class and the raw logits, for comparing with
-// other tools (tests/interop/pytorch_interop.py) or analysing mistakes.
-void write_predictions(const std::string& path, const Dataset& test, const Evaluation& e) {
-  std::FILE* file = std::fopen(path.c_str(), "w");
-  if (file == nullptr) {
-    throw std::runtime_error("--predictions-out: cannot create '" + path +
-                             "': " + std::strerror(errno));
-  }
-  std::fprintf(file, "index,label,predicted");
-  for (std::size_t c = 0; c < e.classes; ++c) std::fprintf(file, ",logit_%zu", c);
-  std::fprintf(file, "\n");
-  for (std::size_t i = 0; i < e.images(); ++i) {
-    std::fprintf(file, "%zu,%d,%d", i, test.label(i), e.predicted[i]);
-    for (std::size_t c = 0; c < e.classes; ++c) {
-      // 9 significant digits: a float32 exactly.
-      std::fprintf(file, ",%.9g", static_cast<double>(e.logits[i * e.classes + c]));
-    }
-    std::fprintf(file, "\n");
-  }
-  if (std::fclose(file) != 0) {
-    throw std::runtime_error("--predictions-out: cannot write '" + path + "'");
-  }
-}
 
 int run_eval(const EvalArgs& args) {
   require_data_folder(args.data);
@@ -76,8 +51,8 @@ int run_eval(const EvalArgs& args) {
   }
   std::printf("\n%s", evaluation.confusion_text().c_str());
   if (!args.predictions_out.empty()) {
-    write_predictions(args.predictions_out, test, evaluation);
-    std::printf("wrote predictions and logits of every test image to %s\n",
+    write_predictions_csv(args.predictions_out, test, evaluation, "--predictions-out");
+    std::printf("wrote the prediction, confidence and logits of every test image to %s\n",
                 args.predictions_out.c_str());
   }
   return 0;
@@ -89,15 +64,18 @@ Command add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand(
       "eval", "Report the test accuracy, per-class accuracy and confusion matrix of a saved model");
-  cmd->add_option("--model", args->model, "Model file written by 'cnn train --save'")->required();
+  cmd->add_option("--model", args->model, "Model file written by 'cnn train --save'")
+      ->required()
+      ->type_name("FILE");
   add_data_option(*cmd, args->data);
   cmd->add_option("--batch", args->batch, "Images per forward pass")
       ->check(integer_at_least(1, 1 << 16))
       ->capture_default_str();
   add_threads_option(*cmd, args->threads);
   cmd->add_option("--predictions-out", args->predictions_out,
-                  "Write index, label, predicted class and logits of every test image to this "
-                  "CSV file");
+                  "Write every test image's label, predicted class, confidence and logits to this "
+                  "CSV file (the format of the run folder's test_predictions.csv)")
+      ->type_name("FILE");
   return [args] { return run_eval(*args); };
 }
 

@@ -1,6 +1,9 @@
 // cnn info: what a model file holds (architecture, shapes, parameter count, training settings).
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "cnn/io/model_file.hpp"
 #include "commands.hpp"
@@ -13,6 +16,13 @@ int run_info(const std::string& path) {
   LoadedModel loaded = load_model(path);
   const ModelInfo& info = loaded.info;
   std::printf("model %s\n", path.c_str());
+  // Files written before these were recorded lack them.
+  const auto recorded = [&info](const char* key) {
+    const auto found = info.extra.find(key);
+    return found == info.extra.end() ? std::string("not recorded") : found->second;
+  };
+  std::printf("written by cnn version: %s\n", recorded(kVersionKey).c_str());
+  std::printf("training data checksum: %s\n", recorded(kDataChecksumKey).c_str());
   std::printf("architecture: preset %s, input %s, %zu classes\n", info.preset.c_str(),
               info.input.to_string().c_str(), info.classes);
   std::printf(
@@ -22,14 +32,29 @@ int run_info(const std::string& path) {
   std::printf("layers (output shapes for one image):\n");
   std::fputs(loaded.model.summary(Shape{1, info.input[0], info.input[1], info.input[2]}).c_str(),
              stdout);
+  // Every tensor the file holds: the parameters, then the buffers (state that is saved but not
+  // trained, such as batch normalisation's running statistics), as in a PyTorch state_dict.
+  const std::vector<Parameter> parameters = loaded.model.parameters();
+  const std::vector<Buffer> buffers = loaded.model.buffers();
+  int name_width = 10;  // the names in one column, however long ("1.running_mean")
+  for (const Parameter& p : parameters)
+    name_width = std::max(name_width, static_cast<int>(p.name.size()));
+  for (const Buffer& b : buffers)
+    name_width = std::max(name_width, static_cast<int>(b.name.size()));
   std::printf("tensors (PyTorch state_dict names and shapes, float32):\n");
-  for (const Parameter& p : loaded.model.parameters()) {
-    std::printf("  %-10s %-16s %zu values\n", p.name.c_str(), p.value->shape().to_string().c_str(),
-                p.value->size());
+  for (const Parameter& p : parameters) {
+    std::printf("  %-*s %-16s %zu values\n", name_width, p.name.c_str(),
+                p.value->shape().to_string().c_str(), p.value->size());
   }
-  if (!info.extra.empty()) {
+  for (const Buffer& b : buffers) {
+    std::printf("  %-*s %-16s %zu values (buffer)\n", name_width, b.name.c_str(),
+                b.value->shape().to_string().c_str(), b.value->size());
+  }
+  std::map<std::string, std::string> settings = info.extra;
+  for (const char* shown : {kVersionKey, kDataChecksumKey}) settings.erase(shown);
+  if (!settings.empty()) {
     std::printf("training settings and results:\n");
-    for (const auto& [key, value] : info.extra) {
+    for (const auto& [key, value] : settings) {
       std::printf("  %s: %s\n", key.c_str(), value.c_str());
     }
   }

@@ -1,11 +1,49 @@
 // cnn: train and evaluate convolutional networks from the command line.
+#include <cctype>
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "cnn/core/instruction_set.hpp"
+#include "cnn/core/version.hpp"
 #include "commands.hpp"
+#include "options.hpp"
+
+namespace {
+
+// Every name of every flag of cmd ("--epochs", "-h", ...), for suggestions.
+std::vector<std::string> flag_names(const CLI::App& cmd) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : cmd.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+    for (const std::string& name : option->get_snames()) names.push_back("-" + name);
+  }
+  return names;
+}
+
+// What cmd got but does not take. An unknown flag is named first, with the nearest flag
+// suggested: "--epoch 1" leaves both "--epoch" and "1" over, and the value only follows from the
+// flag. Otherwise the stray values themselves.
+std::string unexpected_arguments(const CLI::App& cmd) {
+  const std::vector<std::string> extras = cmd.remaining();
+  for (const std::string& extra : extras) {
+    const bool flag = extra.size() > 1 && extra[0] == '-' &&
+                      std::isdigit(static_cast<unsigned char>(extra[1])) == 0 && extra[1] != '.';
+    if (flag) {
+      const std::string name = extra.substr(0, extra.find('='));
+      return "unknown flag " + name + cnn::cli::did_you_mean(name, flag_names(cmd));
+    }
+  }
+  std::string values;
+  for (const std::string& extra : extras) values += (values.empty() ? "'" : " '") + extra + "'";
+  return "unexpected argument" + std::string(extras.size() > 1 ? "s " : " ") + values +
+         " (the command takes flags only, see --help)";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Before anything else runs: a build for a larger instruction set than this CPU has would
@@ -19,7 +57,10 @@ int main(int argc, char** argv) {
   const cnn::InstructionSet isa = cnn::compiled_instruction_set();
   CLI::App app{
       "cnn: convolutional neural networks from first principles, trained on MNIST-format data."};
-  app.set_version_flag("--version", std::string("cnn 0.1.0 (kernels: ") + isa.name + ", " +
+  // Before the commands are added: they take their parent's formatter.
+  app.formatter(std::make_shared<cnn::cli::HelpFormatter>());
+  app.set_version_flag("--version", std::string("cnn ") + cnn::version() +
+                                        " (kernels: " + isa.name + ", " +
                                         std::to_string(isa.float_lanes) + " floats per vector)");
   app.require_subcommand(1);
   const cnn::cli::Command train = cnn::cli::add_train_command(app);
@@ -38,13 +79,35 @@ int main(int argc, char** argv) {
     std::string message = e.what();
     if (failed == &app && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
       // CLI11 says "A subcommand is required" also when the first word is not a known command.
+      std::vector<std::string> names;
       std::string commands;
       for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        names.push_back(sub->get_name());
         commands += (commands.empty() ? "" : ", ") + sub->get_name();
       }
+      // A misspelt top-level flag ("--versoin") lands here too.
+      if (argc > 1 && argv[1][0] == '-') names = flag_names(app);
+      const std::string suggestion = argc > 1 ? cnn::cli::nearest_name(argv[1], names) : "";
       message =
-          argc > 1 ? "'" + std::string(argv[1]) + "' is not a command; the commands are " + commands
-                   : "a command is required: " + commands;
+          argc <= 1 ? "a command is required: " + commands
+          : suggestion.empty()
+              ? "'" + std::string(argv[1]) + "' is not a command; the commands are " + commands
+              : "'" + std::string(argv[1]) + "' is not a command; did you mean " + suggestion +
+                    "? (the commands are " + commands + ")";
+    } else if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr ||
+               (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+                !failed->remaining().empty())) {
+      // Also before a missing required flag: "--modle m" is the cause of "--model is required".
+      message = unexpected_arguments(*failed);
+    } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr &&
+               message.ends_with(" missing")) {
+      // CLI11 writes "--lr: 1 required FLOAT:a number > 0 missing": its type names, as --help
+      // no longer shows them.
+      const std::string flag = message.substr(0, message.find(':'));
+      const CLI::Option* option = failed->get_option_no_throw(flag);
+      const std::string allowed =
+          option != nullptr ? cnn::cli::HelpFormatter::allowed_values(option) : "";
+      message = flag + ": a value is missing" + (allowed.empty() ? "" : " (" + allowed + ")");
     }
     std::cerr << "cnn: error: " << message << "\n"
               << "Run '" << (failed == &app ? std::string("cnn") : "cnn " + failed->get_name())

@@ -7,12 +7,24 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cnn/core/numbers.hpp"
 
 namespace cnn::cli {
 
-inline CLI::Validator integer_at_least(long long minimum, long long maximum = 1LL << 40) {
+// The largest integer a flag takes when it names no maximum of its own.
+inline constexpr long long kNoMaximum = 1LL << 40;
+
+inline CLI::Validator integer_at_least(long long minimum, long long maximum = kNoMaximum) {
+  // The description is what --help shows in brackets after the flag's text (HelpFormatter).
+  // A power of two from 2^20 up reads better as one: "0 to 2^62".
+  std::string largest = std::to_string(maximum);
+  for (int power = 20; power < 63; ++power) {
+    if (maximum == 1LL << power) largest = "2^" + std::to_string(power);
+  }
+  const std::string range = maximum == kNoMaximum ? "at least " + std::to_string(minimum)
+                                                  : std::to_string(minimum) + " to " + largest;
   return CLI::Validator(
       [=](std::string& text) -> std::string {
         const std::optional<long long> value = parse_integer<long long>(text);
@@ -22,8 +34,25 @@ inline CLI::Validator integer_at_least(long long minimum, long long maximum = 1L
         }
         return {};
       },
-      "INT >= " + std::to_string(minimum));
+      range);
 }
+
+// Edit distance between a and b, ignoring case: insertions, deletions, substitutions and swaps of
+// neighbours (Damerau's optimal string alignment), each 1, so that "trian" is 1 from "train".
+std::size_t edit_distance(const std::string& a, const std::string& b);
+
+// The candidate nearest to word when it is close enough to be a slip (1 edit for words of up to
+// 5 characters, 2 for longer ones), else "". Ties go to the first candidate.
+std::string nearest_name(const std::string& word, const std::vector<std::string>& candidates);
+
+// "; did you mean X?" for the nearest candidate, or "" when none is close.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+// A value that must be one of names, matched ignoring case and replaced by the name as written
+// there (so "LeNet5" is recorded as "lenet5"). Otherwise: "must be one of a, b, c, got 'x'",
+// with the nearest name suggested. Add it with transform(): check() keeps a validator from
+// changing the value.
+CLI::Validator one_of(const std::vector<std::string>& names);
 
 // A finite number in allowed; description says which, as the help and the error show it.
 inline CLI::Validator number_in(Interval allowed, const std::string& description) {
@@ -36,11 +65,24 @@ inline CLI::Validator number_in(Interval allowed, const std::string& description
       description);
 }
 
+// --help as people read it: "--batch N   Images per mini-batch (1 to 65536, default 4)"
+// instead of CLI11's "--batch UINT:INT >= 1=4": a short placeholder after the flag (N for a
+// whole number, X for a number, or the option's own type name such as DIR), and the allowed
+// range, the default, "required" and the flags it excludes in brackets after the description.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_option_opts(const CLI::Option* option) const override;
+  std::string make_option_desc(const CLI::Option* option) const override;
+  // What the option's checks allow, as the help shows it ("1 to 65536"), or "".
+  static std::string allowed_values(const CLI::Option* option);
+};
+
 // --data, the folder of a dataset in MNIST's layout (train, eval).
 inline CLI::Option* add_data_option(CLI::App& cmd, std::string& data) {
   return cmd
       .add_option("--data", data, "Folder with the four IDX files of MNIST's layout (raw or .gz)")
-      ->required();
+      ->required()
+      ->type_name("DIR");
 }
 
 // --threads (train, eval).

@@ -22,6 +22,17 @@ ProgressDisplay::ProgressDisplay(Mode mode, std::FILE* out, std::size_t total_it
                                  std::size_t epochs)
     : mode_(mode), out_(out), total_(total_iterations), epochs_(std::max<std::size_t>(1, epochs)) {}
 
+namespace {
+
+// Decimal digits of value (1 for 0).
+int digit_count(std::size_t value) {
+  int digits = 1;
+  for (; value >= 10; value /= 10) ++digits;
+  return digits;
+}
+
+}  // namespace
+
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   const auto total = static_cast<long long>(std::llround(seconds));
@@ -65,13 +76,18 @@ void ProgressDisplay::draw(std::size_t iteration, std::size_t epoch, std::size_t
   const double eta = iteration > 0 ? seconds / static_cast<double>(iteration) *
                                          static_cast<double>(total_ - iteration)
                                    : NAN;
+  // Every field has a fixed width (counters padded to the width of their total), so that the bar
+  // keeps its length and place as the numbers grow: 7 digits of images/s, a loss up to 99.9999,
+  // a time left up to 9:59:59.
+  const int total_digits = digit_count(total_), epoch_digits = digit_count(epochs_);
   char tail[200];
-  std::snprintf(tail, sizeof tail, " %3.0f%%  it %zu/%zu  %.0f img/s  loss %.4f  ETA %s",
-                100 * fraction, iteration, total_, rate,
+  std::snprintf(tail, sizeof tail, " %3.0f%%  it %*zu/%zu  %7.0f img/s  loss %7.4f  ETA %7s",
+                100 * fraction, total_digits, iteration, total_, rate,
                 running_weight_ > 0 ? running_loss_ / running_weight_ : NAN,
                 format_duration(eta).c_str());
   char head[64];
-  std::snprintf(head, sizeof head, "epoch %zu/%zu ", std::min(epoch, epochs_), epochs_);
+  std::snprintf(head, sizeof head, "epoch %*zu/%zu ", epoch_digits, std::min(epoch, epochs_),
+                epochs_);
   const int bar_width =
       std::clamp(columns - 1 - static_cast<int>(std::strlen(head) + std::strlen(tail)) - 2, 0, 40);
   // Built with snprintf: GCC 12 warns falsely (-Wrestrict) about string concatenation here.

@@ -75,19 +75,31 @@ const NumberFlag kNumberFlags[] = {
 }  // namespace
 
 void add_recipe_options(CLI::App& cmd, RecipeArgs& args, CLI::Option* preset) {
+  // An empty --arch would read as "no --arch" and train the preset: refused here instead.
+  const CLI::Validator not_empty(
+      [](std::string& text) -> std::string {
+        return text.empty() ? "the architecture has no layers (the text is empty)" : "";
+      },
+      "");
   auto* arch = cmd.add_option("--arch", args.arch,
                               "Network in the architecture language, e.g. \"conv(32,3,pad=1) bn "
-                              "relu maxpool(2) fc(classes)\" (instead of --preset)");
+                              "relu maxpool(2) fc(classes)\" (instead of --preset)")
+                   ->check(not_empty)
+                   ->type_name("TEXT");
+
   auto* arch_file =
-      cmd.add_option("--arch-file", args.arch_file, "File holding the architecture text");
+      cmd.add_option("--arch-file", args.arch_file, "File holding the architecture text")
+          ->type_name("FILE");
   arch->excludes(preset)->excludes(arch_file);
   arch_file->excludes(preset);
   cmd.add_option("--optimizer", args.optimizer, "Update rule: sgd, nesterov, adam, adamw")
-      ->check(CLI::IsMember(optimizer_names()).description(""))
+      ->transform(one_of(optimizer_names()))
+      ->type_name("NAME")
       ->capture_default_str();
   cmd.add_option("--schedule", args.schedule,
                  "Learning-rate schedule: time (lr/(1+t*decay)), step, cosine, onecycle")
-      ->check(CLI::IsMember(schedule_names()).description(""))
+      ->transform(one_of(schedule_names()))
+      ->type_name("NAME")
       ->capture_default_str();
   for (const NumberFlag& f : kNumberFlags) {
     cmd.add_option(f.flag, args.*f.field, f.help)
@@ -103,6 +115,12 @@ std::string architecture_text(const RecipeArgs& args, const std::string& preset)
   if (!in) throw UsageError("--arch-file: cannot read '" + args.arch_file + "'");
   std::ostringstream text;
   text << in.rdbuf();
+  // An empty text would read as "no --arch" and train the preset.
+  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw UsageError("--arch-file: '" + args.arch_file +
+                     "' is empty; expected the architecture text, e.g. \"conv(8,5) relu "
+                     "maxpool(2) fc(classes)\"");
+  }
   return text.str();
 }
 

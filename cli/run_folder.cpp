@@ -1,17 +1,13 @@
 #include "run_folder.hpp"
 
-#include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
+#include <algorithm>
 #include <ctime>
-#include <fstream>
 
 #include "cnn/data/image.hpp"
 #include "cnn/io/run_log.hpp"
 #include "cnn/plots/plots.hpp"
 #include "commands.hpp"
+#include "predictions_csv.hpp"
 
 namespace cnn::cli {
 
@@ -51,17 +47,7 @@ fs::path make_run_folder(const std::string& out, const std::string& preset) {
 }
 
 void write_test_results(const fs::path& run, const Dataset& test, const Evaluation& evaluation) {
-  const fs::path csv = run / "test_predictions.csv";
-  std::FILE* file = std::fopen(csv.c_str(), "w");
-  if (file == nullptr) {
-    throw std::runtime_error(csv.string() + ": cannot create: " + std::strerror(errno));
-  }
-  std::fprintf(file, "index,label,predicted,confidence\n");
-  for (std::size_t i = 0; i < evaluation.images(); ++i) {
-    std::fprintf(file, "%zu,%d,%d,%.6f\n", i, test.label(i), evaluation.predicted[i],
-                 static_cast<double>(evaluation.confidence[i]));
-  }
-  if (std::fclose(file) != 0) throw std::runtime_error(csv.string() + ": cannot write");
+  write_predictions_csv(run / "test_predictions.csv", test, evaluation, "run folder");
 
   const std::size_t count = std::min(kSampleCount, test.size());
   const std::size_t rows = (count + kSampleColumns - 1) / kSampleColumns;
@@ -79,52 +65,13 @@ void write_test_results(const fs::path& run, const Dataset& test, const Evaluati
   write_pgm(run / "samples.pgm", mosaic);
 }
 
-namespace {
-
-struct TestPredictions {
-  std::vector<std::int32_t> labels, predicted;
-  std::vector<float> confidence;
-};
-
-TestPredictions read_test_predictions(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw DataError(path.string() + ": cannot open (was the run finished?)");
-  std::string line;
-  if (!std::getline(in, line) || line != "index,label,predicted,confidence") {
-    throw DataError(path.string() + ": line 1 is not 'index,label,predicted,confidence'");
-  }
-  TestPredictions result;
-  for (std::size_t number = 2; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    std::size_t index = 0;
-    int label = 0, predicted = 0;
-    double confidence = 0;
-    char tail = 0;
-    if (std::sscanf(line.c_str(), "%zu,%d,%d,%lf%c", &index, &label, &predicted, &confidence,
-                    &tail) != 4 ||
-        index != result.labels.size() || label < 0 || predicted < 0 || label > 65535 ||
-        predicted > 65535 || !std::isfinite(confidence)) {
-      throw DataError(path.string() + ": line " + std::to_string(number) +
-                      " is not 'index,label,predicted,confidence' with index " +
-                      std::to_string(result.labels.size()));
-    }
-    result.labels.push_back(label);
-    result.predicted.push_back(predicted);
-    result.confidence.push_back(static_cast<float>(confidence));
-  }
-  if (result.labels.empty()) throw DataError(path.string() + ": no predictions");
-  return result;
-}
-
-}  // namespace
-
 std::vector<fs::path> draw_run_pictures(const fs::path& run, const std::string& title) {
   std::vector<fs::path> written;
   const std::vector<MetricsRow> rows = read_metrics(run / "metrics.csv");
   plot_loss(run / "loss.png", rows, title + ": training loss and validation accuracy");
   written.push_back(run / "loss.png");
 
-  const TestPredictions tests = read_test_predictions(run / "test_predictions.csv");
+  const PredictionsCsv tests = read_predictions_csv(run / "test_predictions.csv");
   std::int32_t largest = 1;
   for (std::size_t i = 0; i < tests.labels.size(); ++i) {
     largest = std::max({largest, tests.labels[i], tests.predicted[i]});

@@ -1,7 +1,8 @@
 // The folder of a training run and what goes in it:
 //   metrics.csv           the metrics log (cnn/run_log.hpp), written while training runs
 //   model.safetensors     the trained model
-//   test_predictions.csv  index,label,predicted,confidence for every test image
+//   test_predictions.csv  every test image's label, prediction, confidence and logits
+//                         (predictions_csv.hpp)
 //   samples.pgm           the first test images (up to 100) side by side, 10 a row, for the grid
 //   loss.png predictions.png confusion.png   drawn from the files above (`cnn plot` redraws them)
 #pragma once

@@ -101,7 +101,9 @@ ModelInfo model_info(const TrainPlan& plan, double val_accuracy, double test_acc
                 {"seed", std::to_string(args.seed)},
                 {"threads", std::to_string(num_threads())},
                 {"validation_accuracy", format_number(val_accuracy)},
-                {"test_accuracy", format_number(test_accuracy)}};
+                {"test_accuracy", format_number(test_accuracy)},
+                // The training file as decoded: the training images, then the validation ones.
+                {kDataChecksumKey, data_checksum(std::vector{plan.train_set, plan.val_set})}};
   return info;
 }
 
@@ -169,7 +171,8 @@ Command add_train_command(CLI::App& app) {
   std::string presets;
   for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
   auto* preset = cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
-                     ->check(CLI::IsMember(preset_names()).description(""))
+                     ->transform(one_of(preset_names()))
+                     ->type_name("NAME")
                      ->capture_default_str();
   add_recipe_options(*cmd, args->recipe, preset);
   cmd->add_option("--batch", args->batch, "Images per mini-batch")

@@ -1,5 +1,10 @@
 #include "cnn/io/model_file.hpp"
 
+#include <zlib.h>
+
+#include <cstdio>
+
+#include "cnn/core/version.hpp"
 #include "cnn/io/safetensors.hpp"
 #include "core/atomic_file.hpp"
 #include "io/model_header.hpp"
@@ -45,6 +50,26 @@ LoadedModel read_model(std::span<const char> bytes) {
 
 }  // namespace
 
+std::string data_checksum(std::span<const Dataset> parts) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (const Dataset& part : parts) {
+    const std::size_t image_bytes = part.rows() * part.cols();
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      crc = crc32(crc, part.image(i), static_cast<uInt>(image_bytes));
+    }
+  }
+  for (const Dataset& part : parts) {
+    // (An empty part is skipped: crc32 with a null buffer returns the initial value.)
+    if (part.size() == 0) continue;
+    std::vector<Bytef> labels(part.size());
+    for (std::size_t i = 0; i < part.size(); ++i) labels[i] = static_cast<Bytef>(part.label(i));
+    crc = crc32(crc, labels.data(), static_cast<uInt>(labels.size()));
+  }
+  char text[16];
+  std::snprintf(text, sizeof text, "crc32:%08lx", static_cast<unsigned long>(crc));
+  return text;
+}
+
 void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info) {
   std::map<std::string, std::string> metadata = info.extra;
   try {
@@ -55,6 +80,7 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
   // How pixels become the network's input (Dataset::gather): x = pixel * input_scale - input_mean.
   metadata["input_scale"] = std::string(kInputScaleText);
   metadata["input_mean"] = std::string("0");  // (assigning the literal trips GCC 12's -Wrestrict)
+  metadata[kVersionKey] = std::string(version());
   try {
     write_safetensors(path, metadata, state_dict_tensors(model));
   } catch (const FileWriteError& e) {

@@ -258,6 +258,24 @@ TEST_F(BadInputTest, ArchitecturesAndRecipeFlags) {
                {"--elastic-sigma", "0"});
 }
 
+TEST_F(BadInputTest, MisspeltNamesAndEmptyArchitectures) {
+  const std::string d = data();
+  expect_error("misspelt flag", {"train", "--data", d, "--epoch", "1"}, 2,
+               {"unknown flag --epoch; did you mean --epochs?"});
+  expect_error("misspelt command", {"trian", "--data", d}, 2,
+               {"'trian' is not a command; did you mean train?"});
+  expect_error("misspelt preset", {"train", "--data", d, "--preset", "lenet6"}, 2,
+               {"--preset", "got 'lenet6'; did you mean lenet5?"});
+  expect_error("misspelt optimizer", {"train", "--data", d, "--optimizer", "nestrov"}, 2,
+               {"--optimizer", "did you mean nesterov?"});
+  expect_error("empty --arch", {"train", "--data", d, "--val", "20", "--arch", ""}, 2,
+               {"--arch", "has no layers"});
+  write_text(dir_ / "empty.arch", "\n");
+  expect_error("empty --arch-file",
+               {"train", "--data", d, "--val", "20", "--arch-file", (dir_ / "empty.arch").string()},
+               2, {"--arch-file", "is empty"});
+}
+
 TEST_F(BadInputTest, ConflictingFlags) {
   expect_error("--iterations with --epochs",
                {"train", "--data", data(), "--iterations", "5", "--epochs", "2"}, 2,

@@ -21,8 +21,11 @@
 #include <utility>
 #include <vector>
 
+#include <zlib.h>
+
 #include "cnn/arch/architecture.hpp"
 #include "cnn/arch/presets.hpp"
+#include "cnn/core/version.hpp"
 #include "gradient_check.hpp"
 #include "safetensors_parts.hpp"
 
@@ -136,7 +139,9 @@ TEST_F(ModelFileTest, RoundTripKeepsEveryBitAndTheInfo) {
   EXPECT_EQ(loaded.info.preset, "seed");
   EXPECT_EQ(loaded.info.input, (cnn::Shape{1, 28, 28}));
   EXPECT_EQ(loaded.info.classes, 10u);
-  EXPECT_EQ(loaded.info.extra, (std::map<std::string, std::string>{{"batch", "4"}}));
+  // save_model adds the version of cnn that wrote the file.
+  EXPECT_EQ(loaded.info.extra, (std::map<std::string, std::string>{
+                                   {"batch", "4"}, {cnn::kVersionKey, cnn::version()}}));
 
   const std::vector<cnn::Parameter> original = model.parameters();
   const std::vector<cnn::Parameter> back = loaded.model.parameters();
@@ -535,6 +540,7 @@ TEST_F(ModelFileTest, SavingOverAFileReplacesItCompletely) {
   cnn::save_model(file, second, info);
   EXPECT_EQ(read_bytes(file), fresh_bytes) << "the file should hold the new model and no more";
   cnn::LoadedModel loaded = cnn::load_model(file);
+  info.extra[cnn::kVersionKey] = cnn::version();  // added by save_model
   EXPECT_EQ(loaded.info.extra, info.extra);
   EXPECT_TRUE(same_bits(*loaded.model.parameters()[0].value, *second.parameters()[0].value));
   EXPECT_TRUE(temp_files().empty());
@@ -688,3 +694,42 @@ TEST_F(ModelFileTest, InputNormalisationIsRecordedAndChecked) {
 }
 
 }  // namespace
+
+// ---- training data checksum ----------------------------------------------------------------
+
+TEST(DataChecksum, IsTheCrc32OfThePixelsThenTheLabels) {
+  // Two images of 2x2 and their labels, as the IDX payloads would hold them.
+  const std::vector<std::uint8_t> pixels = {1, 2, 3, 4, 250, 251, 252, 253};
+  const std::vector<std::uint8_t> labels = {7, 1};
+  const cnn::Dataset data(pixels, labels, 2, 2, 10);
+  std::vector<std::uint8_t> payloads = pixels;
+  payloads.insert(payloads.end(), labels.begin(), labels.end());
+  const uLong crc = crc32(0L, payloads.data(), static_cast<uInt>(payloads.size()));
+  char expected[16];
+  std::snprintf(expected, sizeof expected, "crc32:%08lx", static_cast<unsigned long>(crc));
+  EXPECT_EQ(cnn::data_checksum(std::vector{data}), expected);
+
+  // Split into parts (training and validation images), empty parts included: the same value.
+  EXPECT_EQ(cnn::data_checksum(std::vector{data.slice(0, 1), data.slice(1, 1), data.slice(2, 0)}),
+            expected);
+  // Any changed pixel or label changes it.
+  std::vector<std::uint8_t> other_labels = labels;
+  other_labels[1] = 2;
+  EXPECT_NE(cnn::data_checksum(std::vector{cnn::Dataset(pixels, other_labels, 2, 2, 10)}),
+            expected);
+  std::vector<std::uint8_t> other_pixels = pixels;
+  other_pixels[5] ^= 1;
+  EXPECT_NE(cnn::data_checksum(std::vector{cnn::Dataset(other_pixels, labels, 2, 2, 10)}),
+            expected);
+}
+
+TEST_F(ModelFileTest, RecordsTheVersionThatWroteItAndKeepsTheDataChecksum) {
+  cnn::Sequential model = seed_model(3);
+  cnn::ModelInfo info = seed_info();
+  info.extra[cnn::kDataChecksumKey] = "crc32:0123abcd";
+  info.extra[cnn::kVersionKey] = "0.0.1";  // a loaded model saved again: the writer's version
+  cnn::save_model(path("model.safetensors"), model, info);
+  const cnn::LoadedModel loaded = cnn::load_model(path("model.safetensors"));
+  EXPECT_EQ(loaded.info.extra.at(cnn::kVersionKey), cnn::version());
+  EXPECT_EQ(loaded.info.extra.at(cnn::kDataChecksumKey), "crc32:0123abcd");
+}

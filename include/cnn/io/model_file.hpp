@@ -7,7 +7,11 @@
 // "__metadata__" records the format_version ("1"; files without one are version 0 and hold the
 // same keys; a newer version is refused), what is needed to rebuild the network (architecture
 // text, preset name, input shape, classes), the input normalisation (input_scale, input_mean:
-// x = pixel * input_scale - input_mean, pixels 0..255) and the training settings.
+// x = pixel * input_scale - input_mean, pixels 0..255) and the training settings. It also records
+// the version of cnn that wrote the file (kVersionKey) and, for a trained model, the checksum of
+// its training data (kDataChecksumKey, data_checksum below); files written before hold neither
+// and load the same. Nothing in the file depends on the date or the machine, so the same run
+// writes the same bytes.
 #pragma once
 
 #include <filesystem>
@@ -16,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "cnn/data/dataset.hpp"
 #include "cnn/nn/sequential.hpp"
 
 namespace cnn {
@@ -29,6 +34,20 @@ class ModelFileError : public std::runtime_error {
 // The input normalisation every model of this program uses: pixels scaled to [0, 1], no mean
 // subtraction. Written to and checked in __metadata__ as text.
 inline constexpr const char* kInputScaleText = "0.00392156862745098";  // 1/255
+
+// The __metadata__ key of the cnn version that wrote the file ("0.1.0"; save_model sets it).
+inline constexpr const char* kVersionKey = "cnn_version";
+// The __metadata__ key of the training data's checksum (data_checksum; `cnn train` sets it).
+inline constexpr const char* kDataChecksumKey = "training_data_crc32";
+
+// A fingerprint of a data set as the program uses it: "crc32:" and 8 hex digits, the CRC-32 (as
+// in gzip and PNG, zlib's crc32) of every image's pixels (one byte each, image after image, row
+// after row) followed by every label (one byte each), taking parts in order. These are the
+// payloads of the IDX files after decoding, without their headers, so the same images give the
+// same value whether the files are raw or .gz. CRC-32 because it is fast (one pass of 47 MB for
+// MNIST's training set) and zlib is already linked; it tells data sets apart, it is no defence
+// against deliberate collisions.
+std::string data_checksum(std::span<const Dataset> parts);
 
 struct ModelInfo {
   std::string preset;  // preset name (see presets.hpp), or "custom"
