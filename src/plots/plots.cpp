@@ -431,8 +431,10 @@ void plot_lr_find(const std::filesystem::path& path, const LrFindResult& result,
   legend(legend_y, kLossRaw, 1.2, "loss of each step");
   legend(legend_y + 22, kLossSmooth, 2.5, "loss, moving average (dot: its minimum)");
   if (have_suggestion) {
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.2g", result.suggested);  // as lr-find prints it
     legend(legend_y + 44, kSuggested, 2,
-           "suggested rate " + format_log_tick(result.suggested) + " (the minimum's / 10)");
+           std::string("suggested rate ") + rate + " (a tenth of the minimum's)");
   }
   canvas.write(path);
 }
