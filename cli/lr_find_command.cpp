@@ -125,6 +125,8 @@ int run_lr_find(const LrFindArgs& args, const CLI::App& cmd) {
   options.batch_size = args.batch;
   options.optimizer.momentum = args.momentum;
   options.shuffle_seed = args.seed ^ 0x5eedda7aULL;  // as `cnn train`: the same first batches
+  // Optimizer kind, weight decay and augmentation; the steps per epoch (1 here) only size the step
+  // schedule's drops, and the sweep replaces the schedule.
   apply_recipe(args.recipe, 1, options);
   LrFindOptions sweep;
   sweep.start_rate = args.start_lr;
