@@ -23,6 +23,7 @@ Command add_eval_command(CLI::App& app);
 Command add_predict_command(CLI::App& app);
 Command add_info_command(CLI::App& app);
 Command add_plot_command(CLI::App& app);
+Command add_lr_find_command(CLI::App& app);
 
 // Throws UsageError naming the flag when dir is not a folder, saying how to fetch MNIST.
 void require_data_folder(const std::string& dir);

@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   const cnn::cli::Command predict = cnn::cli::add_predict_command(app);
   const cnn::cli::Command info = cnn::cli::add_info_command(app);
   const cnn::cli::Command plot = cnn::cli::add_plot_command(app);
+  const cnn::cli::Command lr_find = cnn::cli::add_lr_find_command(app);
 
   try {
     app.parse(argc, argv);
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("predict")) return predict();
     if (app.got_subcommand("info")) return info();
     if (app.got_subcommand("plot")) return plot();
+    if (app.got_subcommand("lr-find")) return lr_find();
   } catch (const cnn::cli::UsageError& e) {
     std::cerr << "cnn: error: " << e.what() << "\n";
     return 2;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <memory>
 
@@ -18,7 +19,8 @@ struct Rgb {
   double r, g, b;
 };
 constexpr Rgb kBlack{0.1, 0.1, 0.1}, kGrid{0.88, 0.88, 0.88}, kLossRaw{0.62, 0.75, 0.90},
-    kLossSmooth{0.05, 0.30, 0.65}, kAccuracy{0.85, 0.40, 0.05}, kWrong{0.85, 0.1, 0.1};
+    kLossSmooth{0.05, 0.30, 0.65}, kAccuracy{0.85, 0.40, 0.05}, kWrong{0.85, 0.1, 0.1},
+    kSuggested{0.15, 0.60, 0.25};
 
 // A cairo image surface and context; write() checks every cairo status on the way to the file.
 class Canvas {
@@ -105,28 +107,146 @@ std::string format_count(double value) {
   return text;
 }
 
+// A log axis's power of ten, exactly (pow(10, e) for an integer exponent e).
+int decade_of(double power) {
+  return static_cast<int>(std::lround(std::log10(power)));
+}
+
+// The grid lines and labels of a logarithmic axis: a line and a label at each major tick, a short
+// mark on the axis at each minor one. position maps a value to pixels along the axis; vertical
+// says the axis is the left one (labels to its left) rather than the bottom one.
+void draw_log_axis(Canvas& canvas, const LogAxis& axis,
+                   const std::function<double(double)>& position, bool vertical, double left,
+                   double right, double top, double bottom, const Rgb& label_color) {
+  for (const double tick : axis.minor_ticks()) {
+    const double at = position(tick);
+    canvas.color(kGrid);
+    if (vertical) {
+      canvas.line(left, at, left + 6, at, 1);
+    } else {
+      canvas.line(at, bottom - 6, at, bottom, 1);
+    }
+  }
+  for (const double tick : axis.major_ticks()) {
+    const double at = position(tick);
+    canvas.color(kGrid);
+    if (vertical) {
+      canvas.line(left, at, right, at, 1);
+      canvas.color(label_color);
+      canvas.text(format_log_tick(tick), left - 8, at + 5, 14, Canvas::Align::right);
+    } else {
+      canvas.line(at, top, at, bottom, 1);
+      canvas.color(label_color);
+      canvas.text(format_log_tick(tick), at, bottom + 22, 14, Canvas::Align::center);
+    }
+  }
+}
+
+// A polyline through the points (x[i], y[i]), clipped by the caller.
+void polyline(cairo_t* cr, const std::vector<double>& x, const std::vector<double>& y) {
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (i == 0) {
+      cairo_move_to(cr, x[i], y[i]);
+    } else {
+      cairo_line_to(cr, x[i], y[i]);
+    }
+  }
+  cairo_stroke(cr);
+}
+
 }  // namespace
+
+LogAxis LogAxis::covering(const std::vector<double>& values) {
+  double smallest = std::numeric_limits<double>::infinity(), largest = 0.0;
+  for (const double value : values) {
+    if (!(value > 0.0) || !std::isfinite(value)) continue;
+    smallest = std::min(smallest, value);
+    largest = std::max(largest, value);
+  }
+  if (!(largest > 0.0)) return LogAxis{};
+  // The tolerance keeps an exact power of ten (0.1, whose log10 may round a hair off) at its own
+  // decade instead of widening the axis by one.
+  const double low = std::floor(std::log10(smallest) + 1e-9);
+  double high = std::ceil(std::log10(largest) - 1e-9);
+  if (high <= low) high = low + 1;
+  return LogAxis{std::pow(10.0, low), std::pow(10.0, high)};
+}
+
+double LogAxis::fraction(double value) const {
+  if (!(value > 0.0)) return 0.0;
+  const double at = (std::log10(value) - std::log10(low)) / (std::log10(high) - std::log10(low));
+  // An infinite value would give cairo an infinite coordinate (an error that spoils the whole
+  // picture); anything this far out lies beyond the clipped chart anyway.
+  return std::clamp(at, -1.0, 2.0);
+}
+
+std::vector<double> LogAxis::major_ticks() const {
+  const int first = decade_of(low), last = decade_of(high);
+  std::vector<double> ticks;
+  for (int e = first; e <= last; ++e) ticks.push_back(std::pow(10.0, e));
+  if (last - first == 1) {
+    ticks.push_back(2 * ticks[0]);
+    ticks.push_back(5 * ticks[0]);
+    std::sort(ticks.begin(), ticks.end());
+  }
+  return ticks;
+}
+
+std::vector<double> LogAxis::minor_ticks() const {
+  const int first = decade_of(low), last = decade_of(high);
+  std::vector<double> ticks;
+  for (int e = first; e < last; ++e) {
+    for (int m = 2; m <= 9; ++m) {
+      if (last - first == 1 && (m == 2 || m == 5)) continue;  // labelled, in major_ticks
+      ticks.push_back(m * std::pow(10.0, e));
+    }
+  }
+  return ticks;
+}
+
+std::string format_log_tick(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+std::vector<double> centred_moving_average(const std::vector<double>& values,
+                                           std::size_t half_window) {
+  // Each window summed afresh (windows are short): no running sum to lose precision over a long
+  // run, and a non-finite value spoils only the windows that hold it.
+  const std::size_t n = values.size();
+  std::vector<double> averages(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t half = std::min({half_window, i, n - 1 - i});
+    double sum = 0.0;
+    for (std::size_t j = i - half; j <= i + half; ++j) sum += values[j];
+    averages[i] = sum / static_cast<double>(2 * half + 1);
+  }
+  return averages;
+}
 
 void plot_loss(const std::filesystem::path& path, const std::vector<MetricsRow>& rows,
                const std::string& title) {
-  std::vector<const MetricsRow*> finite;
+  std::vector<double> steps, losses;
   for (const MetricsRow& row : rows) {
-    if (std::isfinite(row.loss)) finite.push_back(&row);
+    if (!std::isfinite(row.loss)) continue;
+    steps.push_back(static_cast<double>(row.step));
+    losses.push_back(row.loss);
   }
-  if (finite.empty()) throw PlotError(path.string() + ": no finite training loss to plot");
+  if (losses.empty()) throw PlotError(path.string() + ": no finite training loss to plot");
 
   const int width = 960, height = 600;
   const double left = 90, right = width - 100.0, top = 70, bottom = height - 80.0;
   Canvas canvas(width, height);
   cairo_t* cr = canvas.cr();
 
-  // x: iterations from 0 to the last step; y (left): loss from 0; y (right): accuracy.
+  // x: iterations from 0 to the last step; y (left): loss on a log axis, so that the slow
+  // improvement of a long run's later part shows beside the fast fall of its start; y (right):
+  // accuracy.
   const double x_max = static_cast<double>(rows.back().step);
-  double loss_max = 0.0;
-  for (const MetricsRow* row : finite) loss_max = std::max(loss_max, row->loss);
-  const double x_step = nice_step(x_max, 8), loss_step = nice_step(loss_max, 6);
+  const double x_step = nice_step(x_max, 8);
   const double x_end = std::max(x_step, std::ceil(x_max / x_step) * x_step);
-  const double loss_end = std::max(loss_step, std::ceil(loss_max / loss_step) * loss_step);
+  const LogAxis loss_axis = LogAxis::covering(losses);
   bool have_accuracy = false;
   double accuracy_min = 1.0;
   for (const MetricsRow& row : rows) {
@@ -139,7 +259,9 @@ void plot_loss(const std::filesystem::path& path, const std::vector<MetricsRow>&
   const double accuracy_begin = std::clamp(std::floor(accuracy_min * 10 - 1e-9) / 10, 0.0, 0.9);
   const double accuracy_step = nice_step(1.0 - accuracy_begin, 5);
   const auto px = [&](double step) { return left + (right - left) * step / x_end; };
-  const auto py_loss = [&](double loss) { return bottom - (bottom - top) * loss / loss_end; };
+  const auto py_loss = [&](double loss) {
+    return bottom - (bottom - top) * loss_axis.fraction(loss);
+  };
   const auto py_accuracy = [&](double accuracy) {
     return bottom - (bottom - top) * (accuracy - accuracy_begin) / (1.0 - accuracy_begin);
   };
@@ -151,12 +273,7 @@ void plot_loss(const std::filesystem::path& path, const std::vector<MetricsRow>&
     canvas.color(kBlack);
     canvas.text(format_count(x), px(x), bottom + 22, 14, Canvas::Align::center);
   }
-  for (double y = 0; y <= loss_end + loss_step / 2; y += loss_step) {
-    canvas.color(kGrid);
-    canvas.line(left, py_loss(y), right, py_loss(y), 1);
-    canvas.color(kLossSmooth);
-    canvas.text(format_tick(y, loss_step), left - 8, py_loss(y) + 5, 14, Canvas::Align::right);
-  }
+  draw_log_axis(canvas, loss_axis, py_loss, true, left, right, top, bottom, kLossSmooth);
   if (have_accuracy) {
     canvas.color(kAccuracy);
     for (double a = accuracy_begin; a <= 1.0 + accuracy_step / 2; a += accuracy_step) {
@@ -168,51 +285,38 @@ void plot_loss(const std::filesystem::path& path, const std::vector<MetricsRow>&
   cairo_rectangle(cr, left, top, right - left, bottom - top);
   cairo_stroke(cr);
 
-  // Raw loss, then its exponential moving average (weight 0.9 per logged step, bias-corrected so
-  // the first points are not pulled towards zero).
+  // Raw loss, then its centred moving average (about 2 % of the logged steps either side): a
+  // centred window does not trail the falling curve of the first iterations, as an exponential
+  // average (even bias-corrected) does by its whole memory.
   cairo_save(cr);
   cairo_rectangle(cr, left, top, right - left, bottom - top);
   cairo_clip(cr);
+  std::vector<double> xs, ys;
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    xs.push_back(px(steps[i]));
+    ys.push_back(py_loss(losses[i]));
+  }
   canvas.color(kLossRaw);
   cairo_set_line_width(cr, 1.2);
-  cairo_move_to(cr, px(static_cast<double>(finite[0]->step)), py_loss(finite[0]->loss));
-  for (const MetricsRow* row : finite)
-    cairo_line_to(cr, px(static_cast<double>(row->step)), py_loss(row->loss));
-  cairo_stroke(cr);
-  const double beta = finite.size() > 50 ? 0.95 : 0.8;
-  double average = 0.0, weight = 0.0;
+  polyline(cr, xs, ys);
+  const std::size_t half_window = std::clamp<std::size_t>(losses.size() / 50, 1, 25);
+  const std::vector<double> smoothed = centred_moving_average(losses, half_window);
+  for (std::size_t i = 0; i < smoothed.size(); ++i) ys[i] = py_loss(smoothed[i]);
   canvas.color(kLossSmooth);
   cairo_set_line_width(cr, 2.5);
-  for (std::size_t i = 0; i < finite.size(); ++i) {
-    average = beta * average + (1 - beta) * finite[i]->loss;
-    weight = beta * weight + (1 - beta);
-    const double x = px(static_cast<double>(finite[i]->step)), y = py_loss(average / weight);
-    if (i == 0) {
-      cairo_move_to(cr, x, y);
-    } else {
-      cairo_line_to(cr, x, y);
-    }
-  }
-  cairo_stroke(cr);
+  polyline(cr, xs, ys);
   if (have_accuracy) {
+    std::vector<double> ax, ay;
+    for (const MetricsRow& row : rows) {
+      if (!row.validation_accuracy) continue;
+      ax.push_back(px(static_cast<double>(row.step)));
+      ay.push_back(py_accuracy(*row.validation_accuracy));
+    }
     canvas.color(kAccuracy);
     cairo_set_line_width(cr, 2);
-    bool first = true;
-    for (const MetricsRow& row : rows) {
-      if (!row.validation_accuracy) continue;
-      const double x = px(static_cast<double>(row.step)), y = py_accuracy(*row.validation_accuracy);
-      if (first) {
-        cairo_move_to(cr, x, y);
-      } else {
-        cairo_line_to(cr, x, y);
-      }
-      first = false;
-    }
-    cairo_stroke(cr);
-    for (const MetricsRow& row : rows) {
-      if (!row.validation_accuracy) continue;
-      cairo_arc(cr, px(static_cast<double>(row.step)), py_accuracy(*row.validation_accuracy), 4.5,
-                0, 2 * M_PI);
+    polyline(cr, ax, ay);
+    for (std::size_t i = 0; i < ax.size(); ++i) {
+      cairo_arc(cr, ax[i], ay[i], 4.5, 0, 2 * M_PI);
       cairo_fill(cr);
     }
   }
@@ -224,8 +328,8 @@ void plot_loss(const std::filesystem::path& path, const std::vector<MetricsRow>&
   canvas.text("iteration (mini-batches)", (left + right) / 2, height - 30, 15,
               Canvas::Align::center);
   canvas.color(kLossSmooth);
-  canvas.text("training loss (cross-entropy)", 28, (top + bottom) / 2, 15, Canvas::Align::center,
-              false, true);
+  canvas.text("training loss (cross-entropy, log scale)", 28, (top + bottom) / 2, 15,
+              Canvas::Align::center, false, true);
   if (have_accuracy) {
     canvas.color(kAccuracy);
     canvas.text("validation accuracy", width - 24.0, (top + bottom) / 2, 15, Canvas::Align::center,
@@ -244,8 +348,94 @@ void plot_loss(const std::filesystem::path& path, const std::vector<MetricsRow>&
     canvas.text(label, legend_x + 40, y, 14);
   };
   legend(legend_y, kLossRaw, 1.2, "loss per logged step", false);
-  legend(legend_y + 22, kLossSmooth, 2.5, "loss, moving average", false);
+  legend(legend_y + 22, kLossSmooth, 2.5, "loss, centred moving average", false);
   if (have_accuracy) legend(legend_y + 44, kAccuracy, 2, "validation accuracy", true);
+  canvas.write(path);
+}
+
+void plot_lr_find(const std::filesystem::path& path, const LrFindResult& result,
+                  const std::string& title) {
+  std::vector<double> rates, losses, smoothed;
+  for (const LrFindPoint& point : result.points) {
+    if (!std::isfinite(point.loss) || !std::isfinite(point.smoothed)) continue;
+    rates.push_back(point.learning_rate);
+    losses.push_back(point.loss);
+    smoothed.push_back(point.smoothed);
+  }
+  if (rates.empty()) throw PlotError(path.string() + ": no finite loss to plot");
+
+  const int width = 960, height = 600;
+  const double left = 90, right = width - 40.0, top = 70, bottom = height - 80.0;
+  Canvas canvas(width, height);
+  cairo_t* cr = canvas.cr();
+  const LogAxis rate_axis = LogAxis::covering(rates);
+  // The loss axis covers the moving average (the curve read for the suggestion) and the raw
+  // losses up to 10 times its highest value: a diverging last batch would squash the rest.
+  const double ceiling = 10 * *std::max_element(smoothed.begin(), smoothed.end());
+  std::vector<double> shown = smoothed;
+  for (const double loss : losses) shown.push_back(std::min(loss, ceiling));
+  const LogAxis loss_axis = LogAxis::covering(shown);
+  const auto px = [&](double rate) { return left + (right - left) * rate_axis.fraction(rate); };
+  const auto py = [&](double loss) { return bottom - (bottom - top) * loss_axis.fraction(loss); };
+
+  draw_log_axis(canvas, rate_axis, px, false, left, right, top, bottom, kBlack);
+  draw_log_axis(canvas, loss_axis, py, true, left, right, top, bottom, kLossSmooth);
+  canvas.color(kBlack);
+  cairo_set_line_width(cr, 1.5);
+  cairo_rectangle(cr, left, top, right - left, bottom - top);
+  cairo_stroke(cr);
+
+  cairo_save(cr);
+  cairo_rectangle(cr, left, top, right - left, bottom - top);
+  cairo_clip(cr);
+  std::vector<double> xs, ys;
+  for (std::size_t i = 0; i < rates.size(); ++i) {
+    xs.push_back(px(rates[i]));
+    ys.push_back(py(losses[i]));
+  }
+  canvas.color(kLossRaw);
+  cairo_set_line_width(cr, 1.2);
+  polyline(cr, xs, ys);
+  for (std::size_t i = 0; i < rates.size(); ++i) ys[i] = py(smoothed[i]);
+  canvas.color(kLossSmooth);
+  cairo_set_line_width(cr, 2.5);
+  polyline(cr, xs, ys);
+  // The minimum of the average (a dot) and the suggested rate (a vertical line).
+  if (result.minimum < result.points.size()) {
+    const LrFindPoint& lowest = result.points[result.minimum];
+    canvas.color(kAccuracy);
+    cairo_arc(cr, px(lowest.learning_rate), py(lowest.smoothed), 5, 0, 2 * M_PI);
+    cairo_fill(cr);
+  }
+  const bool have_suggestion = result.suggested > 0;
+  if (have_suggestion) {
+    canvas.color(kSuggested);
+    canvas.line(px(result.suggested), top, px(result.suggested), bottom, 2);
+  }
+  cairo_restore(cr);
+
+  canvas.color(kBlack);
+  canvas.text(title, width / 2.0, 36, 20, Canvas::Align::center, true);
+  canvas.text("learning rate (log scale)", (left + right) / 2, height - 30, 15,
+              Canvas::Align::center);
+  canvas.color(kLossSmooth);
+  canvas.text("training loss (log scale)", 28, (top + bottom) / 2, 15, Canvas::Align::center, false,
+              true);
+  const double legend_x = left + 20, legend_y = top + 22;
+  const auto legend = [&](double y, const Rgb& c, double line_width, const std::string& label) {
+    canvas.color(c);
+    canvas.line(legend_x, y - 5, legend_x + 30, y - 5, line_width);
+    canvas.color(kBlack);
+    canvas.text(label, legend_x + 40, y, 14);
+  };
+  legend(legend_y, kLossRaw, 1.2, "loss of each step");
+  legend(legend_y + 22, kLossSmooth, 2.5, "loss, moving average (dot: its minimum)");
+  if (have_suggestion) {
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.2g", result.suggested);  // as lr-find prints it
+    legend(legend_y + 44, kSuggested, 2,
+           std::string("suggested rate ") + rate + " (a tenth of the minimum's)");
+  }
   canvas.write(path);
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "temp_dir.hpp"
@@ -34,6 +35,119 @@ TEST_F(PlotsTest, LossChart) {
   EXPECT_EQ(image.width, 960u);
   EXPECT_EQ(image.height, 600u);
   EXPECT_GT(coloured_pixels(image), 1000u);
+}
+
+// The loss of a run falls over decades (2.3 at the start, 0.01 late in a long run): the loss axis
+// is logarithmic, from the power of ten below the lowest loss to the one above the highest.
+TEST(LogAxis, SpansWholeDecadesAndMapsLogarithmically) {
+  const cnn::LogAxis axis = cnn::LogAxis::covering({2.3, 0.5, 0.012});
+  EXPECT_DOUBLE_EQ(axis.low, 0.01);
+  EXPECT_DOUBLE_EQ(axis.high, 10);
+  EXPECT_DOUBLE_EQ(axis.fraction(0.01), 0.0);
+  EXPECT_NEAR(axis.fraction(0.1), 1.0 / 3, 1e-12);  // equal steps per decade
+  EXPECT_NEAR(axis.fraction(1), 2.0 / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(axis.fraction(10), 1.0);
+  EXPECT_NEAR(axis.fraction(std::sqrt(0.1)), 0.5, 1e-12);  // linear would put 0.316 at 0.03
+  // Non-positive values have no logarithm: they sit at the bottom instead of breaking the chart.
+  EXPECT_EQ(axis.fraction(0.0), 0.0);
+  EXPECT_EQ(axis.fraction(-1.0), 0.0);
+  EXPECT_LE(axis.fraction(INFINITY), 2.0);
+
+  EXPECT_EQ(axis.major_ticks(), (std::vector<double>{0.01, 0.1, 1, 10}));
+  const std::vector<double> minor = axis.minor_ticks();
+  EXPECT_EQ(minor.size(), 3u * 8u);  // 2..9 in each of three decades
+  EXPECT_DOUBLE_EQ(minor.front(), 0.02);
+  EXPECT_DOUBLE_EQ(minor.back(), 9);
+  EXPECT_EQ(cnn::format_log_tick(0.01), "0.01");
+  EXPECT_EQ(cnn::format_log_tick(1), "1");
+  EXPECT_EQ(cnn::format_log_tick(10), "10");
+  EXPECT_EQ(cnn::format_log_tick(1e-5), "1e-05");
+}
+
+TEST(LogAxis, OneDecadeGetsLabelsInsideAndBadValuesAreLeftOut) {
+  // An exact power of ten stays the axis's end rather than widening it by a decade.
+  const cnn::LogAxis axis = cnn::LogAxis::covering({0.1, 0.45, 0.0, -3.0, NAN, INFINITY});
+  EXPECT_DOUBLE_EQ(axis.low, 0.1);
+  EXPECT_DOUBLE_EQ(axis.high, 1);
+  EXPECT_EQ(axis.major_ticks(), (std::vector<double>{0.1, 0.2, 0.5, 1}));
+  EXPECT_EQ(axis.minor_ticks().size(), 6u);  // 0.3 0.4 0.6 0.7 0.8 0.9
+  // Nothing positive and finite: a default decade, not a failure.
+  const cnn::LogAxis empty = cnn::LogAxis::covering({0.0, -1.0});
+  EXPECT_DOUBLE_EQ(empty.low, 0.1);
+  EXPECT_DOUBLE_EQ(empty.high, 1);
+  // A single value: one decade around it.
+  const cnn::LogAxis single = cnn::LogAxis::covering({3.0});
+  EXPECT_DOUBLE_EQ(single.low, 1);
+  EXPECT_DOUBLE_EQ(single.high, 10);
+}
+
+// The moving average of loss.png must not trail the curve at the start of a run.
+TEST(CentredMovingAverage, FollowsAStepWithoutStartUpLag) {
+  std::vector<double> values(60, 2.0);
+  std::fill(values.begin() + 30, values.end(), 0.5);
+  const std::vector<double> smoothed = cnn::centred_moving_average(values, 5);
+  ASSERT_EQ(smoothed.size(), values.size());
+  // Away from the step the average is the series itself, from the very first value (an
+  // exponential average started from zero without correction would begin near 0.1).
+  for (std::size_t i = 0; i < 25; ++i) EXPECT_DOUBLE_EQ(smoothed[i], 2.0) << i;
+  for (std::size_t i = 35; i < 60; ++i) EXPECT_DOUBLE_EQ(smoothed[i], 0.5) << i;
+  // Across the step it is centred: halfway at the step, not later.
+  EXPECT_NEAR(smoothed[29], (6 * 2.0 + 5 * 0.5) / 11, 1e-12);
+  EXPECT_NEAR(smoothed[30], (5 * 2.0 + 6 * 0.5) / 11, 1e-12);
+}
+
+TEST(CentredMovingAverage, FollowsADecayingLossFromItsFirstValue) {
+  // A loss falling by e every 50 logged steps, with alternating noise; the window loss.png uses
+  // for 500 logged steps (10 either side).
+  std::vector<double> values, clean;
+  for (std::size_t i = 0; i < 500; ++i) {
+    clean.push_back(2.3 * std::exp(-static_cast<double>(i) / 50));
+    values.push_back(clean.back() * (i % 2 == 0 ? 1.1 : 0.9));
+  }
+  const std::vector<double> smoothed = cnn::centred_moving_average(values, 10);
+  EXPECT_DOUBLE_EQ(smoothed[0], values[0]);
+  // Within 5 % of the noiseless curve from step 1 on, where the raw values are 10 % off (an
+  // exponential average with weight 0.95, even bias-corrected, runs 19 % above it at step 20: it
+  // lags by its memory of about 20 steps).
+  for (std::size_t i = 1; i < 100; ++i) {
+    EXPECT_NEAR(smoothed[i] / clean[i], 1.0, 0.05) << "step " << i;
+  }
+  double average = 0, weight = 0;
+  for (std::size_t i = 0; i <= 20; ++i) {
+    average = 0.95 * average + 0.05 * values[i];
+    weight = 0.95 * weight + 0.05;
+  }
+  EXPECT_GT(average / weight / clean[20], 1.15);  // the lag the centred window removes
+  EXPECT_TRUE(cnn::centred_moving_average({}, 3).empty());
+  EXPECT_EQ(cnn::centred_moving_average({1.0, 3.0}, 0), (std::vector<double>{1.0, 3.0}));
+}
+
+TEST_F(PlotsTest, LossChartDrawsNonPositiveLosses) {
+  std::vector<cnn::MetricsRow> rows;
+  for (std::size_t step = 1; step <= 50; ++step) {
+    rows.push_back({step, 1, step == 25 ? 0.0 : 1.0 / static_cast<double>(step), 0.01, std::nullopt,
+                    100, 0.1});
+  }
+  cnn::plot_loss(path("loss.png"), rows, "zero loss");
+  EXPECT_EQ(cnn::read_image(path("loss.png")).width, 960u);
+}
+
+TEST_F(PlotsTest, LearningRateChart) {
+  cnn::LrFindResult result;
+  for (int i = 0; i < 100; ++i) {
+    const double rate = 1e-6 * std::pow(10.0, i / 16.5);
+    const double loss = 2.3 - 2.0 / (1 + std::exp(-(i - 40) / 6.0)) + (i > 80 ? (i - 80) : 0);
+    result.points.push_back({rate, loss, loss});
+  }
+  result.minimum = 80;
+  result.suggested = result.points[80].learning_rate / 10;
+  cnn::plot_lr_find(path("lr.png"), result, "lr-find");
+  const cnn::GrayImage image = cnn::read_image(path("lr.png"));
+  EXPECT_EQ(image.width, 960u);
+  EXPECT_EQ(image.height, 600u);
+  EXPECT_GT(coloured_pixels(image), 1000u);
+  EXPECT_THROW(cnn::plot_lr_find(path("none.png"), cnn::LrFindResult{}, "none"), cnn::PlotError);
+  EXPECT_FALSE(std::filesystem::exists(path("none.png")));
 }
 
 TEST_F(PlotsTest, LossChartNeedsAFiniteLoss) {
