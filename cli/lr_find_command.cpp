@@ -205,7 +205,8 @@ Command add_lr_find_command(CLI::App& app) {
   std::string presets;
   for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
   auto* preset = cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
-                     ->check(CLI::IsMember(preset_names()).description(""))
+                     ->transform(one_of(preset_names()))
+                     ->type_name("NAME")
                      ->capture_default_str();
   add_recipe_options(*cmd, args->recipe, preset);
   cmd->add_option("--batch", args->batch, "Images per mini-batch")
@@ -238,8 +239,10 @@ Command add_lr_find_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--epochs", args->epochs)->group("");  // hidden; refused in check_args
   cmd->add_option("--csv", args->csv, "File for the table of step, rate, loss, smoothed loss")
+      ->type_name("FILE")
       ->capture_default_str();
   cmd->add_option("--png", args->png, "File for the chart of the loss against the rate")
+      ->type_name("FILE")
       ->capture_default_str();
   return [args, cmd] { return run_lr_find(*args, *cmd); };
 }
