@@ -154,6 +154,31 @@ void polyline(cairo_t* cr, const std::vector<double>& x, const std::vector<doubl
   cairo_stroke(cr);
 }
 
+// The plot area's frame, then a clip to it for the curves (undone by cairo_restore).
+void frame_and_clip(Canvas& canvas, double left, double top, double right, double bottom) {
+  cairo_t* cr = canvas.cr();
+  canvas.color(kBlack);
+  cairo_set_line_width(cr, 1.5);
+  cairo_rectangle(cr, left, top, right - left, bottom - top);
+  cairo_stroke(cr);
+  cairo_save(cr);
+  cairo_rectangle(cr, left, top, right - left, bottom - top);
+  cairo_clip(cr);
+}
+
+// A loss curve as both charts draw it: the per-step values thin and light, their moving average
+// thick on top (the same x positions).
+void loss_curves(Canvas& canvas, const std::vector<double>& x, const std::vector<double>& raw,
+                 const std::vector<double>& smoothed) {
+  cairo_t* cr = canvas.cr();
+  canvas.color(kLossRaw);
+  cairo_set_line_width(cr, 1.2);
+  polyline(cr, x, raw);
+  canvas.color(kLossSmooth);
+  cairo_set_line_width(cr, 2.5);
+  polyline(cr, x, smoothed);
+}
+
 }  // namespace
 
 LogAxis LogAxis::covering(const std::vector<double>& values) {
@@ -280,31 +305,20 @@ void plot_loss(const std::filesystem::path& path, const std::vector<MetricsRow>&
       canvas.text(format_tick(a, accuracy_step), right + 8, py_accuracy(a) + 5, 14);
     }
   }
-  canvas.color(kBlack);
-  cairo_set_line_width(cr, 1.5);
-  cairo_rectangle(cr, left, top, right - left, bottom - top);
-  cairo_stroke(cr);
+  frame_and_clip(canvas, left, top, right, bottom);
 
   // Raw loss, then its centred moving average (about 2 % of the logged steps either side): a
   // centred window does not trail the falling curve of the first iterations, as an exponential
   // average (even bias-corrected) does by its whole memory.
-  cairo_save(cr);
-  cairo_rectangle(cr, left, top, right - left, bottom - top);
-  cairo_clip(cr);
-  std::vector<double> xs, ys;
-  for (std::size_t i = 0; i < losses.size(); ++i) {
-    xs.push_back(px(steps[i]));
-    ys.push_back(py_loss(losses[i]));
-  }
-  canvas.color(kLossRaw);
-  cairo_set_line_width(cr, 1.2);
-  polyline(cr, xs, ys);
   const std::size_t half_window = std::clamp<std::size_t>(losses.size() / 50, 1, 25);
   const std::vector<double> smoothed = centred_moving_average(losses, half_window);
-  for (std::size_t i = 0; i < smoothed.size(); ++i) ys[i] = py_loss(smoothed[i]);
-  canvas.color(kLossSmooth);
-  cairo_set_line_width(cr, 2.5);
-  polyline(cr, xs, ys);
+  std::vector<double> xs, raw_ys, smooth_ys;
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    xs.push_back(px(steps[i]));
+    raw_ys.push_back(py_loss(losses[i]));
+    smooth_ys.push_back(py_loss(smoothed[i]));
+  }
+  loss_curves(canvas, xs, raw_ys, smooth_ys);
   if (have_accuracy) {
     std::vector<double> ax, ay;
     for (const MetricsRow& row : rows) {
@@ -380,26 +394,14 @@ void plot_lr_find(const std::filesystem::path& path, const LrFindResult& result,
 
   draw_log_axis(canvas, rate_axis, px, false, left, right, top, bottom, kBlack);
   draw_log_axis(canvas, loss_axis, py, true, left, right, top, bottom, kLossSmooth);
-  canvas.color(kBlack);
-  cairo_set_line_width(cr, 1.5);
-  cairo_rectangle(cr, left, top, right - left, bottom - top);
-  cairo_stroke(cr);
-
-  cairo_save(cr);
-  cairo_rectangle(cr, left, top, right - left, bottom - top);
-  cairo_clip(cr);
-  std::vector<double> xs, ys;
+  frame_and_clip(canvas, left, top, right, bottom);
+  std::vector<double> xs, raw_ys, smooth_ys;
   for (std::size_t i = 0; i < rates.size(); ++i) {
     xs.push_back(px(rates[i]));
-    ys.push_back(py(losses[i]));
+    raw_ys.push_back(py(losses[i]));
+    smooth_ys.push_back(py(smoothed[i]));
   }
-  canvas.color(kLossRaw);
-  cairo_set_line_width(cr, 1.2);
-  polyline(cr, xs, ys);
-  for (std::size_t i = 0; i < rates.size(); ++i) ys[i] = py(smoothed[i]);
-  canvas.color(kLossSmooth);
-  cairo_set_line_width(cr, 2.5);
-  polyline(cr, xs, ys);
+  loss_curves(canvas, xs, raw_ys, smooth_ys);
   // The minimum of the average (a dot) and the suggested rate (a vertical line).
   if (result.minimum < result.points.size()) {
     const LrFindPoint& lowest = result.points[result.minimum];
