@@ -309,7 +309,8 @@ Command add_train_command(CLI::App& app) {
                   "folder runs/<date>-<time>-<preset>)");
   cmd->add_flag("--quiet", args->quiet, "No progress bar or periodic lines while training");
   cmd->add_option("--eval-every", args->eval_every,
-                  "Iterations between validation runs during training (default: 5 per run)")
+                  "Iterations between validation runs during training (default: 5 per run, once "
+                  "per epoch with --early-stop)")
       ->check(integer_at_least(1));
   cmd->add_option("--log-every", args->log_every,
                   "Iterations between lines of the metrics log (default: 500 lines per run)")

@@ -274,4 +274,18 @@ TEST_F(ResumeRunTest, AGoneRunFolderIsMadeAnewOrTakenFromOut) {
   EXPECT_EQ(rows.front().step, 110u);
 }
 
+TEST_F(ResumeRunTest, TheRecordSaysADivergedRunDiverged) {
+  // LeNet-5 at learning rate 10^4 overflows to NaN within a few steps.
+  const CliResult r =
+      run_cli({"train", "--data", data(), "--val", "50", "--batch", "8", "--preset", "lenet5",
+               "--lr", "1e4", "--iterations", "200", "--threads", "1", "--out", "run", "--quiet"},
+              dir_);
+  ASSERT_EQ(r.status, 1) << r;
+  const nlohmann::json record = record_of(dir_ / "run");
+  EXPECT_EQ(record.at("status"), "diverged");
+  EXPECT_TRUE(Contains(record.at("error").get<std::string>(), "training diverged at iteration "));
+  EXPECT_TRUE(record.contains("ended"));
+  EXPECT_FALSE(fs::exists(dir_ / "run/run.json.tmp"));
+}
+
 }  // namespace
