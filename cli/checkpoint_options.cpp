@@ -38,6 +38,11 @@ T parse_setting(const Checkpoint& c, const std::string& path, const std::string&
   const std::string& saved = setting(c, path, key);
   if constexpr (std::is_same_v<T, std::string>) {
     return saved;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (saved != "0" && saved != "1") {
+      throw CheckpointError(path + ": the setting " + key + " '" + saved + "' is not 0 or 1");
+    }
+    return saved == "1";
   } else {
     std::optional<T> value;
     if constexpr (std::is_floating_point_v<T>) {
@@ -87,6 +92,8 @@ std::map<std::string, std::string> recorded_settings(const std::vector<RunSettin
           using T = std::remove_pointer_t<decltype(field)>;
           if constexpr (std::is_same_v<T, std::string>) {
             return *field;
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return *field ? "1" : "0";
           } else if constexpr (std::is_floating_point_v<T>) {
             return exact_number(*field);
           } else {
@@ -105,15 +112,22 @@ void take_settings_from(const Checkpoint& c, const std::vector<RunSetting>& sett
                         CheckpointArgs& args, std::size_t& threads, const CLI::App& cmd) {
   const std::string& path = args.resume;
   for (const RunSetting& s : settings) {
+    if (s.optional && !c.info.extra.contains(s.key)) continue;
     std::visit(
         [&](auto* field) {
           using T = std::remove_pointer_t<decltype(field)>;
           const T value = parse_setting<T>(c, path, s.key);
           if (cmd.count(s.flag) > 0 && *field != value) {
-            throw UsageError(std::string(s.flag) + ": the checkpoint's run used " +
-                             setting(c, path, s.key) + ", not " +
-                             cmd.get_option(s.flag)->as<std::string>() +
-                             "; leave the flag out or give the same value when resuming");
+            if constexpr (std::is_same_v<T, bool>) {
+              throw UsageError(std::string(s.flag) + ": the checkpoint's run was trained " +
+                               (value ? "with" : "without") +
+                               " it; leave the flag as it was when resuming");
+            } else {
+              throw UsageError(std::string(s.flag) + ": the checkpoint's run used " +
+                               setting(c, path, s.key) + ", not " +
+                               cmd.get_option(s.flag)->as<std::string>() +
+                               "; leave the flag out or give the same value when resuming");
+            }
           }
           *field = value;
         },
@@ -150,7 +164,9 @@ std::string checkpoint_path_for(const CheckpointArgs& args) {
 }
 
 CheckpointSession::CheckpointSession(const CheckpointArgs& args, const TrainState* resume,
-                                     Sequential& model, ModelInfo info, TrainOptions& options)
+                                     Sequential& model, ModelInfo info,
+                                     std::function<CheckpointExtras()> extras,
+                                     TrainOptions& options)
     : status_(std::make_shared<Status>()), args_(args) {
   status_->path = checkpoint_path_for(args);
   if (resume != nullptr) {
@@ -165,10 +181,10 @@ CheckpointSession::CheckpointSession(const CheckpointArgs& args, const TrainStat
   options.resume = resume;
   options.checkpoint_every = args.checkpoint_every;
   options.stop_requested = &install_stop_handlers();
-  options.on_checkpoint = [status = status_, &model,
-                           info = std::move(info)](const TrainState& state) {
+  options.on_checkpoint = [status = status_, &model, info = std::move(info),
+                           extras = std::move(extras)](const TrainState& state) {
     try {
-      save_checkpoint(status->path, model, info, state);
+      save_checkpoint(status->path, model, info, state, extras ? extras() : CheckpointExtras{});
     } catch (const CheckpointError& e) {
       throw CheckpointError(std::string(e.what()) +
                             (status->exists
@@ -190,14 +206,20 @@ std::string CheckpointSession::diverged_message(const TrainingDiverged& e) const
   return message + "; try a smaller --lr";
 }
 
-int CheckpointSession::report_interrupted(const TrainResult& result, std::size_t total,
-                                          const std::string& data, const std::string& save) const {
+std::string CheckpointSession::resume_command(const std::string& data,
+                                              const std::string& save) const {
   std::string command =
       "cnn train --data " + shell_quoted(data) + " --resume " + shell_quoted(status_->path);
   if (args_.checkpoint_every > 0) {
     command += " --checkpoint-every " + std::to_string(args_.checkpoint_every);
   }
   if (!save.empty()) command += " --save " + shell_quoted(save);
+  return command;
+}
+
+int CheckpointSession::report_interrupted(const TrainResult& result, std::size_t total,
+                                          const std::string& data, const std::string& save) const {
+  const std::string command = resume_command(data, save);
   std::fflush(stdout);
   std::fprintf(stderr,
                "cnn: interrupted after iteration %zu of %zu; checkpoint written to %s\n"

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,11 +28,13 @@ struct CheckpointArgs {
 void add_checkpoint_options(CLI::App& cmd, CheckpointArgs& args);
 
 // A training setting that a checkpoint records and --resume restores: its flag, its key in the
-// checkpoint, and the variable the flag fills.
+// checkpoint, and the variable the flag fills. An optional setting may be absent from a
+// checkpoint (one written before the setting existed): the flag's value stays.
 struct RunSetting {
   const char* flag;
   const char* key;
-  std::variant<std::size_t*, double*, std::string*> value;
+  std::variant<std::size_t*, double*, std::string*, bool*> value;
+  bool optional = false;
 };
 
 // What a checkpoint records: the settings (doubles written exactly), the thread count used and
@@ -54,15 +57,20 @@ void check_same_data(const Checkpoint& checkpoint, const CheckpointArgs& args,
 std::string checkpoint_path_for(const CheckpointArgs& args);
 
 // Wires checkpoints, resume and Ctrl-C into the training options, and reports how a run ended
-// early.
+// early. `extras` gives what each checkpoint adds to the library's state (the run's progress).
 class CheckpointSession {
  public:
   CheckpointSession(const CheckpointArgs& args, const TrainState* resume, Sequential& model,
-                    ModelInfo info, TrainOptions& options);
+                    ModelInfo info, std::function<CheckpointExtras()> extras,
+                    TrainOptions& options);
   // The divergence message, plus which checkpoint is the last good one.
   std::string diverged_message(const TrainingDiverged& e) const;
-  // After Ctrl-C: says where the checkpoint is and the command that resumes the run (with
-  // --data and, when not empty, --save); returns the exit code, 128 + the signal.
+  // The command that resumes the run from the checkpoint, to paste into a shell: --data and,
+  // when not empty, --save (the checkpoint holds everything else, the run folder included);
+  // paths shell-quoted where they need it.
+  std::string resume_command(const std::string& data, const std::string& save) const;
+  // After Ctrl-C: says where the checkpoint is and resume_command(); returns the exit code,
+  // 128 + the signal.
   int report_interrupted(const TrainResult& result, std::size_t total, const std::string& data,
                          const std::string& save) const;
 

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 
+#include <unistd.h>
+
+#include "cnn/core/version.hpp"
 #include "cnn/data/image.hpp"
 #include "cnn/io/run_log.hpp"
 #include "cnn/plots/plots.hpp"
@@ -44,6 +49,134 @@ fs::path make_run_folder(const std::string& out, const std::string& preset) {
       throw std::runtime_error("cannot create folder '" + folder.string() + "': " + ec.message());
   }
   throw std::runtime_error("cannot find a free folder name like '" + base + "'");
+}
+
+fs::path resume_run_folder(const std::string& recorded, const std::string& out,
+                           std::size_t iteration) {
+  std::error_code ec;
+  const fs::path folder(recorded);
+  if (fs::is_directory(folder, ec)) {
+    if (!out.empty() && !fs::equivalent(out, folder, ec)) {
+      throw UsageError("--out: the checkpoint's run is in folder '" + recorded + "', not '" + out +
+                       "'; a resumed run continues in its own folder: leave --out out or give "
+                       "that folder");
+    }
+    return folder;
+  }
+  // Gone: continue where --out says (a user who moved the folder names its new place), else
+  // where it was.
+  const fs::path target = out.empty() ? folder : fs::path(out);
+  if (fs::exists(target, ec) && !fs::is_directory(target, ec)) {
+    throw UsageError("--out: '" + out + "' is a file, not a folder");
+  }
+  fs::create_directories(target, ec);
+  if (ec) {
+    throw std::runtime_error("cannot create the run folder '" + target.string() +
+                             "': " + ec.message());
+  }
+  std::fprintf(stderr, "cnn: warning: the checkpoint's run folder '%s' is gone; continuing in '%s'",
+               recorded.c_str(), target.c_str());
+  if (!fs::exists(target / "metrics.csv", ec)) {
+    std::fprintf(stderr, ", whose metrics log starts at iteration %zu", iteration + 1);
+  }
+  std::fprintf(stderr, "\n");
+  return target;
+}
+
+namespace {
+
+// ISO 8601 in UTC, to the second.
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+// The command line of this process, from /proc (Linux), words shell-quoted where needed.
+std::string this_command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  const std::string raw = contents.str();
+  std::string line;
+  std::size_t begin = 0;
+  while (begin < raw.size()) {
+    const std::size_t end = std::min(raw.find('\0', begin), raw.size());
+    std::string word = raw.substr(begin, end - begin);
+    if (line.empty()) word = fs::path(word).filename().string();  // "cnn", not the build path
+    const bool plain = !word.empty() && word.find_first_not_of(
+                                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789_-./=:,+@%") == std::string::npos;
+    if (!plain) {
+      std::string quoted = "'";
+      for (const char ch : word) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+      word = quoted + "'";
+    }
+    line += (line.empty() ? "" : " ") + word;
+    begin = end + 1;
+  }
+  return line;
+}
+
+}  // namespace
+
+RunRecord::RunRecord(const fs::path& run, const std::string& data, bool resumed)
+    : path_(run / "run.json") {
+  if (resumed) {
+    std::ifstream in(path_);
+    if (in) {
+      record_ = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      if (!record_.is_object()) record_ = nlohmann::json::object();  // unreadable: start anew
+    }
+  }
+  const std::string now = utc_now(), command = this_command_line();
+  if (!record_.contains("started")) {
+    record_["started"] = now;
+    record_["command"] = command;
+  } else {
+    record_["resumed"].push_back(now);
+    record_["resume_commands"].push_back(command);
+  }
+  record_["data"] = fs::absolute(data).lexically_normal().string();
+  record_["version"] = version();
+  record_["status"] = "running";
+  for (const char* stale : {"ended", "error", "resume_command"}) record_.erase(stale);
+  write();
+}
+
+void RunRecord::set(const std::string& key, nlohmann::json value) {
+  record_[key] = std::move(value);
+}
+
+void RunRecord::end(const std::string& status) {
+  record_["status"] = status;
+  record_["ended"] = utc_now();
+  write();
+}
+
+void RunRecord::write() const {
+  const fs::path temporary = path_.string() + ".tmp";
+  const std::string text = record_.dump(2) + "\n";
+  std::FILE* file = std::fopen(temporary.c_str(), "w");
+  if (file == nullptr) {
+    throw std::runtime_error(temporary.string() + ": cannot create: " + std::strerror(errno));
+  }
+  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size() &&
+                       std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
+  const int error = errno;
+  if (std::fclose(file) != 0 || !written) {
+    std::remove(temporary.c_str());
+    throw std::runtime_error(temporary.string() + ": cannot write: " + std::strerror(error));
+  }
+  std::error_code ec;
+  fs::rename(temporary, path_, ec);
+  if (ec) {
+    std::remove(temporary.c_str());
+    throw std::runtime_error(path_.string() + ": cannot replace it: " + ec.message());
+  }
 }
 
 void write_test_results(const fs::path& run, const Dataset& test, const Evaluation& evaluation) {

@@ -1,4 +1,6 @@
 // The folder of a training run and what goes in it:
+//   run.json              the record of the run (RunRecord): when, on what data, the command, how
+//                         it ended
 //   metrics.csv           the metrics log (cnn/run_log.hpp), written while training runs
 //   model.safetensors     the trained model
 //   test_predictions.csv  every test image's label, prediction, confidence and logits
@@ -9,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,39 @@ inline constexpr std::size_t kSampleCount = 100, kSampleColumns = 10;
 // metrics.csv), or a new folder runs/<YYYYmmdd-HHMMSS>-<preset> (with -2, -3... appended when that
 // exists, so an earlier run is never overwritten).
 std::filesystem::path make_run_folder(const std::string& out, const std::string& preset);
+
+// The run folder of a resumed run: `recorded`, the folder its checkpoint names. --out, when given,
+// must be the same folder (UsageError otherwise), unless the recorded folder is gone (moved or
+// deleted): then the run continues in --out, or in `recorded` made anew, with a warning that
+// the metrics log misses what was logged before `iteration` unless the folder holds it.
+std::filesystem::path resume_run_folder(const std::string& recorded, const std::string& out,
+                                        std::size_t iteration);
+
+// run.json, a small JSON record of the run for people and tools (a web page of the runs):
+//   started      when the run began, UTC, "2026-11-29T11:46:20Z"; resumed: when it was resumed
+//   data         the --data folder, absolute
+//   command      the command line of the process that started it; resume_commands: of each resume
+//   version      the program's version
+//   status       "running", then "finished", "interrupted" (with resume_command), "diverged"
+//                (with error) or "failed" (with error); a run killed outright stays "running"
+//   ended        when it ended; and the results (best and final validation, test accuracy...)
+// Every write goes to a temporary file renamed over run.json, so the file is always whole.
+class RunRecord {
+ public:
+  // Starts the record of a new run or, when `resumed` and the folder holds one, continues it;
+  // sets status "running" and writes it.
+  RunRecord(const std::filesystem::path& run, const std::string& data, bool resumed);
+  // Sets a key, written by the next write().
+  void set(const std::string& key, nlohmann::json value);
+  // Sets status and "ended" (now), then writes.
+  void end(const std::string& status);
+  // Writes the record; throws std::runtime_error naming the file.
+  void write() const;
+
+ private:
+  std::filesystem::path path_;
+  nlohmann::json record_;
+};
 
 // Writes test_predictions.csv and samples.pgm for the test set and its evaluation.
 void write_test_results(const std::filesystem::path& run, const Dataset& test,

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "checkpoint_options.hpp"
 #include "cnn/arch/presets.hpp"
@@ -45,19 +46,21 @@ void print_plan(TrainPlan& plan) {
 // Checkpoints, --resume and Ctrl-C wired into plan.options; a checkpoint records the settings.
 CheckpointSession checkpoint_session(TrainPlan& plan) {
   TrainArgs& args = plan.args;
-  return CheckpointSession(args.checkpoints, plan.resumed ? &plan.resumed->state : nullptr,
-                           plan.model,
-                           {args.preset, plan.train_set.image_shape(), plan.train_set.classes(),
-                            recorded_settings(run_settings(args), args.checkpoints, num_threads(),
-                                              plan.train_set.size()),
-                            plan.architecture},
-                           plan.options);
+  return CheckpointSession(
+      args.checkpoints, plan.resumed ? &plan.resumed->state : nullptr, plan.model,
+      {args.preset, plan.train_set.image_shape(), plan.train_set.classes(),
+       recorded_settings(run_settings(args), args.checkpoints, num_threads(),
+                         plan.train_set.size()),
+       plan.architecture},
+      [&plan] { return plan.progress.extras(); }, plan.options);
 }
 
 // How often the session reports, logs and validates: as the flags say, else 20 loss lines, 500
-// metrics lines and 5 validation runs per run.
-SessionSettings session_settings(const TrainArgs& args, std::size_t total,
-                                 const std::filesystem::path& run) {
+// metrics lines and 5 validation runs per run (once per epoch with --early-stop, which needs more
+// than 5 to see a plateau).
+SessionSettings session_settings(const TrainPlan& plan) {
+  const TrainArgs& args = plan.args;
+  const std::size_t total = plan.iterations.total;
   const auto every = [total](std::size_t flag, std::size_t times) {
     return flag > 0 ? flag : std::max<std::size_t>(1, total / times);
   };
@@ -65,20 +68,28 @@ SessionSettings session_settings(const TrainArgs& args, std::size_t total,
   settings.quiet = args.quiet;
   settings.report_every = every(args.report_every, 20);
   settings.log_every = every(args.log_every, 500);
-  settings.eval_every = every(args.eval_every, 5);
-  settings.metrics = run / "metrics.csv";
+  settings.eval_every = args.eval_every == 0 && args.early_stop > 0
+                            ? std::max<std::size_t>(1, plan.iterations.per_epoch)
+                            : every(args.eval_every, 5);
+  settings.metrics = plan.run / "metrics.csv";
+  settings.append_metrics = plan.resumed.has_value();
+  settings.early_stop = args.early_stop;
+  settings.keep_best = args.keep_best;
   return settings;
 }
 
-// Trains the plan's model; a divergence names the last good checkpoint.
-SessionResult train_model(TrainPlan& plan, const CheckpointSession& checkpoints) {
+// Trains the plan's model; a divergence names the last good checkpoint (and ends the record).
+SessionResult train_model(TrainPlan& plan, const CheckpointSession& checkpoints,
+                          RunRecord& record) {
   SessionResult session;
   try {
-    session =
-        train_with_progress(plan.model, plan.train_set, plan.val_set, plan.options, plan.iterations,
-                            session_settings(plan.args, plan.iterations.total, plan.run));
+    session = train_with_progress(plan.model, plan.train_set, plan.val_set, plan.options,
+                                  plan.iterations, session_settings(plan), plan.progress);
   } catch (const TrainingDiverged& e) {
-    throw std::runtime_error(checkpoints.diverged_message(e));
+    const std::string message = checkpoints.diverged_message(e);
+    record.set("error", message);
+    record.end("diverged");
+    throw std::runtime_error(message);
   }
   uninstall_stop_handlers();
   return session;
@@ -107,16 +118,81 @@ ModelInfo model_info(const TrainPlan& plan, double val_accuracy, double test_acc
   return info;
 }
 
-// Times and accuracies, the confusion matrix, the model files and the run folder's pictures.
-void report_run(TrainPlan& plan, const SessionResult& session) {
+// Early stopping and --keep-best in the model file's metadata (only when given, so that other
+// runs keep writing the same bytes).
+void add_early_stopping_info(ModelInfo& info, const TrainPlan& plan, const SessionResult& session) {
+  const TrainArgs& args = plan.args;
+  if (args.early_stop == 0 && !args.keep_best) return;
+  const RunProgress& progress = plan.progress;
+  if (args.early_stop > 0) {
+    info.extra["early_stop"] = std::to_string(args.early_stop);
+    info.extra["stopped_at"] = std::to_string(session.train.iterations);
+  }
+  if (args.keep_best) info.extra["keep_best"] = "1";
+  info.extra["best_validation_iteration"] = std::to_string(progress.best_iteration);
+  info.extra["best_validation_accuracy"] = format_number(progress.best_accuracy.value_or(0.0));
+}
+
+// --keep-best: puts the best validation run's weights back when a later run was worse. Returns
+// the validation accuracy of the model that will be saved.
+double settle_final_weights(TrainPlan& plan, const SessionResult& session) {
+  const double final_accuracy = session.final_validation_accuracy.value_or(0.0);
+  const RunProgress& progress = plan.progress;
+  if (!plan.args.keep_best || !progress.best_accuracy) return final_accuracy;
+  if (progress.best_iteration != session.final_validation_iteration) {
+    restore_weights(plan.model, progress.best_weights);
+  }
+  std::printf("keeping the best model: validation run %zu of %zu, iteration %zu, accuracy %.4f\n",
+              progress.best_evaluation, progress.evaluations, progress.best_iteration,
+              *progress.best_accuracy);
+  return *progress.best_accuracy;
+}
+
+// A few lines at the end of every run: validation (best and final), test accuracy, time,
+// throughput and the files written (`files`: names in the run folder; and --save).
+void print_summary(const TrainPlan& plan, const SessionResult& session, double test_accuracy,
+                   const std::vector<std::filesystem::path>& files) {
+  const RunProgress& progress = plan.progress;
   const TrainResult& result = session.train;
+  std::printf("summary: ");
+  if (progress.best_accuracy) {
+    std::printf("validation accuracy best %.4f (step %zu), final %.4f (step %zu); ",
+                *progress.best_accuracy, progress.best_iteration,
+                session.final_validation_accuracy.value_or(0.0),
+                session.final_validation_iteration);
+  }
+  std::printf(
+      "test accuracy %.4f (model of step %zu)\n", test_accuracy,
+      plan.args.keep_best && progress.best_accuracy ? progress.best_iteration : result.iterations);
+  std::printf(
+      "summary: %zu of %zu iterations%s, %.3f s training, %.0f images/s\n", result.iterations,
+      plan.iterations.total, result.stopped_early ? " (early stop)" : "", session.training_seconds,
+      session.training_seconds > 0 ? static_cast<double>(result.images) / session.training_seconds
+                                   : 0.0);
+  std::string written;
+  for (const auto& file : files) written += " " + file.filename().string();
+  std::printf("summary: files in %s:%s%s%s\n", plan.run.c_str(), written.c_str(),
+              plan.args.save.empty() ? "" : "; --save ", plan.args.save.c_str());
+}
+
+// Times and accuracies, the confusion matrix, the model files and the run folder's pictures;
+// the results also go into the run record.
+void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record) {
+  const TrainResult& result = session.train;
+  if (result.stopped_early) {
+    std::printf(
+        "early stop at iteration %zu: no better validation accuracy in %zu runs (best "
+        "%.4f at iteration %zu)\n",
+        result.iterations, plan.args.early_stop, plan.progress.best_accuracy.value_or(0.0),
+        plan.progress.best_iteration);
+  }
   std::printf("training time %.3f s (%.0f images/s)\n", session.training_seconds,
               static_cast<double>(result.images) / session.training_seconds);
   if (session.validation_seconds > 0) {
     std::printf("validation during training %.3f s (not counted in the training time)\n",
                 session.validation_seconds);
   }
-  const double val_accuracy = session.final_validation_accuracy.value_or(0.0);
+  const double val_accuracy = settle_final_weights(plan, session);
   if (plan.val_set.size() > 0) {
     std::printf("validation accuracy %.4f (%zu images)\n", val_accuracy, plan.val_set.size());
   }
@@ -125,33 +201,57 @@ void report_run(TrainPlan& plan, const SessionResult& session) {
   std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, plan.test_set.size());
   std::fputs(evaluation.confusion_text().c_str(), stdout);
 
-  const ModelInfo info = model_info(plan, val_accuracy, test_accuracy);
+  ModelInfo info = model_info(plan, val_accuracy, test_accuracy);
+  add_early_stopping_info(info, plan, session);
+  std::vector<std::filesystem::path> files = {"run.json", "metrics.csv", "model.safetensors"};
   save_model(plan.run / "model.safetensors", plan.model, info);
   if (!plan.args.save.empty()) {
     save_model(plan.args.save, plan.model, info);
     std::printf("saved model to %s\n", plan.args.save.c_str());
   }
   write_test_results(plan.run, plan.test_set, evaluation);
-  std::string written;
+  files.insert(files.end(), {"test_predictions.csv", "samples.pgm"});
   for (const auto& picture : draw_run_pictures(plan.run, plan.run.filename().string())) {
-    written += " " + picture.filename().string();
+    files.push_back(picture.filename());
   }
-  std::printf("run folder %s: metrics.csv model.safetensors test_predictions.csv%s\n",
-              plan.run.c_str(), written.c_str());
+  print_summary(plan, session, test_accuracy, files);
+
+  const RunProgress& progress = plan.progress;
+  record.set("iterations", result.iterations);
+  record.set("planned_iterations", plan.iterations.total);
+  record.set("training_seconds", session.training_seconds);
+  if (progress.best_accuracy) {
+    record.set("best_validation_accuracy", *progress.best_accuracy);
+    record.set("best_validation_iteration", progress.best_iteration);
+    record.set("final_validation_accuracy", session.final_validation_accuracy.value_or(0.0));
+    record.set("final_validation_iteration", session.final_validation_iteration);
+  }
+  if (plan.args.early_stop > 0) {
+    record.set("early_stop", plan.args.early_stop);
+    record.set("stopped_early", result.stopped_early);
+  }
+  record.set("keep_best", plan.args.keep_best);
+  record.set("test_accuracy", test_accuracy);
+  if (!plan.args.save.empty()) record.set("saved_model", plan.args.save);
+  record.end("finished");
 }
 
 // Prepares the plan, trains, reports; after Ctrl-C says how to resume instead of reporting.
 int run_train(TrainArgs args, const CLI::App& cmd) {
   TrainPlan plan = prepare_plan(std::move(args), cmd);
+  RunRecord record(plan.run, plan.args.data, plan.resumed.has_value());
   print_plan(plan);
   const CheckpointSession checkpoints = checkpoint_session(plan);
   std::fflush(stdout);
-  const SessionResult session = train_model(plan, checkpoints);
+  const SessionResult session = train_model(plan, checkpoints, record);
   if (session.train.interrupted) {
+    record.set("iterations", session.train.iterations);
+    record.set("resume_command", checkpoints.resume_command(plan.args.data, plan.args.save));
+    record.end("interrupted");
     return checkpoints.report_interrupted(session.train, plan.iterations.total, plan.args.data,
                                           plan.args.save);
   }
-  report_run(plan, session);
+  report_run(plan, session, record);
   return 0;
 }
 
@@ -212,11 +312,19 @@ Command add_train_command(CLI::App& app) {
                   "folder runs/<date>-<time>-<preset>)");
   cmd->add_flag("--quiet", args->quiet, "No progress bar or periodic lines while training");
   cmd->add_option("--eval-every", args->eval_every,
-                  "Iterations between validation runs during training (default: 5 per run)")
+                  "Iterations between validation runs during training (default: 5 per run, once "
+                  "per epoch with --early-stop)")
       ->check(integer_at_least(1));
   cmd->add_option("--log-every", args->log_every,
                   "Iterations between lines of the metrics log (default: 500 lines per run)")
       ->check(integer_at_least(1));
+  cmd->add_option("--early-stop", args->early_stop,
+                  "Stop when N validation runs in a row bring no better validation accuracy "
+                  "(validates once per epoch unless --eval-every says otherwise; needs --val > 0)")
+      ->check(integer_at_least(1));
+  cmd->add_flag("--keep-best", args->keep_best,
+                "Save the model of the validation run with the best accuracy, not the last "
+                "(needs --val > 0)");
   add_checkpoint_options(*cmd, args->checkpoints);
   return [args, cmd] { return run_train(*args, *cmd); };
 }

@@ -9,6 +9,7 @@
 
 #include "cnn/arch/architecture.hpp"
 #include "cnn/core/parallel.hpp"
+#include "cnn/io/run_log.hpp"
 #include "commands.hpp"
 #include "run_folder.hpp"
 
@@ -50,6 +51,19 @@ std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd) 
     args.recipe.arch = architecture_text(args.recipe, args.preset);
   }
   require_data_folder(args.data);
+  // Early stopping and --keep-best watch the validation accuracy: there must be one.
+  if (args.val == 0) {
+    if (args.early_stop > 0) {
+      throw UsageError(
+          "--early-stop: needs validation images to watch, and --val 0 holds none "
+          "out; give --val N (N > 0) or leave --early-stop out");
+    }
+    if (args.keep_best) {
+      throw UsageError(
+          "--keep-best: needs validation images to pick the best model by, and "
+          "--val 0 holds none out; give --val N (N > 0) or leave --keep-best out");
+    }
+  }
   if (!args.save.empty()) check_writable(args.save);
   if (!args.checkpoints.checkpoint.empty() || args.checkpoints.checkpoint_every > 0) {
     check_writable(checkpoint_path_for(args.checkpoints), "--checkpoint");
@@ -119,7 +133,23 @@ TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd) {
   plan.architecture = architecture_text(plan.args.recipe, plan.args.preset);
   plan.model = make_model(plan);
   plan.options = training_options(plan.args, plan.train_set.size(), plan.iterations);
-  plan.run = make_run_folder(plan.args.out, plan.custom ? "custom" : plan.args.preset);
+  if (plan.resumed) {
+    plan.progress = RunProgress::from(plan.resumed->extras, plan.args.checkpoints.resume);
+    if (plan.args.keep_best && plan.progress.best_accuracy && plan.progress.best_weights.empty()) {
+      throw CheckpointError(plan.args.checkpoints.resume +
+                            ": the run keeps its best model (--keep-best), but the checkpoint "
+                            "holds no best weights");
+    }
+  }
+  if (plan.resumed && !plan.progress.folder.empty()) {
+    plan.run =
+        resume_run_folder(plan.progress.folder, plan.args.out, plan.resumed->state.iteration);
+    // A run killed after its last checkpoint logged further: those lines are trained again.
+    cut_metrics_after(plan.run / "metrics.csv", plan.resumed->state.iteration);
+  } else {
+    plan.run = make_run_folder(plan.args.out, plan.custom ? "custom" : plan.args.preset);
+  }
+  plan.progress.folder = std::filesystem::absolute(plan.run).lexically_normal().string();
   return plan;
 }
 
@@ -145,7 +175,12 @@ std::vector<RunSetting> run_settings(TrainArgs& args) {
           {"--rotate", "rotate", &args.recipe.rotate},
           {"--scale", "scale", &args.recipe.scale},
           {"--elastic", "elastic", &args.recipe.elastic},
-          {"--elastic-sigma", "elastic_sigma", &args.recipe.elastic_sigma}};
+          {"--elastic-sigma", "elastic_sigma", &args.recipe.elastic_sigma},
+          // Recorded since early stopping came; older checkpoints resume with the flags' values.
+          {"--eval-every", "eval_every", &args.eval_every, true},
+          {"--log-every", "log_every", &args.log_every, true},
+          {"--early-stop", "early_stop", &args.early_stop, true},
+          {"--keep-best", "keep_best", &args.keep_best, true}};
 }
 
 }  // namespace cnn::cli

@@ -16,6 +16,7 @@
 #include "cnn/nn/sequential.hpp"
 #include "cnn/train/training.hpp"
 #include "recipe_options.hpp"
+#include "train_session.hpp"
 
 namespace cnn::cli {
 
@@ -37,6 +38,8 @@ struct TrainArgs {
   bool quiet = false;
   std::size_t eval_every = 0;
   std::size_t log_every = 0;
+  std::size_t early_stop = 0;  // --early-stop N (0: off)
+  bool keep_best = false;      // --keep-best
   CheckpointArgs checkpoints;  // --checkpoint, --checkpoint-every, --resume
   RecipeArgs recipe;
 };
@@ -56,11 +59,15 @@ struct TrainPlan {
   IterationPlan iterations;  // what the session, the schedule and the reports count
   TrainOptions options;
   std::filesystem::path run;  // the run folder
+  // The run's progress beyond the library's state: from the checkpoint for --resume.
+  RunProgress progress;
 };
 
 // Settles the flags (--resume, --arch-file), checks what can be checked before loading anything,
 // loads the data, builds or resumes the model, computes the iteration counts, fills the library's
-// options and makes the run folder. Throws UsageError for a bad flag.
+// options and makes the run folder: a resumed run continues in the folder its checkpoint records
+// (resume_run_folder), its metrics log cut at the checkpoint's iteration. Throws UsageError for a
+// bad flag.
 TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd);
 
 }  // namespace cnn::cli

@@ -19,6 +19,8 @@ namespace {
 constexpr const char* kSettingPrefix = "setting.";
 constexpr const char* kOptimizerPrefix = "optimizer.";
 constexpr const char* kOrderName = "sampler.order";
+constexpr const char* kExtraPrefix = "run.";
+constexpr const char* kBestPrefix = "best.";
 // Generators besides the sampler (augmentation, one per dropout layer): far more than any network
 // has, few enough that a broken count cannot make the reader loop for long.
 constexpr std::uint64_t kMaxRandomStreams = 4096;
@@ -112,6 +114,35 @@ void read_optimizer_tensors(const SafetensorsContents& contents, Sequential& mod
   }
 }
 
+// The best weights, "best.<state_dict name>": every parameter and buffer of the model, shaped
+// alike, or none at all.
+void read_best_tensors(const SafetensorsContents& contents, Sequential& model,
+                       std::map<std::string, Tensor>& best, std::set<std::string>& taken) {
+  std::vector<std::pair<std::string, const Tensor*>> expected;
+  for (const Parameter& p : model.parameters()) expected.emplace_back(p.name, p.value);
+  for (const Buffer& b : model.buffers()) expected.emplace_back(b.name, b.value);
+  std::size_t present = 0;
+  for (const auto& [name, tensor] : expected) {
+    present += contents.tensors.contains(kBestPrefix + name) ? 1 : 0;
+  }
+  if (present == 0) return;
+  for (const auto& [name, tensor] : expected) {
+    const std::string key = kBestPrefix + name;
+    const auto stored = contents.tensors.find(key);
+    if (stored == contents.tensors.end()) {
+      throw StoredModelError("tensor '" + key + "' is missing (the best weights are incomplete)");
+    }
+    Tensor value(tensor->shape());
+    try {
+      copy_f32_entry(key, stored->second, value);
+    } catch (const SafetensorsError& e) {
+      throw StoredModelError(e.what());
+    }
+    best.emplace(name, std::move(value));
+    taken.insert(key);
+  }
+}
+
 // The order of the images: a permutation of 0..n-1.
 std::vector<std::uint32_t> read_order(const SafetensorsContents& contents) {
   const std::string tensor = std::string("tensor '") + kOrderName + "'";
@@ -174,16 +205,19 @@ Checkpoint read_checkpoint(std::span<const char> bytes) {
         "\"; a model file cannot be resumed, only a checkpoint written while training)");
   }
   StoredNetwork network = read_network(contents);
-  Checkpoint checkpoint{std::move(network.info), std::move(network.model), {}};
+  Checkpoint checkpoint{std::move(network.info), std::move(network.model), {}, {}};
   for (const auto& [key, value] : contents.metadata) {
     if (key.rfind(kSettingPrefix, 0) == 0) {
       checkpoint.info.extra[key.substr(std::strlen(kSettingPrefix))] = value;
+    } else if (key.rfind(kExtraPrefix, 0) == 0) {
+      checkpoint.extras.values[key.substr(std::strlen(kExtraPrefix))] = value;
     }
   }
   TrainState& state = checkpoint.state;
   read_optimizer_tensors(contents, checkpoint.model, state.optimizer, network.taken);
   state.sampler.order = read_order(contents);
   network.taken.insert(kOrderName);
+  read_best_tensors(contents, checkpoint.model, checkpoint.extras.best, network.taken);
   refuse_other_tensors(contents, network.taken);
   read_progress(Reader{contents.metadata}, state);
   return checkpoint;
@@ -192,9 +226,10 @@ Checkpoint read_checkpoint(std::span<const char> bytes) {
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, Sequential& model, const ModelInfo& info,
-                     const TrainState& state) {
+                     const TrainState& state, const CheckpointExtras& extras) {
   std::map<std::string, std::string> metadata;
   for (const auto& [key, value] : info.extra) metadata[kSettingPrefix + key] = value;
+  for (const auto& [key, value] : extras.values) metadata[kExtraPrefix + key] = value;
   try {
     write_model_header(info, kCheckpointFormat, metadata);
   } catch (const StoredModelError& e) {
@@ -222,6 +257,9 @@ void save_checkpoint(const std::filesystem::path& path, Sequential& model, const
   std::vector<std::pair<std::string, SafetensorsTensor>> tensors = state_dict_tensors(model);
   for (const auto& [name, tensor] : state.optimizer.tensors) {
     tensors.emplace_back(kOptimizerPrefix + name, f32_entry(tensor));
+  }
+  for (const auto& [name, tensor] : extras.best) {
+    tensors.emplace_back(kBestPrefix + name, f32_entry(tensor));
   }
   tensors.push_back(
       {kOrderName,

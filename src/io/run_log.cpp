@@ -1,19 +1,26 @@
 #include "cnn/io/run_log.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <string>
+
+#include <unistd.h>
 
 namespace cnn {
 
-MetricsWriter::MetricsWriter(const std::filesystem::path& path) : path_(path) {
-  file_ = std::fopen(path.c_str(), "w");
+MetricsWriter::MetricsWriter(const std::filesystem::path& path, bool append) : path_(path) {
+  std::error_code ec;
+  const bool has_header = append && std::filesystem::file_size(path, ec) > 0 && !ec;
+  file_ = std::fopen(path.c_str(), append ? "a" : "w");
   if (file_ == nullptr) {
     throw DataError(path.string() + ": cannot create the metrics log: " + std::strerror(errno));
   }
+  if (has_header) return;
   if (std::fprintf(file_, "%s\n", kMetricsHeader) < 0 || std::fflush(file_) != 0) {
     throw DataError(path.string() + ": cannot write the metrics log: " + std::strerror(errno));
   }
@@ -49,6 +56,62 @@ std::vector<std::string> split(const std::string& line) {
 }
 
 }  // namespace
+
+std::size_t cut_metrics_after(const std::filesystem::path& path, std::size_t step) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return 0;
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  const std::string text = contents.str();
+  std::string kept;
+  std::size_t dropped = 0, begin = 0, number = 0;
+  while (begin < text.size()) {
+    const std::size_t end = text.find('\n', begin);
+    // A line without its newline was cut short by the kill: dropped like a line past `step`.
+    const bool complete = end != std::string::npos;
+    std::string line = text.substr(begin, complete ? end - begin : std::string::npos);
+    begin = complete ? end + 1 : text.size();
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (++number == 1) {
+      if (line != kMetricsHeader) {
+        throw DataError(path.string() + ": line 1 is not the metrics header '" +
+                        std::string(kMetricsHeader) + "'; not appending to it");
+      }
+      kept += line + "\n";
+      continue;
+    }
+    if (line.empty()) continue;
+    std::size_t line_step = 0;
+    const std::size_t comma = std::min(line.find(','), line.size());
+    const auto [stop, ec] = std::from_chars(line.data(), line.data() + comma, line_step);
+    if (complete && ec == std::errc() && stop == line.data() + comma && split(line).size() == 7 &&
+        line_step <= step) {
+      kept += line + "\n";
+    } else {
+      ++dropped;
+    }
+  }
+  if (number == 0) kept = std::string(kMetricsHeader) + "\n";
+  const std::filesystem::path temporary = path.string() + ".tmp";
+  std::FILE* file = std::fopen(temporary.c_str(), "w");
+  if (file == nullptr) {
+    throw DataError(temporary.string() + ": cannot create: " + std::strerror(errno));
+  }
+  const bool written = std::fwrite(kept.data(), 1, kept.size(), file) == kept.size() &&
+                       std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
+  const int error = errno;
+  if (std::fclose(file) != 0 || !written) {
+    std::remove(temporary.c_str());
+    throw DataError(temporary.string() + ": cannot write: " + std::strerror(error));
+  }
+  std::error_code rename_error;
+  std::filesystem::rename(temporary, path, rename_error);
+  if (rename_error) {
+    std::remove(temporary.c_str());
+    throw DataError(path.string() + ": cannot replace it: " + rename_error.message());
+  }
+  return dropped;
+}
 
 std::vector<MetricsRow> read_metrics(const std::filesystem::path& path) {
   std::ifstream in(path);

@@ -168,6 +168,11 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
       loss_count = 0;
     }
 
+    if (it < total && options.finish_early && options.finish_early()) {
+      result.stopped_early = true;
+      result.iterations = it;
+      break;
+    }
     const bool stop = options.stop_requested != nullptr && options.stop_requested->load();
     const bool periodic = options.checkpoint_every > 0 && it % options.checkpoint_every == 0;
     if (it < total && (stop || periodic) && options.on_checkpoint) {

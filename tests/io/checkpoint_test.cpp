@@ -202,6 +202,47 @@ TEST_F(CheckpointTest, KeepsEveryFieldExactly) {
   }
 }
 
+TEST_F(CheckpointTest, KeepsTheExtrasOfTheProgramAndLoadsCheckpointsWithout) {
+  Sequential model = make_preset("seed", kImage, 4);
+  model.initialize(7);
+  TrainState state;
+  state.sampler.order = {1, 0};
+  CheckpointExtras extras;
+  extras.values = {{"folder", "/runs/a b"}, {"training_seconds", "12.5"}};
+  for (const Parameter& p : model.parameters()) {
+    Tensor best(p.value->shape());
+    for (std::size_t i = 0; i < best.size(); ++i) best[i] = 0.5f + float(i);
+    extras.best.emplace(p.name, best);
+  }
+  save_checkpoint(path("c"), model, kInfo, state, extras);
+  const Checkpoint loaded = load_checkpoint(path("c"));
+  EXPECT_EQ(loaded.extras.values, extras.values);
+  EXPECT_EQ(loaded.info.extra, kInfo.extra) << "the extras are not settings";
+  ASSERT_EQ(loaded.extras.best.size(), extras.best.size());
+  for (const auto& [name, tensor] : extras.best) {
+    const Tensor& other = loaded.extras.best.at(name);
+    ASSERT_EQ(other.shape(), tensor.shape()) << name;
+    EXPECT_EQ(std::memcmp(other.data(), tensor.data(), tensor.size() * sizeof(float)), 0) << name;
+  }
+
+  // Without extras (as every checkpoint before them): none come back.
+  save_checkpoint(path("plain"), model, kInfo, state);
+  const Checkpoint plain = load_checkpoint(path("plain"));
+  EXPECT_TRUE(plain.extras.values.empty());
+  EXPECT_TRUE(plain.extras.best.empty());
+
+  // Best weights must be complete: one missing is refused, naming it.
+  extras.best.erase(extras.best.begin());
+  save_checkpoint(path("partial"), model, kInfo, state, extras);
+  try {
+    load_checkpoint(path("partial"));
+    ADD_FAILURE() << "a checkpoint with incomplete best weights was accepted";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("the best weights are incomplete"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(CheckpointTest, StopRequestFinishesTheStepCheckpointsAndReturns) {
   const Dataset data = bars(50, 1);
   Sequential model = make_preset("seed", kImage, 4);

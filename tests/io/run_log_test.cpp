@@ -6,7 +6,9 @@
 #include "assertions.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "temp_dir.hpp"
@@ -16,6 +18,13 @@ namespace {
 class RunLogTest : public cnn::testing::TempDirTest {
  protected:
   RunLogTest() : TempDirTest("cnn-run-log-test") {}
+
+  static std::string read_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream contents;
+    contents << in.rdbuf();
+    return contents.str();
+  }
 
   std::string error_for(const std::string& text) {
     const auto file = path("metrics.csv");
@@ -87,6 +96,47 @@ TEST_F(RunLogTest, UncreatableFileIsNamed) {
   } catch (const cnn::DataError& e) {
     EXPECT_TRUE(Contains(e.what(), "no-such-folder/metrics.csv: cannot create"));
   }
+}
+
+TEST_F(RunLogTest, CutAfterAResumeStepKeepsTheLinesUpToItAndAppendsAfterThem) {
+  const std::string header = std::string(cnn::kMetricsHeader) + "\n";
+  const auto file = path("metrics.csv");
+  // A run killed after its checkpoint of step 20: it logged 30 and half of 40 as well.
+  std::ofstream(file) << header << "10,1,1.5,0.1,,100.0,0.100\n20,1,1.25,0.1,0.5,100.0,0.200\n"
+                      << "30,2,1.0,0.1,,100.0,0.300\n40,2,0.";
+  EXPECT_EQ(cnn::cut_metrics_after(file, 20), 2u);
+  EXPECT_EQ(read_file(file), header + "10,1,1.5,0.1,,100.0,0.100\n20,1,1.25,0.1,0.5,100.0,0.200\n");
+  EXPECT_FALSE(std::filesystem::exists(file.string() + ".tmp"));
+  {
+    cnn::MetricsWriter writer(file, /*append=*/true);
+    writer.write({30, 2, 0.75, 0.1, std::nullopt, 100.0, 0.3});
+  }
+  const auto rows = cnn::read_metrics(file);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].step, 30u);
+  EXPECT_EQ(rows[2].loss, 0.75);
+
+  // Nothing to cut: the file stays as it was; no file: none made, and appending starts one.
+  EXPECT_EQ(cnn::cut_metrics_after(file, 1000), 0u);
+  EXPECT_EQ(cnn::read_metrics(file).size(), 3u);
+  EXPECT_EQ(cnn::cut_metrics_after(path("none.csv"), 5), 0u);
+  EXPECT_FALSE(std::filesystem::exists(path("none.csv")));
+  {
+    cnn::MetricsWriter writer(path("none.csv"), /*append=*/true);
+    writer.write({5, 1, 0.5, 0.1, std::nullopt, 1.0, 1.0});
+  }
+  EXPECT_EQ(cnn::read_metrics(path("none.csv")).size(), 1u);
+}
+
+TEST_F(RunLogTest, CutRefusesAFileThatIsNotAMetricsLog) {
+  std::ofstream(path("other.csv")) << "index,label\n1,2\n";
+  try {
+    cnn::cut_metrics_after(path("other.csv"), 5);
+    FAIL() << "no error";
+  } catch (const cnn::DataError& e) {
+    EXPECT_TRUE(Contains(e.what(), "other.csv: line 1 is not the metrics header")) << e.what();
+  }
+  EXPECT_EQ(read_file(path("other.csv")), "index,label\n1,2\n");
 }
 
 }  // namespace

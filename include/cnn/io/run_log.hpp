@@ -6,7 +6,8 @@
 //
 // loss is the mean training loss of the batches since the previous line; validation_accuracy is
 // empty on lines where the run did not evaluate; wall_seconds and images_per_second count the
-// wall time of training so far, validation runs excluded (cnn train reports them separately).
+// wall time of training so far, validation runs excluded (cnn train reports them separately); a
+// resumed run continues the log of the run it resumes, its totals included.
 #pragma once
 
 #include <cstddef>
@@ -34,8 +35,9 @@ inline constexpr const char* kMetricsHeader =
 
 class MetricsWriter {
  public:
-  // Creates (truncates) the file and writes the header; throws DataError naming the file.
-  explicit MetricsWriter(const std::filesystem::path& path);
+  // Creates (truncates) the file and writes the header; with `append`, adds to the file instead
+  // (writing the header only when there is none yet). Throws DataError naming the file.
+  explicit MetricsWriter(const std::filesystem::path& path, bool append = false);
   ~MetricsWriter();
   MetricsWriter(const MetricsWriter&) = delete;
   MetricsWriter& operator=(const MetricsWriter&) = delete;
@@ -47,6 +49,13 @@ class MetricsWriter {
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
 };
+
+// Prepares a metrics log for a run resumed at `step`: keeps the header and the lines of steps up
+// to `step`, dropping those a run killed after its last checkpoint had logged beyond it (and a
+// line cut short). The kept lines go to a temporary file renamed over the log, so a kill midway
+// loses nothing. Returns the number of lines dropped; a missing log is left missing (0). Throws
+// DataError naming the file when it is not a metrics log or cannot be rewritten.
+std::size_t cut_metrics_after(const std::filesystem::path& path, std::size_t step);
 
 // Reads a metrics log; throws DataError naming the file and line for: a missing file, a wrong
 // header, a line with the wrong number of fields, a field that is not a number, steps that do not

@@ -52,6 +52,10 @@ struct TrainOptions {
   std::size_t checkpoint_every = 0;
   std::function<void(const TrainState&)> on_checkpoint;
   const std::atomic<bool>* stop_requested = nullptr;
+  // Asked after each iteration's progress report (which may have run a validation, as cnn train's
+  // early stopping does): true ends training after that iteration as if it were the last, with
+  // no checkpoint and TrainResult::stopped_early set.
+  std::function<bool()> finish_early;
 };
 
 struct TrainProgress {
@@ -66,10 +70,11 @@ struct TrainProgress {
 
 struct TrainResult {
   std::size_t iterations = 0;
-  std::size_t images = 0;    // images seen, counting repeats
-  double seconds = 0.0;      // wall time of the loop, evaluation excluded
-  double last_loss = 0.0;    // mean loss of the last report period
-  bool interrupted = false;  // stopped early by stop_requested; `iterations` were done
+  std::size_t images = 0;      // images seen, counting repeats
+  double seconds = 0.0;        // wall time of the loop, evaluation excluded
+  double last_loss = 0.0;      // mean loss of the last report period
+  bool interrupted = false;    // stopped early by stop_requested; `iterations` were done
+  bool stopped_early = false;  // ended by finish_early after `iterations` iterations
 };
 
 // How long train() runs for these options on `examples` images, computed once for everything
