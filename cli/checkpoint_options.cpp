@@ -72,13 +72,15 @@ std::string shell_quoted(const std::string& word) {
 void add_checkpoint_options(CLI::App& cmd, CheckpointArgs& args) {
   cmd.add_option("--checkpoint", args.checkpoint,
                  "Checkpoint file, written every --checkpoint-every iterations and on Ctrl-C "
-                 "(default: cnn-checkpoint.safetensors, or the --resume file)");
+                 "(default: cnn-checkpoint.safetensors, or the --resume file)")
+      ->type_name("FILE");
   cmd.add_option("--checkpoint-every", args.checkpoint_every,
                  "Iterations between checkpoints (0: only on Ctrl-C)")
       ->check(integer_at_least(0))
       ->capture_default_str();
   cmd.add_option("--resume", args.resume,
-                 "Continue the run saved in this checkpoint, with its settings");
+                 "Continue the run saved in this checkpoint, with its settings")
+      ->type_name("FILE");
 }
 
 std::map<std::string, std::string> recorded_settings(const std::vector<RunSetting>& settings,

@@ -9,7 +9,6 @@
 #include <string>
 
 #include "cnn/arch/architecture.hpp"
-#include "cnn/arch/presets.hpp"
 #include "cnn/core/numbers.hpp"
 #include "cnn/core/parallel.hpp"
 #include "cnn/data/dataset.hpp"
@@ -202,25 +201,16 @@ Command add_lr_find_command(CLI::App& app) {
       "from --start-lr to --end-lr, write the loss against the rate (CSV and PNG) and suggest a "
       "rate for --lr. Takes train's model and optimizer flags; the swept model is not saved");
   add_data_option(*cmd, args->data);
-  std::string presets;
-  for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
-  auto* preset = cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
-                     ->transform(one_of(preset_names()))
-                     ->type_name("NAME")
-                     ->capture_default_str();
+  auto* preset = add_preset_option(*cmd, args->preset);
   add_recipe_options(*cmd, args->recipe, preset);
-  cmd->add_option("--batch", args->batch, "Images per mini-batch")
-      ->check(integer_at_least(1, 1 << 16))
-      ->capture_default_str();
+  add_batch_option(*cmd, args->batch);
   cmd->add_option("--momentum", args->momentum, "Momentum factor gamma (sgd, nesterov)")
       ->check(number_in({0, 1, false, true}, "a number in [0, 1)"))
       ->capture_default_str();
   cmd->add_option("--decay", args->decay,
                   "Accepted as train takes it, not used: the sweep sets the rate of every step")
       ->check(number_in({0, 1e6, false, false}, "a number >= 0"));
-  cmd->add_option("--seed", args->seed, "Seed for the initial weights and the data order")
-      ->check(integer_at_least(0, (1LL << 62)))
-      ->capture_default_str();
+  add_seed_option(*cmd, args->seed);
   cmd->add_option("--val", args->val,
                   "Training images held out for validation (as train: the sweep does not see them)")
       ->check(integer_at_least(0))

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "cnn/arch/presets.hpp"
+
 namespace cnn::cli {
 
 namespace {
@@ -125,6 +127,15 @@ std::string HelpFormatter::make_option_desc(const CLI::Option* option) const {
     text += (i > 0 ? ", " : own_brackets ? "; " : " (") + notes[i];
   }
   return text + ")";
+}
+
+CLI::Option* add_preset_option(CLI::App& cmd, std::string& preset) {
+  std::string presets;
+  for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
+  return cmd.add_option("--preset", preset, "Network architecture: " + presets)
+      ->transform(one_of(preset_names()))
+      ->type_name("NAME")
+      ->capture_default_str();
 }
 
 }  // namespace cnn::cli

@@ -85,6 +85,24 @@ inline CLI::Option* add_data_option(CLI::App& cmd, std::string& data) {
       ->type_name("DIR");
 }
 
+// --preset (train, lr-find): one of the presets, named in any case, recorded in lower case.
+CLI::Option* add_preset_option(CLI::App& cmd, std::string& preset);
+
+// --batch (train, lr-find).
+inline CLI::Option* add_batch_option(CLI::App& cmd, std::size_t& batch) {
+  return cmd.add_option("--batch", batch, "Images per mini-batch")
+      ->check(integer_at_least(1, 1 << 16))
+      ->capture_default_str();
+}
+
+// --seed (train, lr-find).
+template <typename Seed>
+CLI::Option* add_seed_option(CLI::App& cmd, Seed& seed) {
+  return cmd.add_option("--seed", seed, "Seed for the initial weights and the data order")
+      ->check(integer_at_least(0, (1LL << 62)))
+      ->capture_default_str();
+}
+
 // --threads (train, eval).
 inline CLI::Option* add_threads_option(CLI::App& cmd, std::size_t& threads) {
   return cmd.add_option("--threads", threads, "Threads (0: one per hardware thread)")

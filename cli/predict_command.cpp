@@ -126,7 +126,9 @@ Command add_predict_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "predict",
       "Classify digits in PNG, JPEG or PGM images (any size; dark on light or light on dark)");
-  cmd->add_option("--model", args->model, "Model file written by 'cnn train'")->required();
+  cmd->add_option("--model", args->model, "Model file written by 'cnn train'")
+      ->required()
+      ->type_name("FILE");
   cmd->add_option("IMAGE", args->images, "Image files")->required();
   cmd->add_flag("--json", args->json, "Print the results as a JSON array");
   cmd->add_option("--top", args->top, "Classes to show per image, most probable first")
@@ -135,7 +137,8 @@ Command add_predict_command(CLI::App& app) {
   cmd->add_option("--save-prepared", args->save_prepared,
                   "Write each prepared 28x28 image (what the network sees) as FILE-28x28.pgm "
                   "(FILE: the image's file name, e.g. 7.jpg-28x28.pgm) into this folder, created "
-                  "if missing");
+                  "if missing")
+      ->type_name("DIR");
   return [args] { return run_predict(*args); };
 }
 

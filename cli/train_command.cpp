@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "checkpoint_options.hpp"
-#include "cnn/arch/presets.hpp"
 #include "cnn/core/numbers.hpp"
 #include "cnn/core/parallel.hpp"
 #include "cnn/io/model_file.hpp"
@@ -268,16 +267,9 @@ Command add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a network and report its accuracy");
   add_data_option(*cmd, args->data);
-  std::string presets;
-  for (const auto& name : preset_names()) presets += (presets.empty() ? "" : ", ") + name;
-  auto* preset = cmd->add_option("--preset", args->preset, "Network architecture: " + presets)
-                     ->transform(one_of(preset_names()))
-                     ->type_name("NAME")
-                     ->capture_default_str();
+  auto* preset = add_preset_option(*cmd, args->preset);
   add_recipe_options(*cmd, args->recipe, preset);
-  cmd->add_option("--batch", args->batch, "Images per mini-batch")
-      ->check(integer_at_least(1, 1 << 16))
-      ->capture_default_str();
+  add_batch_option(*cmd, args->batch);
   auto* iterations = cmd->add_option("--iterations", args->iterations, "Mini-batches to train on")
                          ->check(integer_at_least(1))
                          ->capture_default_str();
@@ -294,9 +286,7 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--decay", args->decay, "Learning-rate decay: lr_t = lr / (1 + t * decay)")
       ->check(number_in({0, 1e6, false, false}, "a number >= 0"))
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed for the initial weights and the data order")
-      ->check(integer_at_least(0, (1LL << 62)))
-      ->capture_default_str();
+  add_seed_option(*cmd, args->seed);
   cmd->add_option("--val", args->val, "Training images held out for validation")
       ->check(integer_at_least(0))
       ->capture_default_str();
@@ -306,10 +296,12 @@ Command add_train_command(CLI::App& app) {
       ->check(integer_at_least(1));
   cmd->add_option("--save", args->save,
                   "Also write the trained model to this safetensors file (the run folder always "
-                  "gets model.safetensors)");
+                  "gets model.safetensors)")
+      ->type_name("FILE");
   cmd->add_option("--out", args->out,
                   "Run folder for the metrics log, the model and the pictures (default: a new "
-                  "folder runs/<date>-<time>-<preset>)");
+                  "folder runs/<date>-<time>-<preset>)")
+      ->type_name("DIR");
   cmd->add_flag("--quiet", args->quiet, "No progress bar or periodic lines while training");
   cmd->add_option("--eval-every", args->eval_every,
                   "Iterations between validation runs during training (default: 5 per run, once "
