@@ -1,8 +1,10 @@
 // Threads used by the kernels.
 //
 // Work is split into one contiguous chunk per thread, the same split for the same thread count,
-// and partial sums (such as weight gradients summed over a batch) are added in thread order. So a
-// given thread count always gives bitwise the same results.
+// and partial sums (such as weight gradients summed over a batch) are added in chunk order. Which
+// thread runs a chunk is decided at run time (an idle thread takes the next chunk not yet
+// started, so a thread the system has not scheduled holds nobody up), but a chunk's range and
+// index are not. So a given thread count always gives bitwise the same results.
 #pragma once
 
 #include <cstddef>
@@ -11,7 +13,11 @@
 
 namespace cnn {
 
-// Number of threads the kernels use; 0 picks the hardware's thread count. Default: 1.
+// The most threads the kernels use.
+inline constexpr std::size_t kMaxThreads = 1024;
+
+// Number of threads the kernels use; 0 picks the hardware's thread count (at most kMaxThreads).
+// Default: 1. Throws std::invalid_argument for more than kMaxThreads.
 void set_num_threads(std::size_t threads);
 std::size_t num_threads();
 std::size_t hardware_threads();
