@@ -34,28 +34,8 @@ using cnn::testing::lines_of;
 using cnn::testing::read_text;
 using cnn::testing::run_cli;
 
-class CliHabitsTest : public testing::Test {
+class CliHabitsTest : public cnn::testing::SyntheticDataTest<100, 20> {
  protected:
-  static void SetUpTestSuite() {
-    std::random_device random;
-    root_ = new fs::path(
-        fs::temp_directory_path() /
-        ("cnn-cli-habits-test-" + std::to_string(getpid()) + "-" + std::to_string(random())));
-    fs::create_directories(*root_ / "data");
-    cnn::testing::write_synthetic_mnist(*root_ / "data", 100, 20);
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(*root_, ec);
-    delete root_;
-    root_ = nullptr;
-  }
-  void SetUp() override {
-    dir_ = *root_ / testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(fs::create_directory(dir_));
-  }
-
-  static std::string data() { return (*root_ / "data").string(); }
   CliResult run(const std::vector<std::string>& args) const { return run_cli(args, dir_); }
   // A short training run into dir_/out with the extra flags.
   CliResult train(const std::string& out, std::vector<std::string> extra = {}) const {
@@ -74,12 +54,7 @@ class CliHabitsTest : public testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return run(args);
   }
-
-  static fs::path* root_;
-  fs::path dir_;
 };
-
-fs::path* CliHabitsTest::root_ = nullptr;
 
 // The first line of stderr: the error message.
 std::string error_line(const CliResult& r) {

@@ -34,30 +34,13 @@ using cnn::testing::run_cli;
 constexpr const char* kIterations = "6000";
 constexpr const char* kEvery = "499";
 
-class CliReliabilityTest : public testing::Test {
+class CliReliabilityTest : public cnn::testing::SyntheticDataTest<300, 50> {
  protected:
-  static void SetUpTestSuite() {
-    std::random_device random;
-    root_ = new fs::path(
-        fs::temp_directory_path() /
-        ("cnn-reliability-test-" + std::to_string(getpid()) + "-" + std::to_string(random())));
-    fs::create_directories(*root_ / "data");
-    cnn::testing::write_synthetic_mnist(*root_ / "data", 300, 50);
-  }
   static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(*root_, ec);
-    delete root_;
-    root_ = nullptr;
+    SyntheticDataTest::TearDownTestSuite();
     delete reference_;
     reference_ = nullptr;
   }
-  void SetUp() override {
-    dir_ = *root_ / testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(fs::create_directory(dir_));
-  }
-
-  static std::string data() { return (*root_ / "data").string(); }
 
   // The run every test resumes, with its checkpoint and model files in this test's folder.
   std::vector<std::string> training(const std::string& checkpoint, const std::string& model) const {
@@ -167,12 +150,9 @@ class CliReliabilityTest : public testing::Test {
     return loaded;
   }
 
-  static fs::path* root_;
   static CliResult* reference_;
-  fs::path dir_;
 };
 
-fs::path* CliReliabilityTest::root_ = nullptr;
 CliResult* CliReliabilityTest::reference_ = nullptr;
 
 TEST_F(CliReliabilityTest, KillNineMidEpochThenResumeGivesBitwiseTheSameModel) {

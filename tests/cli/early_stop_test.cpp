@@ -26,29 +26,8 @@ using cnn::testing::lines_of;
 using cnn::testing::read_text;
 using cnn::testing::run_cli;
 
-class EarlyStopTest : public testing::Test {
+class EarlyStopTest : public cnn::testing::SyntheticDataTest<300, 50> {
  protected:
-  static void SetUpTestSuite() {
-    std::random_device random;
-    root_ = new fs::path(
-        fs::temp_directory_path() /
-        ("cnn-early-stop-test-" + std::to_string(getpid()) + "-" + std::to_string(random())));
-    fs::create_directories(*root_ / "data");
-    cnn::testing::write_synthetic_mnist(*root_ / "data", 300, 50);
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(*root_, ec);
-    delete root_;
-    root_ = nullptr;
-  }
-  void SetUp() override {
-    dir_ = *root_ / testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(fs::create_directory(dir_));
-  }
-
-  static std::string data() { return (*root_ / "data").string(); }
-
   // 250 training images at batch 8: 32 iterations an epoch.
   std::vector<std::string> training(std::size_t iterations,
                                     const std::vector<std::string>& flags) const {
@@ -77,12 +56,7 @@ class EarlyStopTest : public testing::Test {
     }
     return values;
   }
-
-  static fs::path* root_;
-  fs::path dir_;
 };
-
-fs::path* EarlyStopTest::root_ = nullptr;
 
 TEST_F(EarlyStopTest, StopsWhenValidationAccuracyPlateausAndSaysSoEverywhere) {
   const CliResult r = run_cli(

@@ -35,29 +35,8 @@ using cnn::testing::run_cli;
 // so that a resumed run's first line sums the same batches as the uninterrupted run's.
 constexpr std::size_t kIterations = 3000;
 
-class ResumeRunTest : public testing::Test {
+class ResumeRunTest : public cnn::testing::SyntheticDataTest<300, 50> {
  protected:
-  static void SetUpTestSuite() {
-    std::random_device random;
-    root_ = new fs::path(
-        fs::temp_directory_path() /
-        ("cnn-resume-run-test-" + std::to_string(getpid()) + "-" + std::to_string(random())));
-    fs::create_directories(*root_ / "data");
-    cnn::testing::write_synthetic_mnist(*root_ / "data", 300, 50);
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(*root_, ec);
-    delete root_;
-    root_ = nullptr;
-  }
-  void SetUp() override {
-    dir_ = *root_ / testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(fs::create_directory(dir_));
-  }
-
-  static std::string data() { return (*root_ / "data").string(); }
-
   std::vector<std::string> training(const fs::path& out, const fs::path& checkpoint,
                                     std::size_t iterations = kIterations) const {
     return {"train",
@@ -121,12 +100,7 @@ class ResumeRunTest : public testing::Test {
   static nlohmann::json record_of(const fs::path& run) {
     return nlohmann::json::parse(read_text(run / "run.json"));
   }
-
-  static fs::path* root_;
-  fs::path dir_;
 };
-
-fs::path* ResumeRunTest::root_ = nullptr;
 
 TEST_F(ResumeRunTest, KilledRunResumesInItsFolderWithTheMetricsOfTheRunOnce) {
   // The uninterrupted run, for the metrics the resumed one must end with.

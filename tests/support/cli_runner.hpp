@@ -179,4 +179,35 @@ inline void write_synthetic_mnist(const std::filesystem::path& dir, std::size_t 
   cnn::write_idx_labels(dir / kMnistFiles[3], test_labels, false);
 }
 
+// A test suite sharing one synthetic dataset, written once into a fresh temporary folder (removed
+// after the suite), with a fresh folder per test inside it (dir_).
+template <std::size_t TrainCount, std::size_t TestCount>
+class SyntheticDataTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::random_device random;
+    const std::string suite = ::testing::UnitTest::GetInstance()->current_test_suite()->name();
+    root_ = new std::filesystem::path(
+        std::filesystem::temp_directory_path() /
+        ("cnn-" + suite + "-" + std::to_string(getpid()) + "-" + std::to_string(random())));
+    std::filesystem::create_directories(*root_ / "data");
+    write_synthetic_mnist(*root_ / "data", TrainCount, TestCount);
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    std::filesystem::remove_all(*root_, ec);
+    delete root_;
+    root_ = nullptr;
+  }
+  void SetUp() override {
+    dir_ = *root_ / ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    ASSERT_TRUE(std::filesystem::create_directory(dir_));
+  }
+
+  static std::string data() { return (*root_ / "data").string(); }
+
+  static inline std::filesystem::path* root_ = nullptr;  // the suite's folder
+  std::filesystem::path dir_;                            // this test's folder
+};
+
 }  // namespace cnn::testing
