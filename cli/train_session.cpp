@@ -27,6 +27,11 @@ CheckpointExtras RunProgress::extras() const {
   extras.values["folder"] = folder;
   extras.values["training_seconds"] = exact_number(training_seconds);
   extras.values["evaluations"] = std::to_string(evaluations);
+  extras.values["report_loss_sum"] = exact_number(report_loss_sum);
+  extras.values["report_loss_count"] = std::to_string(report_loss_count);
+  extras.values["log_loss_sum"] = exact_number(log_loss_sum);
+  extras.values["log_loss_count"] = std::to_string(log_loss_count);
+  extras.values["processes"] = std::to_string(processes);
   if (best_accuracy) {
     extras.values["best_validation_accuracy"] = exact_number(*best_accuracy);
     extras.values["best_validation_iteration"] = std::to_string(best_iteration);
@@ -62,6 +67,12 @@ RunProgress RunProgress::from(const CheckpointExtras& extras, const std::string&
   if (const std::string* folder = text("folder")) progress.folder = *folder;
   progress.training_seconds = real("training_seconds").value_or(0.0);
   progress.evaluations = count("evaluations");
+  progress.report_loss_sum = real("report_loss_sum").value_or(0.0);
+  progress.report_loss_count = count("report_loss_count");
+  progress.log_loss_sum = real("log_loss_sum").value_or(0.0);
+  progress.log_loss_count = count("log_loss_count");
+  // Checkpoints from before data-parallel training were written by one process.
+  progress.processes = std::max<std::size_t>(1, count("processes"));
   progress.best_accuracy = real("best_validation_accuracy");
   progress.best_iteration = count("best_validation_iteration");
   progress.best_evaluation = count("best_validation_evaluation");
@@ -102,9 +113,12 @@ SessionResult train_with_progress(Sequential& model, const Dataset& train_set,
   // The run's training time before this process (a resumed run continues its totals, so that
   // images per second, counted over the whole run, stay right).
   const double seconds_before = progress.training_seconds;
-  // Loss sums since the last console line and since the last metrics line.
-  double report_sum = 0.0, log_sum = 0.0;
-  std::size_t report_count = 0, log_count = 0;
+  // Loss sums since the last console line and since the last metrics line (kept in `progress`
+  // for checkpoints).
+  double& report_sum = progress.report_loss_sum;
+  double& log_sum = progress.log_loss_sum;
+  std::size_t& report_count = progress.report_loss_count;
+  std::size_t& log_count = progress.log_loss_count;
   bool stop_early = false;
   options.report_every = 1;
   options.finish_early = [&stop_early] { return stop_early; };

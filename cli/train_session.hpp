@@ -38,6 +38,12 @@ struct RunProgress {
   std::size_t best_evaluation = 0;             // 1-based number of the best validation run
   std::size_t evaluations_since_best = 0;      // validation runs since the best one
   std::map<std::string, Tensor> best_weights;  // --keep-best: its parameters and buffers
+  // The loss sums since the last console line and since the last metrics line, so that a resumed
+  // run prints and logs the same averages as one never stopped.
+  double report_loss_sum = 0.0, log_loss_sum = 0.0;
+  std::size_t report_loss_count = 0, log_loss_count = 0;
+  // Processes of the data-parallel run (1: one process) that trained up to here.
+  std::size_t processes = 1;
 
   CheckpointExtras extras() const;
   // From a checkpoint's extras (those of an older checkpoint: nothing but zeros). Throws

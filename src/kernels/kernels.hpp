@@ -86,10 +86,11 @@ void relu_backward(const float* x, const float* dy, float* dx, std::size_t count
 
 // ---- loss -----------------------------------------------------------------------------------
 // Softmax with max shift, a = exp(z − max z) / Σ exp(z − max z), and cross-entropy
-// L = −(1/N) Σ_n log a[n, label_n]. Writes dlogits = (a − onehot(label)) / N and returns L.
-//   logits[N,K], labels[N] (each < K), dlogits[N,K] (may be null).
+// L = −(1/M) Σ_n log a[n, label_n]. Writes dlogits = (a − onehot(label)) / M and returns L.
+//   logits[N,K], labels[N] (each < K), dlogits[N,K] (may be null); M = mean_over > 0: N itself,
+//   or the global batch of which these N rows are one process's share.
 double softmax_cross_entropy(const float* logits, const std::int32_t* labels, float* dlogits,
-                             std::size_t batch, std::size_t classes);
+                             std::size_t batch, std::size_t classes, std::size_t mean_over);
 // Softmax alone, for the probabilities of predict and eval, with the same max shift:
 //   probs[n,k] = exp(z[n,k] − max_j z[n,j]) / Σ_j exp(z[n,j] − max_j z[n,j])   (sum in double)
 //   logits[N,K], probs[N,K].
@@ -157,6 +158,32 @@ void batch_norm_forward_inference(const float* x, const float* gamma, const floa
 void batch_norm_backward(const float* x, const float* dy, const float* gamma, const float* mean,
                          const float* inv_std, float* dgamma, float* dbeta, float* dx,
                          std::size_t batch, std::size_t channels, std::size_t spatial);
+
+// The same passes split where a data-parallel run sums over every process's share of the batch
+// (synchronised batch norm): count = M over all processes, the sums reduced in between.
+//   batch_norm_sums:     sums[c] = Σ x                          (this process's values)
+//   batch_norm_squares:  squares[c] = Σ (x − μ[c])²             (μ: the global mean)
+//   batch_norm_normalize: σ² = squares/count, then y, mean, inv_std and the running statistics
+//                        as batch_norm_forward_train.
+void batch_norm_sums(const float* x, double* sums, std::size_t batch, std::size_t channels,
+                     std::size_t spatial);
+void batch_norm_squares(const float* x, const double* mu, double* squares, std::size_t batch,
+                        std::size_t channels, std::size_t spatial);
+void batch_norm_normalize(const float* x, const float* gamma, const float* beta, float* y,
+                          const double* mu, const double* squares, std::size_t count, float* mean,
+                          float* inv_std, float* running_mean, float* running_var,
+                          std::size_t batch, std::size_t channels, std::size_t spatial,
+                          float epsilon, float momentum);
+//   batch_norm_backward_sums:  sum_dy[c] = Σ dy, sum_dy_xhat[c] = Σ dy·x̂   (this process's)
+//   batch_norm_backward_input: dx = (γ·inv_std / count)·(count·dy − sum_dy − x̂·sum_dy_xhat)
+//                              with the global sums and count.
+void batch_norm_backward_sums(const float* x, const float* dy, const float* mean,
+                              const float* inv_std, double* sum_dy, double* sum_dy_xhat,
+                              std::size_t batch, std::size_t channels, std::size_t spatial);
+void batch_norm_backward_input(const float* x, const float* dy, const float* gamma,
+                               const float* mean, const float* inv_std, const double* sum_dy,
+                               const double* sum_dy_xhat, std::size_t count, float* dx,
+                               std::size_t batch, std::size_t channels, std::size_t spatial);
 
 // ---- more optimizer steps -------------------------------------------------------------------
 // SGD with L2 weight decay λ and optionally Nesterov momentum, in the design's form:

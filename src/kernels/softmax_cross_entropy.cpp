@@ -6,9 +6,9 @@
 namespace cnn::kernels {
 
 double softmax_cross_entropy(const float* logits, const std::int32_t* labels, float* dlogits,
-                             std::size_t batch, std::size_t classes) {
+                             std::size_t batch, std::size_t classes, std::size_t mean_over) {
   double total = 0.0;
-  const float scale = 1.0f / static_cast<float>(batch);
+  const float scale = 1.0f / static_cast<float>(mean_over);
   for (std::size_t n = 0; n < batch; ++n) {
     const float* z = logits + n * classes;
     const float shift = *std::max_element(z, z + classes);
@@ -26,7 +26,7 @@ double softmax_cross_entropy(const float* logits, const std::int32_t* labels, fl
       }
     }
   }
-  return total / static_cast<double>(batch);
+  return total / static_cast<double>(mean_over);
 }
 
 }  // namespace cnn::kernels

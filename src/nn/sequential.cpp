@@ -106,6 +106,10 @@ std::vector<Buffer> Sequential::buffers() {
   return all;
 }
 
+void Sequential::set_process_group(ProcessGroup* group) {
+  for (auto& layer : layers_) layer->set_process_group(group);
+}
+
 std::vector<Rng*> Sequential::random_streams() {
   std::vector<Rng*> streams;
   for (const auto& layer : layers_) {

@@ -31,17 +31,17 @@ void check(const Tensor& logits, std::span<const std::int32_t> labels) {
 }  // namespace
 
 double SoftmaxCrossEntropy::forward(const Tensor& logits, std::span<const std::int32_t> labels,
-                                    Tensor& dlogits) const {
+                                    Tensor& dlogits, std::size_t mean_over) const {
   check(logits, labels);
   dlogits.resize(logits.shape());
   return kernels::softmax_cross_entropy(logits.data(), labels.data(), dlogits.data(), logits.dim(0),
-                                        logits.dim(1));
+                                        logits.dim(1), mean_over == 0 ? logits.dim(0) : mean_over);
 }
 
 double SoftmaxCrossEntropy::loss(const Tensor& logits, std::span<const std::int32_t> labels) const {
   check(logits, labels);
   return kernels::softmax_cross_entropy(logits.data(), labels.data(), nullptr, logits.dim(0),
-                                        logits.dim(1));
+                                        logits.dim(1), logits.dim(0));
 }
 
 void softmax(const Tensor& logits, Tensor& probs) {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "cnn/nn/softmax_cross_entropy.hpp"
+#include "cnn/train/sharding.hpp"
 
 namespace cnn {
 
@@ -61,32 +62,62 @@ void check_model_fits(Sequential& model, const Dataset& data) {
   }
 }
 
-Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size) {
+namespace {
+
+// Predictions, confidences and the confusion matrix of logits [images, classes] whose true classes
+// are data's labels from `first` on.
+void add_predictions(Evaluation& result, const Dataset& data, std::size_t first,
+                     const float* logits, std::size_t images) {
+  Tensor batch(Shape{images, result.classes}), probs;
+  std::copy(logits, logits + images * result.classes, batch.data());
+  softmax(batch, probs);
+  for (std::size_t n = 0; n < images; ++n) {
+    const float* row = probs.data() + n * result.classes;
+    const auto best = std::max_element(row, row + result.classes) - row;
+    result.predicted.push_back(static_cast<std::int32_t>(best));
+    result.confidence.push_back(row[best]);
+    ++result.confusion[static_cast<std::size_t>(data.label(first + n)) * result.classes +
+                       static_cast<std::size_t>(best)];
+  }
+}
+
+}  // namespace
+
+Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size,
+                              ProcessGroup* processes) {
   if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
   check_model_fits(model, data);
+  const Share share =
+      processes != nullptr
+          ? evaluation_share(data.size(), batch_size, processes->rank(), processes->size())
+          : Share{0, data.size()};
   Evaluation result;
   result.classes = data.classes();
   result.confusion.assign(result.classes * result.classes, 0);
-  result.predicted.reserve(data.size());
-  result.confidence.reserve(data.size());
-  result.logits.reserve(data.size() * result.classes);
-  Tensor x, probs;
+  std::vector<float> logits;
+  logits.reserve(share.count * result.classes);
+  Tensor x;
   std::vector<std::int32_t> labels;
-  for (std::size_t begin = 0; begin < data.size(); begin += batch_size) {
-    const std::size_t count = std::min(batch_size, data.size() - begin);
+  for (std::size_t begin = share.begin; begin < share.begin + share.count; begin += batch_size) {
+    const std::size_t count = std::min(batch_size, share.begin + share.count - begin);
     data.gather_range(begin, count, x, labels);
-    const Tensor& logits = model.forward(x, /*training=*/false);
-    result.logits.insert(result.logits.end(), logits.data(), logits.data() + logits.size());
-    softmax(logits, probs);
-    for (std::size_t n = 0; n < count; ++n) {
-      const float* row = probs.data() + n * result.classes;
-      const auto best = std::max_element(row, row + result.classes) - row;
-      result.predicted.push_back(static_cast<std::int32_t>(best));
-      result.confidence.push_back(row[best]);
-      ++result.confusion[static_cast<std::size_t>(labels[n]) * result.classes +
-                         static_cast<std::size_t>(best)];
-    }
+    const Tensor& out = model.forward(x, /*training=*/false);
+    logits.insert(logits.end(), out.data(), out.data() + out.size());
   }
+  // The shares are in rank order, so rank 0 gets the logits in dataset order.
+  if (processes != nullptr) {
+    logits = processes->gather_to_root(logits);
+    if (processes->rank() != 0) return result;
+  }
+  const std::size_t images = logits.size() / result.classes;
+  result.predicted.reserve(images);
+  result.confidence.reserve(images);
+  // Softmax a batch at a time, as the logits were computed, to keep the scratch small.
+  for (std::size_t begin = 0; begin < images; begin += batch_size) {
+    const std::size_t count = std::min(batch_size, images - begin);
+    add_predictions(result, data, begin, logits.data() + begin * result.classes, count);
+  }
+  result.logits = std::move(logits);
   return result;
 }
 

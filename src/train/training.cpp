@@ -1,6 +1,7 @@
 #include "cnn/train/training.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <numeric>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "cnn/train/divergence.hpp"
 #include "cnn/train/evaluation.hpp"
 #include "cnn/train/make_optimizer.hpp"
+#include "cnn/train/sharding.hpp"
 
 namespace cnn {
 
@@ -35,27 +37,21 @@ void restore_streams(const std::vector<Rng*>& streams, const std::vector<Rng::St
   for (std::size_t i = 0; i < streams.size(); ++i) streams[i]->set_state(saved[i]);
 }
 
-// The one stage where the gradients become global (see GradientSync): after backward, before the
-// finiteness check and the update.
-void synchronize_gradients(const TrainOptions& options, ParameterBlock& block, double& loss) {
-  if (options.gradient_sync) options.gradient_sync(block, loss);
-}
-
-// Hands out mini-batches of a fresh random permutation each epoch.
+// Hands out the global mini-batches of each epoch's order (epoch_order: from the seed and the
+// epoch alone, the same on every process of a data-parallel run).
 class BatchSampler {
  public:
   BatchSampler(std::size_t examples, std::size_t batch_size, std::uint64_t seed)
-      : order_(examples), batch_size_(batch_size), rng_(seed) {
-    std::iota(order_.begin(), order_.end(), 0u);
-    rng_.shuffle(order_);
+      : order_(examples), batch_size_(batch_size), seed_(seed) {
+    fill_epoch_order(order_, seed_, 1);
   }
 
-  // Indices of the next batch; the last batch of an epoch may be smaller.
+  // Indices of the next global batch; the last batch of an epoch may be smaller.
   std::span<const std::uint32_t> next() {
     if (position_ == order_.size()) {
-      rng_.shuffle(order_);
-      position_ = 0;
       ++epoch_;
+      fill_epoch_order(order_, seed_, epoch_);  // in place: no allocation per epoch
+      position_ = 0;
     }
     const std::size_t count = std::min(batch_size_, order_.size() - position_);
     std::span<const std::uint32_t> batch(order_.data() + position_, count);
@@ -65,7 +61,10 @@ class BatchSampler {
 
   std::size_t epoch() const { return epoch_; }
 
-  SamplerState state() const { return {order_, position_, epoch_, rng_.state()}; }
+  // The generator field is kept for the checkpoint format: orders no longer come from a stream.
+  SamplerState state() const { return {order_, position_, epoch_, Rng(seed_).state()}; }
+  // The current epoch's order comes from the state (a checkpoint of an earlier version holds an
+  // order drawn otherwise); the next epochs' from epoch_order.
   void restore(const SamplerState& state) {
     if (state.order.size() != order_.size() || state.position > order_.size()) {
       throw std::invalid_argument("the saved order of the images covers " +
@@ -81,15 +80,106 @@ class BatchSampler {
     order_ = state.order;
     position_ = state.position;
     epoch_ = state.epoch;
-    rng_.set_state(state.rng);
   }
 
  private:
   std::vector<std::uint32_t> order_;
   std::size_t batch_size_;
-  Rng rng_;
+  std::uint64_t seed_;
   std::size_t position_ = 0;
   std::size_t epoch_ = 1;
+};
+
+// FNV-1a over bytes, continuing from hash.
+std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < bytes; ++i) {
+    hash ^= p[i];
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+constexpr std::uint64_t kFnvBasis = 0xcbf29ce484222325ULL;
+
+std::uint64_t fnv1a(std::uint64_t hash, const std::string& text) {
+  return fnv1a(hash, text.data(), text.size() + 1);  // the terminator separates names
+}
+
+// What must be laid out alike on every process before anything is broadcast: the layers, every
+// parameter, buffer and optimizer tensor with its shape, and the block's size.
+std::string layout_of(Sequential& model, Optimizer& optimizer) {
+  std::string layout;
+  for (std::size_t i = 0; i < model.size(); ++i) layout += model.layer(i).describe() + ";";
+  for (const Parameter& p : model.parameters()) {
+    layout += p.name + p.value->shape().to_string() + ";";
+  }
+  for (const Buffer& b : model.buffers()) layout += b.name + b.value->shape().to_string() + ";";
+  layout += optimizer.describe() + ";";
+  for (const StateTensor& t : optimizer.state()) {
+    layout += t.name + t.value->shape().to_string() + ";";
+  }
+  layout += std::to_string(model.parameter_block().count());
+  return layout;
+}
+
+std::span<std::byte> bytes_of(Tensor& t) {
+  return {reinterpret_cast<std::byte*>(t.data()), t.size() * sizeof(float)};
+}
+
+// Every process starts from rank 0's weights, buffers and optimizer state (PyTorch's
+// DistributedDataParallel broadcasts at start the same way): ranks seeded differently, or a rank
+// that read another checkpoint, agree from the first step. A different layout on some rank is
+// found first (the broadcasts would not even fit) and named.
+void start_alike(ProcessGroup& group, Sequential& model, Optimizer& optimizer) {
+  const std::string layout = layout_of(model, optimizer);
+  const std::vector<std::uint64_t> layouts = group.all_gather(fnv1a(kFnvBasis, layout));
+  for (std::size_t rank = 1; rank < layouts.size(); ++rank) {
+    if (layouts[rank] != layouts[0]) {
+      throw std::runtime_error("data-parallel training: process " + std::to_string(rank) +
+                               " of " + std::to_string(layouts.size()) +
+                               " holds a different model or optimizer than process 0 (layers, "
+                               "parameter shapes or update rule differ); every process must be "
+                               "started with the same settings");
+    }
+  }
+  ParameterBlock& block = model.parameter_block();
+  group.broadcast({reinterpret_cast<std::byte*>(block.values()), block.count() * sizeof(float)});
+  for (const Buffer& b : model.buffers()) group.broadcast(bytes_of(*b.value));
+  for (const StateTensor& t : optimizer.state()) group.broadcast(bytes_of(*t.value));
+  std::uint64_t steps = optimizer.iterations();
+  group.broadcast({reinterpret_cast<std::byte*>(&steps), sizeof steps});
+  optimizer.set_iterations(static_cast<std::size_t>(steps));
+}
+
+// After an epoch: every replica's fingerprint must equal rank 0's. Every process sees the same
+// gathered hashes, so all of them throw (or none) at the same step.
+void check_replicas(ProcessGroup& group, Sequential& model, Optimizer& optimizer,
+                    std::size_t iteration) {
+  const std::vector<std::uint64_t> hashes =
+      group.all_gather(replica_fingerprint(model, &optimizer));
+  for (std::size_t rank = 1; rank < hashes.size(); ++rank) {
+    if (hashes[rank] != hashes[0]) {
+      throw std::runtime_error("data-parallel training: after iteration " +
+                               std::to_string(iteration) + " the weights or optimizer state of " +
+                               "process " + std::to_string(rank) + " differ from process 0's " +
+                               "(the replicas drifted apart)");
+    }
+  }
+}
+
+// Wall time of the collectives of the step, for TrainResult::communication_seconds.
+class Stopwatch {
+ public:
+  explicit Stopwatch(double& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~Stopwatch() {
+    total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  Stopwatch(const Stopwatch&) = delete;
+  Stopwatch& operator=(const Stopwatch&) = delete;
+
+ private:
+  double& total_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 }  // namespace
@@ -112,7 +202,16 @@ IterationPlan plan_iterations(const TrainOptions& options, std::size_t examples)
 TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& options,
                   const std::function<void(const TrainProgress&)>& on_progress) {
   check_model_fits(model, data);
-  const std::size_t total = plan_iterations(options, data.size()).total;
+  const IterationPlan plan = plan_iterations(options, data.size());
+  const std::size_t total = plan.total;
+  SingleProcess alone;
+  ProcessGroup& group = options.processes != nullptr ? *options.processes : alone;
+  const bool parallel = group.size() > 1;
+  if (options.batch_size < group.size()) {
+    throw std::invalid_argument("batch size " + std::to_string(options.batch_size) +
+                                " is smaller than the " + std::to_string(group.size()) +
+                                " processes: each needs a share of every batch");
+  }
   BatchSampler sampler(data.size(), options.batch_size, options.shuffle_seed);
   ParameterBlock& block = model.parameter_block();
   const std::unique_ptr<Optimizer> optimizer = make_optimizer(block, options.optimizer, total);
@@ -138,6 +237,15 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     loss_count = resume.loss_count;
     first = resume.iteration + 1;
   }
+  // Batch normalisation sums its statistics over the processes; the model is handed back as it
+  // came (one process) whatever happens.
+  model.set_process_group(parallel ? &group : nullptr);
+  struct DetachGroup {
+    Sequential& model;
+    ~DetachGroup() { model.set_process_group(nullptr); }
+  } detach{model};
+  if (parallel) start_alike(group, model, *optimizer);
+
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -145,18 +253,32 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
 
   result.iterations = total;
   for (std::size_t it = first; it <= total; ++it) {
-    data.gather(sampler.next(), x, labels);
+    // The global batch, the same on every process, and this process's share of it.
+    const std::span<const std::uint32_t> batch = sampler.next();
+    const Share share = share_of(batch.size(), group.rank(), group.size());
+    data.gather(batch.subspan(share.begin, share.count), x, labels);
     if (augmenter) augmenter->apply(x);
     const Tensor& logits = model.forward(x, /*training=*/true);
-    double loss = criterion.forward(logits, labels, dlogits);
+    double loss = criterion.forward(logits, labels, dlogits, batch.size());
     model.backward(dlogits);
-    synchronize_gradients(options, block, loss);
+    if (options.after_backward) options.after_backward(it, block);
+    // The one stage where the gradients become global, with the loss and the stop request: after
+    // backward, before the finiteness check and the update, so that every process decides alike.
+    bool stop = options.stop_requested != nullptr && options.stop_requested->load();
+    if (parallel) {
+      Stopwatch timing(result.communication_seconds);
+      group.sum(std::span<float>(block.gradients(), block.count()));
+      std::array<double, 2> agreed = {loss, stop ? 1.0 : 0.0};
+      group.sum(agreed);
+      loss = agreed[0];
+      stop = agreed[1] > 0.0;
+    }
     // Before the step, so that a NaN never reaches the weights.
     check_step_is_finite(loss, model, x, it);
     loss_sum += loss;
     ++loss_count;
     optimizer->step();
-    result.images += labels.size();
+    result.images += batch.size();
 
     if (options.report_every > 0 && (it % options.report_every == 0 || it == total)) {
       result.last_loss = loss_sum / static_cast<double>(loss_count);
@@ -167,13 +289,27 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
       loss_sum = 0.0;
       loss_count = 0;
     }
+    // One process honours a stop requested during the progress report at once (as the learning-
+    // rate finder's divergence test needs); processes agree on it at the next step's sums.
+    if (!parallel) stop = options.stop_requested != nullptr && options.stop_requested->load();
+    if (parallel && ((plan.per_epoch > 0 && it % plan.per_epoch == 0) || it == total)) {
+      Stopwatch timing(result.communication_seconds);
+      check_replicas(group, model, *optimizer, it);
+      ++result.replica_checks;
+    }
 
-    if (it < total && options.finish_early && options.finish_early()) {
+    bool finish = it < total && options.finish_early && options.finish_early();
+    if (parallel && it < total && options.finish_early) {
+      Stopwatch timing(result.communication_seconds);
+      std::array<double, 1> agreed = {finish ? 1.0 : 0.0};
+      group.sum(agreed);
+      finish = agreed[0] > 0.0;
+    }
+    if (finish) {
       result.stopped_early = true;
       result.iterations = it;
       break;
     }
-    const bool stop = options.stop_requested != nullptr && options.stop_requested->load();
     const bool periodic = options.checkpoint_every > 0 && it % options.checkpoint_every == 0;
     if (it < total && (stop || periodic) && options.on_checkpoint) {
       TrainState state{it,         result.images,   loss_sum,
@@ -192,24 +328,46 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   return result;
 }
 
-double evaluate(Sequential& model, const Dataset& data, std::size_t batch_size) {
+std::uint64_t replica_fingerprint(Sequential& model, Optimizer* optimizer) {
+  const ParameterBlock& block = model.parameter_block();
+  std::uint64_t hash = fnv1a(kFnvBasis, block.values(), block.count() * sizeof(float));
+  for (const Buffer& b : model.buffers()) {
+    hash = fnv1a(hash, b.value->data(), b.value->size() * sizeof(float));
+  }
+  if (optimizer != nullptr) {
+    for (const StateTensor& t : optimizer->state()) {
+      hash = fnv1a(hash, t.value->data(), t.value->size() * sizeof(float));
+    }
+    const std::uint64_t steps = optimizer->iterations();
+    hash = fnv1a(hash, &steps, sizeof steps);
+  }
+  return hash;
+}
+
+double evaluate(Sequential& model, const Dataset& data, std::size_t batch_size,
+                ProcessGroup* processes) {
   if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
   check_model_fits(model, data);
+  const Share share =
+      processes != nullptr
+          ? evaluation_share(data.size(), batch_size, processes->rank(), processes->size())
+          : Share{0, data.size()};
   Tensor x;
   std::vector<std::int32_t> labels;
-  std::size_t correct = 0;
-  for (std::size_t begin = 0; begin < data.size(); begin += batch_size) {
-    const std::size_t count = std::min(batch_size, data.size() - begin);
+  std::array<std::uint64_t, 1> correct = {0};
+  for (std::size_t begin = share.begin; begin < share.begin + share.count; begin += batch_size) {
+    const std::size_t count = std::min(batch_size, share.begin + share.count - begin);
     data.gather_range(begin, count, x, labels);
     const Tensor& logits = model.forward(x, /*training=*/false);
     const std::size_t classes = logits.dim(1);
     for (std::size_t n = 0; n < count; ++n) {
       const float* row = logits.data() + n * classes;
       const auto predicted = std::max_element(row, row + classes) - row;
-      if (predicted == labels[n]) ++correct;
+      if (predicted == labels[n]) ++correct[0];
     }
   }
-  return static_cast<double>(correct) / static_cast<double>(data.size());
+  if (processes != nullptr) processes->sum(correct);
+  return static_cast<double>(correct[0]) / static_cast<double>(data.size());
 }
 
 }  // namespace cnn

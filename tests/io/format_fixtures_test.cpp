@@ -133,9 +133,14 @@ TEST_F(FormatFixturesTest, CheckpointGivenAsAModelSaysWhatItIs) {
   EXPECT_TRUE(Contains(message, "the file is a training checkpoint, not a model file"));
 }
 
-TEST_F(FormatFixturesTest, Version0CheckpointResumesToTheModelThatBuildEndedWith) {
+TEST_F(FormatFixturesTest, Version0CheckpointResumesAndFinishesItsRun) {
   // Resumed by the program, as the README's command did: the run's settings come from the
-  // checkpoint, and turning them into training options is the program's work.
+  // checkpoint, and turning them into training options is the program's work. It continues at its
+  // iteration with its weights, Adam's state and the rest of its epoch's order, and finishes.
+  // It no longer ends with the network that build ended with: since data-parallel training, the
+  // order of each later epoch, the random moves and the dropout masks come from (seed, epoch,
+  // image) rather than from generators the checkpoint saved (their saved states are read and
+  // ignored), and the checkpoint stops at the end of epoch 2.
   const fs::path resumed = path("resumed.safetensors");
   const cnn::testing::CliResult r =
       cnn::testing::run_cli({"train", "--data", (kV0 / "data").string(), "--resume",
@@ -143,36 +148,25 @@ TEST_F(FormatFixturesTest, Version0CheckpointResumesToTheModelThatBuildEndedWith
                              path("run").string(), "--save", resumed.string()},
                             dir_);
   ASSERT_EQ(r.status, 0) << r;
-  // It ends with the network that build ended with: the same class probabilities (to 0.005) for
-  // every test image. Not the same bits in every build: a Debug or sanitizer build, or kernels for
-  // another instruction set, round differently, and the biases of the layers that feed batch
-  // normalisation get only rounding noise as gradient (normalising removes them), which Adam
-  // turns into steps of the learning rate's size; their running means absorb the same shift, so
-  // the network's outputs agree. In the build that wrote the file the bits are the same too.
-  cnn::LoadedModel expected = cnn::load_model(kV0 / "resumed-model.safetensors");
-  cnn::LoadedModel actual = cnn::load_model(resumed);
-  const cnn::Dataset test = cnn::load_mnist_test(kV0 / "data");
-  cnn::Tensor x, expected_probabilities, actual_probabilities;
-  std::vector<std::int32_t> labels;
-  test.gather_range(0, test.size(), x, labels);
-  cnn::softmax(expected.model.forward(x), expected_probabilities);
-  cnn::softmax(actual.model.forward(x), actual_probabilities);
-  ASSERT_EQ(actual_probabilities.shape(), expected_probabilities.shape());
-  for (std::size_t i = 0; i < expected_probabilities.size(); ++i) {
-    EXPECT_NEAR(actual_probabilities[i], expected_probabilities[i], 5e-3) << "at " << i;
-  }
-  // And the weights themselves, where the gradient is more than rounding noise.
+  EXPECT_TRUE(Contains(r.out, "at iteration 20")) << r;
+  EXPECT_TRUE(Contains(r.out, "summary: 30 of 30 iterations")) << r;
+  // The same network, trained on: every tensor that build's model has, with its shape, and
+  // predictions for the test images that are real probabilities.
   const auto stored = tensors_of(kV0 / "resumed-model.safetensors");
   const auto written = tensors_of(resumed);
   ASSERT_EQ(written.size(), stored.size());
-  for (const char* name : {"0.weight", "2.weight", "5.weight", "6.weight", "9.weight", "9.bias"}) {
-    SCOPED_TRACE(name);
-    const std::vector<float>& want = stored.at(name);
-    const std::vector<float>& got = written.at(name);
-    ASSERT_EQ(got.size(), want.size());
-    for (std::size_t i = 0; i < want.size(); ++i) {
-      EXPECT_NEAR(got[i], want[i], 1e-3 * std::max(1.0f, std::fabs(want[i]))) << "at " << i;
-    }
+  for (const auto& [name, values] : stored) {
+    ASSERT_TRUE(written.contains(name)) << name;
+    EXPECT_EQ(written.at(name).size(), values.size()) << name;
+  }
+  cnn::LoadedModel actual = cnn::load_model(resumed);
+  const cnn::Dataset test = cnn::load_mnist_test(kV0 / "data");
+  cnn::Tensor x, probabilities;
+  std::vector<std::int32_t> labels;
+  test.gather_range(0, test.size(), x, labels);
+  cnn::softmax(actual.model.forward(x), probabilities);
+  for (std::size_t i = 0; i < probabilities.size(); ++i) {
+    ASSERT_TRUE(probabilities[i] >= 0.0f && probabilities[i] <= 1.0f) << "at " << i;
   }
 }
 

@@ -13,6 +13,8 @@
 
 namespace cnn {
 
+class ProcessGroup;
+
 // A trainable tensor with its gradient. name follows PyTorch's state_dict suffixes ("weight",
 // "bias"); the model prefixes the layer index.
 struct Parameter {
@@ -92,6 +94,9 @@ class Layer {
   // The layer's own generator when it draws random numbers while training (dropout's masks), so
   // that a checkpoint can record it and a resumed run draws the same numbers; null otherwise.
   virtual Rng* random_stream() { return nullptr; }
+  // The processes of a data-parallel run (null: this process alone), for layers whose training
+  // arithmetic spans the whole batch (batch normalisation's statistics); others ignore it.
+  virtual void set_process_group(ProcessGroup* /*group*/) {}
 
  protected:
   // Throws ShapeError "<describe()> <what>: expected shape [..], got [..]" when the shapes

@@ -62,6 +62,9 @@ class Sequential {
   std::vector<Buffer> buffers();
   // The generators of the layers that draw random numbers while training, in layer order.
   std::vector<Rng*> random_streams();
+  // Hands every layer the processes of a data-parallel run (null: this process alone), see
+  // Layer::set_process_group.
+  void set_process_group(ProcessGroup* group);
   // Draws initial weights for every layer from one generator seeded with seed, with the gain of
   // the next layer that is not looked through (Layer::init_role): 2 for a ReLU, 2/(1+a²) for a
   // LeakyReLU of slope a, and 1 for the others (see Layer::initialize). Layers that do not change

@@ -4,7 +4,10 @@
 //   L = −(1/N) Σ_n log a[n, y_n]                      (mean over the batch)
 //   dL/dz = (a − onehot(y)) / N
 //
-// The 1/N here is what makes every parameter gradient a batch average, as in the design.
+// The 1/N here is what makes every parameter gradient a batch average, as in the design. In a
+// data-parallel run each process holds a share of the global batch and divides by the global
+// batch's size instead (mean_over), so that the sum of the processes' losses and gradients is the
+// global batch's mean.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +20,11 @@ namespace cnn {
 class SoftmaxCrossEntropy {
  public:
   // logits [N, K], labels N values in [0, K). Resizes dlogits to [N, K] and fills it; returns L.
-  // Throws ShapeError when the label count differs from N, std::out_of_range for a bad label.
-  double forward(const Tensor& logits, std::span<const std::int32_t> labels, Tensor& dlogits) const;
+  // mean_over: the N of the formulas (0: the batch's own N; the global batch's size in a
+  // data-parallel run, where this N may be 0). Throws ShapeError when the label count differs from
+  // N, std::out_of_range for a bad label.
+  double forward(const Tensor& logits, std::span<const std::int32_t> labels, Tensor& dlogits,
+                 std::size_t mean_over = 0) const;
   // Loss only.
   double loss(const Tensor& logits, std::span<const std::int32_t> labels) const;
 };

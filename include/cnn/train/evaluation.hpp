@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cnn/core/process_group.hpp"
 #include "cnn/data/dataset.hpp"
 #include "cnn/nn/sequential.hpp"
 
@@ -39,7 +40,11 @@ void check_model_fits(Sequential& model, const Dataset& data);
 
 // Runs the whole dataset through the model (batches of batch_size, inference mode).
 // Throws std::invalid_argument for a batch size of 0, ShapeError when the model does not fit.
-Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size = 100);
+// With processes (a data-parallel run; every process must call it), each process computes its
+// share of whole batches (evaluation_share) and rank 0 gathers the logits: rank 0 returns the
+// whole evaluation, exactly one process's, the others an evaluation of no images.
+Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size = 100,
+                              ProcessGroup* processes = nullptr);
 
 // Builds an Evaluation from labels and predictions made elsewhere (for example read back from a
 // run folder); throws std::invalid_argument when the sizes differ or a class is out of range.

@@ -9,7 +9,16 @@
 //
 // γ ("weight") and β ("bias") are trained; the running statistics are buffers, saved in the
 // model file as "running_mean" and "running_var" as in PyTorch's state_dict.
+//
+// In a data-parallel run (set_process_group with more than one process) the statistics are those
+// of the global batch, as synchronised batch norm computes them: the per-channel sums of the
+// forward pass (Σx, then Σ(x − μ)²) and of the backward pass (Σdy, Σdy·x̂) are summed over the
+// processes, and M counts every process's values. dγ and dβ stay this process's own sums, which
+// the training step then sums with every other gradient. The running statistics, updated from the
+// global ones, agree on every process.
 #pragma once
+
+#include <vector>
 
 #include "cnn/nn/layer.hpp"
 
@@ -30,6 +39,7 @@ class BatchNorm : public Layer {
   std::vector<Buffer> buffers() override;
   // γ = 1, β = 0, running mean 0 and variance 1 (the gain does not apply).
   void initialize(Rng& rng, double gain) override;
+  void set_process_group(ProcessGroup* group) override { group_ = group; }
 
   std::size_t channels() const { return channels_; }
   std::size_t dims() const { return dims_; }
@@ -40,12 +50,19 @@ class BatchNorm : public Layer {
 
  private:
   std::size_t spatial(const Shape& input) const;
+  void forward_synchronised(const Tensor& x, Tensor& y);
+  void backward_synchronised(const Tensor& x, const Tensor& dy, Tensor* dx);
 
   std::size_t channels_, dims_;
   double epsilon_, momentum_;
   Tensor gamma_, beta_, gamma_grad_, beta_grad_;
   Tensor running_mean_, running_var_;
   Tensor batch_mean_, batch_inv_std_;  // of the last training forward, for backward
+  ProcessGroup* group_ = nullptr;      // null or one process: this batch is the whole batch
+  // Synchronised passes: per-channel sums with the value count appended ([C + 1]), and the sums
+  // of squared deviations [C]; the backward sums [2C].
+  std::vector<double> sums_, squares_, mean_, backward_sums_;
+  std::size_t global_count_ = 0;  // M of the last synchronised forward
 };
 
 }  // namespace cnn

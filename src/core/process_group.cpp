@@ -1,4 +1,4 @@
-#include "cnn/train/process_group.hpp"
+#include "cnn/core/process_group.hpp"
 
 #include <stdexcept>
 
