@@ -16,7 +16,7 @@
 #include <exception>
 #include <memory>
 
-#include "cnn/train/process_group.hpp"
+#include "cnn/core/process_group.hpp"
 
 namespace cnn::cli {
 

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "cnn/train/process_group.hpp"
+#include "cnn/core/process_group.hpp"
 
 namespace cnn {
 
