@@ -120,7 +120,9 @@ TEST_F(FormatFixturesTest, Version0CheckpointLoads) {
   EXPECT_EQ(checkpoint.state.optimizer.tensors.size(), 20u);  // Adam's 2 moments of 10 tensors
   EXPECT_EQ(checkpoint.state.sampler.order.size(), 160u);     // 200 images less 40 held out
   EXPECT_EQ(checkpoint.state.sampler.epoch, 2u);
-  EXPECT_EQ(checkpoint.state.random_streams.size(), 2u);  // augmentation, dropout
+  // Augmentation's and dropout's generators: still read (and checked), though training now
+  // ignores them and draws from image keys instead.
+  EXPECT_EQ(checkpoint.state.random_streams.size(), 2u);
 }
 
 TEST_F(FormatFixturesTest, CheckpointGivenAsAModelSaysWhatItIs) {
