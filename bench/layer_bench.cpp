@@ -4,7 +4,9 @@
 //   build/bench/layer_bench [--benchmark_filter=conv]
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "cnn/core/instruction_set.hpp"
 #include "cnn/core/parallel.hpp"
@@ -126,11 +128,15 @@ void register_augment(const char* name, const AugmentOptions& options) {
   benchmark::RegisterBenchmark(name,
                                [=](benchmark::State& state) {
                                  set_num_threads(static_cast<std::size_t>(state.range(0)));
-                                 Augmenter augmenter(options, 1);
+                                 Augmenter augmenter(options);
+                                 std::vector<std::uint64_t> keys(kBatch);
+                                 for (std::size_t n = 0; n < kBatch; ++n) {
+                                   keys[n] = image_key(1, 1, n);
+                                 }
                                  const Tensor images = filled(Shape{kBatch, 1, 28, 28}, 0.01f);
                                  Tensor x = images;
                                  for (auto _ : state) {
-                                   augmenter.apply(x);
+                                   augmenter.apply(x, keys);
                                    benchmark::DoNotOptimize(x.data());
                                  }
                                  state.counters["images/s"] = benchmark::Counter(

@@ -9,11 +9,15 @@ namespace cnn {
 
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+// The splitmix64 finalizer (see mix_key in the header).
+std::uint64_t mix64(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+
+std::uint64_t splitmix64(std::uint64_t& x) {
+  return mix64(x += 0x9e3779b97f4a7c15ULL);
 }
 
 std::uint64_t rotl(std::uint64_t x, int k) {
@@ -21,6 +25,16 @@ std::uint64_t rotl(std::uint64_t x, int k) {
 }
 
 }  // namespace
+
+std::uint64_t mix_key(std::uint64_t key, std::uint64_t salt) {
+  // An odd constant with well-spread bits; not splitmix64's increment, so that salts and Rng's
+  // seeding do not walk the same sequence of words.
+  return mix64(key ^ mix64(salt + 0xd1b54a32d192ed03ULL));
+}
+
+std::uint64_t image_key(std::uint64_t seed, std::uint64_t epoch, std::uint64_t image) {
+  return mix_key(mix_key(mix_key(0, seed), epoch), image);
+}
 
 Rng::Rng(std::uint64_t seed) {
   // splitmix64 spreads any seed, 0 included, over the whole 256-bit state.

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "cnn/core/parallel.hpp"
@@ -10,8 +11,7 @@
 
 namespace cnn {
 
-Augmenter::Augmenter(const AugmentOptions& options, std::uint64_t seed)
-    : options_(options), rng_(seed) {
+Augmenter::Augmenter(const AugmentOptions& options) : options_(options) {
   if (!(options.translate >= 0.0) || !(options.rotate >= 0.0 && options.rotate <= 180.0) ||
       !(options.scale >= 0.0 && options.scale < 1.0)) {
     throw std::invalid_argument(
@@ -39,19 +39,25 @@ Augmenter::Augmenter(const AugmentOptions& options, std::uint64_t seed)
   }
 }
 
-void Augmenter::apply(Tensor& x) {
+void Augmenter::apply(Tensor& x, std::span<const std::uint64_t> image_keys) {
   if (x.shape().rank() != 4) {
     throw ShapeError("Augmenter: expected a batch [N, C, H, W], got " + x.shape().to_string());
   }
   const std::size_t batch = x.dim(0), height = x.dim(2), width = x.dim(3);
+  if (image_keys.size() != batch) {
+    throw std::invalid_argument("Augmenter: " + std::to_string(image_keys.size()) +
+                                " image keys for a batch of " + std::to_string(batch) +
+                                " images; each image needs one");
+  }
   const bool elastic = options_.elastic_alpha > 0.0;
   affine_.resize(6 * batch);  // no allocation once the largest batch has been seen
   noise_seeds_.resize(elastic ? batch : 0);
   const double cx = 0.5 * static_cast<double>(width - 1),
                cy = 0.5 * static_cast<double>(height - 1);
-  const auto draw = [&](double amount) { return amount * (2.0 * rng_.uniform() - 1.0); };
   for (std::size_t n = 0; n < batch; ++n) {
-    // Drawn in a fixed order, one image after another, so the maps do not depend on threads.
+    // Image n's own generator, drawn in a fixed order, so the maps depend on its key alone.
+    Rng rng(mix_key(image_keys[n], kAugmentationSalt));
+    const auto draw = [&](double amount) { return amount * (2.0 * rng.uniform() - 1.0); };
     const double tx = draw(options_.translate), ty = draw(options_.translate);
     const double angle = draw(options_.rotate) * std::numbers::pi / 180.0;
     const double s = 1.0 + draw(options_.scale);
@@ -65,12 +71,12 @@ void Augmenter::apply(Tensor& x) {
     t[3] = static_cast<float>(d);
     t[4] = static_cast<float>(e);
     t[5] = static_cast<float>(cy - d * (cx + tx) - e * (cy + ty));
-    if (elastic) noise_seeds_[n] = rng_.next_u64();
+    if (elastic) noise_seeds_[n] = rng.next_u64();
   }
   const float* displacement = nullptr;
   if (elastic) {
-    // Each image's noise comes from its own generator, seeded from the one stream above, so the
-    // noise can be drawn in parallel and still not depend on the thread count.
+    // Each image's noise comes from a generator seeded by the image's own generator above, so
+    // the noise can be drawn in parallel and still not depend on the thread count.
     const Shape fields{batch, 2, height, width};
     noise_.resize(fields);
     field_.resize(fields);

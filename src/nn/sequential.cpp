@@ -1,6 +1,8 @@
 #include "cnn/nn/sequential.hpp"
 
 #include <sstream>
+#include <stdexcept>
+#include <string>
 
 namespace cnn {
 
@@ -39,8 +41,29 @@ Shape Sequential::output_shape(const Shape& input) const {
   return shape;
 }
 
-const Tensor& Sequential::forward(const Tensor& x, bool training) {
+std::span<const std::uint64_t> Sequential::training_keys(
+    const Tensor& x, std::span<const std::uint64_t> image_keys) {
+  const std::size_t batch = x.shape().rank() > 0 ? x.dim(0) : 0;
+  if (!image_keys.empty()) {
+    if (image_keys.size() != batch) {
+      throw std::invalid_argument("Sequential::forward: " + std::to_string(image_keys.size()) +
+                                  " image keys for a batch of " + std::to_string(batch) +
+                                  " images; training needs one key per image");
+    }
+    return image_keys;
+  }
+  numbered_keys_.resize(batch);  // allocates only when the batch grows
+  for (std::size_t n = 0; n < batch; ++n) {
+    numbered_keys_[n] = image_key(seed_, keyless_forwards_, n);
+  }
+  ++keyless_forwards_;
+  return numbered_keys_;
+}
+
+const Tensor& Sequential::forward(const Tensor& x, bool training,
+                                  std::span<const std::uint64_t> image_keys) {
   if (layers_.empty()) throw std::logic_error("Sequential::forward: the model has no layers");
+  if (training) image_keys = training_keys(x, image_keys);
   input_ = &x;
   const Tensor* in = &x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -52,6 +75,13 @@ const Tensor& Sequential::forward(const Tensor& x, bool training) {
                        "): " + e.what());
     }
     activations_[i].resize(out_shape);  // allocates only when the batch grows
+    if (training && layers_[i]->draws_random_numbers()) {
+      layer_keys_.resize(image_keys.size());  // allocates only when the batch grows
+      for (std::size_t n = 0; n < image_keys.size(); ++n) {
+        layer_keys_[n] = mix_key(image_keys[n], layer_salt(i));
+      }
+      layers_[i]->set_image_keys(layer_keys_);
+    }
     layers_[i]->forward(*in, activations_[i], training);
     in = &activations_[i];
   }
@@ -110,15 +140,9 @@ void Sequential::set_process_group(ProcessGroup* group) {
   for (auto& layer : layers_) layer->set_process_group(group);
 }
 
-std::vector<Rng*> Sequential::random_streams() {
-  std::vector<Rng*> streams;
-  for (const auto& layer : layers_) {
-    if (Rng* stream = layer->random_stream()) streams.push_back(stream);
-  }
-  return streams;
-}
-
 void Sequential::initialize(std::uint64_t seed) {
+  seed_ = seed;
+  keyless_forwards_ = 0;
   Rng rng(seed);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     // The gain of the next layer that changes values (a ReLU: 2, He), 1 (LeCun) when there is

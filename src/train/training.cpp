@@ -20,23 +20,6 @@ namespace cnn {
 
 namespace {
 
-// The generators besides the sampler, in TrainState::random_streams' order.
-std::vector<Rng*> random_streams(std::optional<Augmenter>& augmenter, Sequential& model) {
-  std::vector<Rng*> streams;
-  if (augmenter) streams.push_back(&augmenter->random_stream());
-  for (Rng* stream : model.random_streams()) streams.push_back(stream);
-  return streams;
-}
-
-void restore_streams(const std::vector<Rng*>& streams, const std::vector<Rng::State>& saved) {
-  if (saved.size() != streams.size()) {
-    throw std::invalid_argument("the checkpoint holds " + std::to_string(saved.size()) +
-                                " random generators (augmentation, dropout), this run draws from " +
-                                std::to_string(streams.size()));
-  }
-  for (std::size_t i = 0; i < streams.size(); ++i) streams[i]->set_state(saved[i]);
-}
-
 // Hands out the global mini-batches of each epoch's order (epoch_order: from the seed and the
 // epoch alone, the same on every process of a data-parallel run).
 class BatchSampler {
@@ -216,8 +199,11 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   ParameterBlock& block = model.parameter_block();
   const std::unique_ptr<Optimizer> optimizer = make_optimizer(block, options.optimizer, total);
   std::optional<Augmenter> augmenter;
-  if (options.augment.enabled()) augmenter.emplace(options.augment, options.shuffle_seed ^ 0xa5a5);
-  const std::vector<Rng*> streams = random_streams(augmenter, model);
+  if (options.augment.enabled()) augmenter.emplace(options.augment);
+  // The random numbers of augmentation and dropout follow from each image's key (see
+  // image_key), not from generators, so they are no state to save or restore.
+  std::vector<std::uint64_t> image_keys;
+  image_keys.reserve(options.batch_size);
   SoftmaxCrossEntropy criterion;
   Tensor x, dlogits;
   std::vector<std::int32_t> labels;
@@ -231,7 +217,8 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     const TrainState& resume = *options.resume;
     sampler.restore(resume.sampler);
     optimizer->set_state(resume.optimizer);
-    restore_streams(streams, resume.random_streams);
+    // resume.random_streams, the generators of checkpoints written before image keys, are
+    // ignored: this build draws nothing from them.
     result.images = resume.images;
     loss_sum = resume.loss_sum;
     loss_count = resume.loss_count;
@@ -256,9 +243,14 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     // The global batch, the same on every process, and this process's share of it.
     const std::span<const std::uint32_t> batch = sampler.next();
     const Share share = share_of(batch.size(), group.rank(), group.size());
-    data.gather(batch.subspan(share.begin, share.count), x, labels);
-    if (augmenter) augmenter->apply(x);
-    const Tensor& logits = model.forward(x, /*training=*/true);
+    const std::span<const std::uint32_t> mine = batch.subspan(share.begin, share.count);
+    data.gather(mine, x, labels);
+    image_keys.clear();
+    for (const std::uint32_t index : mine) {
+      image_keys.push_back(image_key(options.shuffle_seed, sampler.epoch(), index));
+    }
+    if (augmenter) augmenter->apply(x, image_keys);
+    const Tensor& logits = model.forward(x, /*training=*/true, image_keys);
     double loss = criterion.forward(logits, labels, dlogits, batch.size());
     model.backward(dlogits);
     if (options.after_backward) options.after_backward(it, block);
@@ -312,10 +304,10 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     }
     const bool periodic = options.checkpoint_every > 0 && it % options.checkpoint_every == 0;
     if (it < total && (stop || periodic) && options.on_checkpoint) {
+      // random_streams stays empty: image keys replaced the generators it held.
       TrainState state{it,         result.images,   loss_sum,
                        loss_count, sampler.state(), optimizer->checkpoint_state(),
                        {}};
-      for (const Rng* stream : streams) state.random_streams.push_back(stream->state());
       options.on_checkpoint(state);
     }
     if (it < total && stop) {

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "cnn/core/parallel.hpp"
 #include "gradient_check.hpp"
@@ -10,6 +15,13 @@
 
 namespace cnn {
 namespace {
+
+// Keys of images 0..N-1 of epoch 1 of a run seeded seed, as training makes them.
+std::vector<std::uint64_t> keys_for(std::uint64_t seed, std::size_t batch) {
+  std::vector<std::uint64_t> keys(batch);
+  for (std::size_t n = 0; n < batch; ++n) keys[n] = image_key(seed, 1, n);
+  return keys;
+}
 
 TEST(AffineWarp, IdentityAndWholePixelShifts) {
   const Tensor x = testing::random_tensor(Shape{2, 1, 5, 6}, 1, 0.0f, 1.0f);
@@ -100,9 +112,10 @@ Displacements measured_displacements(const AugmentOptions& options, std::uint64_
       }
     }
   }
-  // Two augmenters with the same seed draw the same fields for both ramps.
-  Augmenter(options, seed).apply(columns);
-  Augmenter(options, seed).apply(rows);
+  // The same keys draw the same fields for both ramps.
+  Augmenter augmenter(options);
+  augmenter.apply(columns, keys_for(seed, batch));
+  augmenter.apply(rows, keys_for(seed, batch));
   Displacements d;
   for (std::size_t n = 0; n < batch; ++n) {
     for (std::size_t i = margin; i + margin < size; ++i) {
@@ -146,20 +159,20 @@ TEST(Augmenter, ElasticDistortionIsSmoothAndOfTheExpectedSize) {
   EXPECT_LT(step / static_cast<double>(steps), 0.35 * root_mean_square(d.du));
 }
 
-TEST(Augmenter, ElasticDistortionDependsOnTheSeedNotOnTheThreads) {
+TEST(Augmenter, ElasticDistortionDependsOnTheKeysNotOnTheThreads) {
   AugmentOptions options{1.0, 5.0, 0.05};
   options.elastic_alpha = 20.0;
   options.elastic_sigma = 3.0;
   const Tensor x = testing::random_tensor(Shape{6, 1, 16, 16}, 4, 0.0f, 1.0f);
   Tensor one = x, two = x, other = x, rigid = x;
   set_num_threads(1);
-  Augmenter(options, 9).apply(one);
+  Augmenter(options).apply(one, keys_for(9, 6));
   set_num_threads(2);
-  Augmenter(options, 9).apply(two);
-  Augmenter(options, 10).apply(other);
+  Augmenter(options).apply(two, keys_for(9, 6));
+  Augmenter(options).apply(other, keys_for(10, 6));
   AugmentOptions affine_only = options;
   affine_only.elastic_alpha = 0.0;
-  Augmenter(affine_only, 9).apply(rigid);
+  Augmenter(affine_only).apply(rigid, keys_for(9, 6));
   set_num_threads(1);
   bool differs = false, bent = false;
   for (std::size_t i = 0; i < x.size(); ++i) {
@@ -172,13 +185,14 @@ TEST(Augmenter, ElasticDistortionDependsOnTheSeedNotOnTheThreads) {
   EXPECT_TRUE(AugmentOptions{.elastic_alpha = 1.0}.enabled());
 }
 
-TEST(Augmenter, SameSeedSameImagesOtherSeedOtherImages) {
+TEST(Augmenter, SameKeysSameImagesOtherKeysOtherImages) {
   const Tensor x = testing::random_tensor(Shape{4, 1, 12, 12}, 2, 0.0f, 1.0f);
   const AugmentOptions options{2.0, 10.0, 0.1};
   Tensor a = x, b = x, c = x;
-  Augmenter(options, 5).apply(a);
-  Augmenter(options, 5).apply(b);
-  Augmenter(options, 6).apply(c);
+  Augmenter augmenter(options);
+  augmenter.apply(a, keys_for(5, 4));
+  augmenter.apply(b, keys_for(5, 4));
+  augmenter.apply(c, keys_for(6, 4));
   bool moved = false, differs = false;
   for (std::size_t i = 0; i < x.size(); ++i) {
     ASSERT_EQ(a[i], b[i]);
@@ -189,17 +203,59 @@ TEST(Augmenter, SameSeedSameImagesOtherSeedOtherImages) {
   EXPECT_TRUE(differs);
 }
 
+TEST(Augmenter, AnImagesMoveDependsOnItsKeyNotOnTheBatchAroundIt) {
+  // What data-parallel training needs: image c moves alike in batch [a, b, c] and alone, affine
+  // moves and elastic distortion both, whatever the thread count.
+  AugmentOptions options{2.0, 15.0, 0.1};
+  options.elastic_alpha = 20.0;
+  options.elastic_sigma = 3.0;
+  const Tensor x = testing::random_tensor(Shape{3, 1, 16, 16}, 8, 0.0f, 1.0f);
+  const std::vector<std::uint64_t> keys = {image_key(3, 2, 40), image_key(3, 2, 41),
+                                           image_key(3, 2, 7)};
+  const std::size_t per_image = 16 * 16;
+  Tensor whole = x;
+  set_num_threads(2);
+  Augmenter augmenter(options);
+  augmenter.apply(whole, keys);
+  set_num_threads(1);
+  Tensor alone(Shape{1, 1, 16, 16});
+  std::copy(x.data() + 2 * per_image, x.data() + 3 * per_image, alone.data());
+  augmenter.apply(alone, std::span(keys).subspan(2));
+  bool moved = false;
+  for (std::size_t i = 0; i < per_image; ++i) {
+    ASSERT_EQ(alone[i], whole[2 * per_image + i]) << i;
+    moved = moved || alone[i] != x[2 * per_image + i];
+  }
+  EXPECT_TRUE(moved);
+  // Image c first in a batch of three, with its key, moves as it did alone: the position does
+  // not matter either.
+  Tensor swapped = x;
+  const std::vector<std::uint64_t> c_first = {keys[2], keys[1], keys[0]};
+  std::copy(x.data() + 2 * per_image, x.data() + 3 * per_image, swapped.data());
+  augmenter.apply(swapped, c_first);
+  for (std::size_t i = 0; i < per_image; ++i) ASSERT_EQ(swapped[i], alone[i]) << i;
+}
+
 TEST(Augmenter, RejectsBadAmountsAndShapes) {
-  EXPECT_THROW(Augmenter({-1.0, 0.0, 0.0}, 1), std::invalid_argument);
-  EXPECT_THROW(Augmenter({0.0, 0.0, 1.0}, 1), std::invalid_argument);
-  EXPECT_THROW(Augmenter({0.0, 200.0, 0.0}, 1), std::invalid_argument);
-  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, -1.0, 4.0}, 1), std::invalid_argument);
-  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, 2000.0, 4.0}, 1), std::invalid_argument);
-  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, 10.0, 0.1}, 1), std::invalid_argument);
-  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, 10.0, 30.0}, 1), std::invalid_argument);
-  Augmenter augmenter({1.0, 0.0, 0.0}, 1);
+  EXPECT_THROW(Augmenter({-1.0, 0.0, 0.0}), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 1.0}), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 200.0, 0.0}), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, -1.0, 4.0}), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, 2000.0, 4.0}), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, 10.0, 0.1}), std::invalid_argument);
+  EXPECT_THROW(Augmenter({0.0, 0.0, 0.0, 10.0, 30.0}), std::invalid_argument);
+  Augmenter augmenter({1.0, 0.0, 0.0});
   Tensor flat(Shape{2, 784});
-  EXPECT_THROW(augmenter.apply(flat), ShapeError);
+  EXPECT_THROW(augmenter.apply(flat, keys_for(1, 2)), ShapeError);
+  Tensor images(Shape{3, 1, 4, 4});
+  images.zero();
+  try {
+    augmenter.apply(images, keys_for(1, 2));
+    FAIL() << "2 keys for 3 images were accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("2 image keys for a batch of 3 images"), std::string::npos)
+        << e.what();
+  }
   EXPECT_FALSE(AugmentOptions{}.enabled());
 }
 

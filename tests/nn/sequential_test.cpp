@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "cnn/arch/presets.hpp"
 #include "cnn/nn/layers/avg_pool2d.hpp"
@@ -200,6 +204,109 @@ TEST(Sequential, SameSeedSameWeights) {
     }
   }
   EXPECT_TRUE(any_differs);
+}
+
+// Value k of image n of a batch [N, K].
+float value(const Tensor& t, std::size_t n, std::size_t k) {
+  return t[n * t.dim(1) + k];
+}
+
+// A batch of ones [batch, features]: after dropout, each value shows whether it was kept.
+Tensor ones(std::size_t batch, std::size_t features) {
+  Tensor x(Shape{batch, features});
+  x.fill(1.0f);
+  return x;
+}
+
+TEST(SequentialImageKeys, AnImagesMasksDependOnItsKeyNotOnTheBatchAroundIt) {
+  // What data-parallel training needs: image c gets the same masks in batch [a, b, c] as alone,
+  // so a process that holds a share of the batch draws what one process would.
+  Sequential model;
+  model.emplace<ReLU>();  // the identity on ones; puts the dropout at layer 1
+  model.emplace<Dropout>(0.5);
+  model.initialize(1);
+  const std::vector<std::uint64_t> keys = {image_key(4, 2, 17), image_key(4, 2, 5),
+                                           image_key(4, 2, 90)};
+  const Tensor whole = model.forward(ones(3, 64), true, keys);
+  const Tensor alone = model.forward(ones(1, 64), true, std::span(keys).subspan(2));
+  bool c_differs_from_a = false;
+  for (std::size_t k = 0; k < 64; ++k) {
+    EXPECT_EQ(value(alone, 0, k), value(whole, 2, k)) << k;
+    c_differs_from_a = c_differs_from_a || value(whole, 2, k) != value(whole, 0, k);
+  }
+  EXPECT_TRUE(c_differs_from_a);  // other keys, other masks
+
+  // The same key at another layer index draws another mask.
+  Sequential first;
+  first.emplace<Dropout>(0.5);
+  first.initialize(1);
+  const Tensor& at_layer_0 = first.forward(ones(1, 64), true, std::span(keys).subspan(2));
+  bool layers_differ = false;
+  for (std::size_t k = 0; k < 64; ++k) {
+    layers_differ = layers_differ || value(at_layer_0, 0, k) != value(alone, 0, k);
+  }
+  EXPECT_TRUE(layers_differ);
+}
+
+TEST(SequentialImageKeys, TwoDropoutLayersDrawIndependentMasksFromOneImageKey) {
+  // Two dropouts of p = 0.5 in a row keep a quarter of the values, each scaled by 4; with the
+  // same mask in both they would keep half. 200 · 50 values: 0.25 ± 0.0043, so ± 0.03 is safe.
+  Sequential model;
+  model.emplace<Dropout>(0.5);
+  model.emplace<Dropout>(0.5);
+  model.initialize(1);
+  std::vector<std::uint64_t> keys(200);
+  for (std::size_t n = 0; n < keys.size(); ++n) keys[n] = image_key(1, 1, n);
+  const Tensor& y = model.forward(ones(200, 50), true, keys);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (y[i] != 0.0f) {
+      ++kept;
+      EXPECT_EQ(y[i], 4.0f);
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(kept) / static_cast<double>(y.size()), 0.25, 0.03);
+}
+
+TEST(SequentialImageKeys, ForwardsWithoutKeysDifferAndFollowTheSeed) {
+  const auto masks = [](std::uint64_t seed) {
+    Sequential model;
+    model.emplace<Dropout>(0.5);
+    model.initialize(seed);
+    std::vector<Tensor> outputs;
+    for (int call = 0; call < 2; ++call) outputs.push_back(model.forward(ones(4, 32), true));
+    return outputs;
+  };
+  const std::vector<Tensor> a = masks(7), b = masks(7), c = masks(8);
+  bool calls_differ = false, seeds_differ = false, images_differ = false;
+  for (std::size_t i = 0; i < a[0].size(); ++i) {
+    ASSERT_EQ(a[0][i], b[0][i]);
+    ASSERT_EQ(a[1][i], b[1][i]);
+    calls_differ = calls_differ || a[0][i] != a[1][i];
+    seeds_differ = seeds_differ || a[0][i] != c[0][i];
+  }
+  for (std::size_t k = 0; k < 32; ++k) {
+    images_differ = images_differ || value(a[0], 0, k) != value(a[0], 1, k);
+  }
+  EXPECT_TRUE(calls_differ);
+  EXPECT_TRUE(seeds_differ);
+  EXPECT_TRUE(images_differ);
+}
+
+TEST(SequentialImageKeys, AKeyCountOtherThanTheBatchIsRefusedNamingBoth) {
+  Sequential model;
+  model.emplace<Dropout>(0.5);
+  const std::vector<std::uint64_t> keys = {1, 2};
+  try {
+    model.forward(ones(3, 8), true, keys);
+    FAIL() << "2 keys for 3 images were accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("2 image keys for a batch of 3 images"), std::string::npos)
+        << e.what();
+  }
+  // Inference draws nothing and ignores keys.
+  const Tensor& y = model.forward(ones(3, 8), false, keys);
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_EQ(y[i], 1.0f);
 }
 
 TEST(Presets, UnknownNameListsTheKnownOnes) {

@@ -1,9 +1,12 @@
 // Data augmentation for training: each image of a batch moved by its own random affine map
 // (translation, rotation, scale) and, optionally, bent by a random elastic distortion; resampled
 // bilinearly, zero outside the image. Applied to the float batch after the byte-to-float
-// conversion; the same seed gives the same maps.
+// conversion. Image n's draws come from Rng(mix_key(keys[n], kAugmentationSalt)) alone, so its
+// move depends on its key (image_key(seed, epoch, dataset index) in training), not on the batch
+// around it.
 //
-// Per image, with c the image centre and uniform draws
+// Per image, with c the image centre and uniform draws, in this order (then, with elastic
+// distortion, one word that seeds the image's noise generator)
 //   shift t ∈ [−translate, translate]² pixels, angle θ ∈ [−rotate, rotate] degrees,
 //   factor s ∈ [1 − scale, 1 + scale]:
 //   output(p) = input( R(−θ)·(p − c − t)/s + c + Δ(p) )   (the image scaled and turned about c,
@@ -16,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "cnn/core/rng.hpp"
@@ -38,18 +42,16 @@ class Augmenter {
  public:
   // Throws std::invalid_argument for negative amounts, scale ≥ 1, α > 1000 or σ outside
   // [0.5, 20].
-  Augmenter(const AugmentOptions& options, std::uint64_t seed);
+  explicit Augmenter(const AugmentOptions& options);
 
-  // Replaces every image of x [N, C, H, W] by its randomly moved copy. Allocates only when the
+  // Replaces every image of x [N, C, H, W] by its randomly moved copy, image n moved as its key
+  // image_keys[n] says; std::invalid_argument unless there are N keys. Allocates only when the
   // batch is larger than any before.
-  void apply(Tensor& x);
+  void apply(Tensor& x, std::span<const std::uint64_t> image_keys);
   const AugmentOptions& options() const { return options_; }
-  // The generator of the moves, for checkpoints.
-  Rng& random_stream() { return rng_; }
 
  private:
   AugmentOptions options_;
-  Rng rng_;
   Tensor scratch_;
   std::vector<float> affine_;
   // Elastic distortion: Gaussian taps, per-image generator seeds, noise, field, smoothing scratch.

@@ -5,6 +5,8 @@
 // supply the arithmetic without touching the layers.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -91,9 +93,16 @@ class Layer {
   // What this layer means for the initial weights of the layers before it (see InitRole). Every
   // layer says, so that a new one cannot silently take another's gain.
   virtual InitRole init_role() const = 0;
-  // The layer's own generator when it draws random numbers while training (dropout's masks), so
-  // that a checkpoint can record it and a resumed run draws the same numbers; null otherwise.
-  virtual Rng* random_stream() { return nullptr; }
+  // Whether the layer draws random numbers in a training forward (dropout's masks). Such a layer
+  // draws image n's numbers from Rng(keys[n]) alone, with the keys of set_image_keys, so that
+  // they depend on the image and the layer, not on the rest of the batch or on who draws them
+  // (a data-parallel run's processes each take a share of the batch), and a resumed run draws
+  // the same numbers without saving a generator.
+  virtual bool draws_random_numbers() const { return false; }
+  // One key per image of the next training forward's batch, already salted for this layer
+  // (Sequential passes mix_key(image key, layer_salt(layer index))). The layer copies them (no
+  // allocation once the largest batch has been seen). Ignored by layers that draw nothing.
+  virtual void set_image_keys(std::span<const std::uint64_t> /*keys*/) {}
   // The processes of a data-parallel run (null: this process alone), for layers whose training
   // arithmetic spans the whole batch (batch normalisation's statistics); others ignore it.
   virtual void set_process_group(ProcessGroup* /*group*/) {}

@@ -2,7 +2,9 @@
 // tensors that are allocated once per batch shape and then reused.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,7 +43,15 @@ class Sequential {
   Shape output_shape(const Shape& input) const;
 
   // Runs the batch through every layer; the result stays valid until the next forward.
-  const Tensor& forward(const Tensor& x, bool training = false);
+  // In training, image_keys holds one key per image of x (image_key(seed, epoch, dataset index)),
+  // else std::invalid_argument naming both counts; each layer that draws random numbers gets
+  // mix_key(image_keys[n], layer_salt(its index)) for image n (Layer::set_image_keys), so an
+  // image's dropout masks follow from its key alone. Training without keys (tests, gradient
+  // checks) numbers those forwards instead: the k-th since initialize() (from 0) uses the keys
+  // image_key(initialize's seed, k, n), n the position in the batch, so two such calls draw
+  // different masks and the same seed draws the same sequence. Inference ignores the keys.
+  const Tensor& forward(const Tensor& x, bool training = false,
+                        std::span<const std::uint64_t> image_keys = {});
   // Back-propagates dL/dlogits through every layer after forward(x, true), filling every
   // parameter gradient. The input gradient is not computed (no layer needs it).
   void backward(const Tensor& dlogits);
@@ -60,12 +70,11 @@ class Sequential {
   // Every buffer (state saved with the model but not trained, such as batch normalisation's
   // running statistics), named "<layer index>.<name>".
   std::vector<Buffer> buffers();
-  // The generators of the layers that draw random numbers while training, in layer order.
-  std::vector<Rng*> random_streams();
   // Hands every layer the processes of a data-parallel run (null: this process alone), see
   // Layer::set_process_group.
   void set_process_group(ProcessGroup* group);
-  // Draws initial weights for every layer from one generator seeded with seed, with the gain of
+  // Draws initial weights for every layer from one generator seeded with seed (also the seed of
+  // the keys of training forwards without keys, see forward), with the gain of
   // the next layer that is not looked through (Layer::init_role): 2 for a ReLU, 2/(1+a²) for a
   // LeakyReLU of slope a, and 1 for the others (see Layer::initialize). Layers that do not change
   // which activation follows (pooling, flatten, batch normalisation, dropout) are looked through.
@@ -75,6 +84,9 @@ class Sequential {
 
  private:
   void backward_impl(const Tensor& dlogits, Tensor* input_grad);
+  // The image keys of a training forward of x: image_keys, checked, or the numbered ones.
+  std::span<const std::uint64_t> training_keys(const Tensor& x,
+                                               std::span<const std::uint64_t> image_keys);
 
   // Before layers_, so that it outlives the views the layers hold (they never touch the storage
   // on destruction, but nothing should point into freed memory).
@@ -83,6 +95,12 @@ class Sequential {
   std::vector<Tensor> activations_;  // activations_[i] = output of layer i
   std::vector<Tensor> gradients_;    // gradients_[i] = dL/d(input of layer i+1)
   const Tensor* input_ = nullptr;    // input of the last forward
+  // Training forwards without keys (see forward): the seed and how many there were.
+  std::uint64_t seed_ = 0;
+  std::uint64_t keyless_forwards_ = 0;
+  // Scratch that grows only: the numbered image keys, and one layer's salted keys.
+  std::vector<std::uint64_t> numbered_keys_;
+  std::vector<std::uint64_t> layer_keys_;
 };
 
 }  // namespace cnn

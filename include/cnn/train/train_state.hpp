@@ -28,8 +28,9 @@ struct TrainState {
   std::size_t loss_count = 0;
   SamplerState sampler;
   OptimizerState optimizer;
-  // Every other generator the run draws from, in a fixed order: the augmentation's (when the
-  // run augments), then each random layer's (dropout) in layer order.
+  // Generators of augmentation and dropout, as checkpoints written before image keys (see
+  // image_key in cnn/core/rng.hpp) held them: read and checked when loading such a file, ignored
+  // by training, empty in every checkpoint written now.
   std::vector<Rng::State> random_streams;
 };
 

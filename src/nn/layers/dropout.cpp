@@ -1,6 +1,8 @@
 #include "cnn/nn/layers/dropout.hpp"
 
 #include <sstream>
+#include <stdexcept>
+#include <string>
 
 #include "kernels/kernels.hpp"
 
@@ -19,7 +21,14 @@ std::string Dropout::describe() const {
 }
 
 void Dropout::initialize(Rng& rng, double /*gain*/) {
-  rng_ = Rng(rng.next_u64());
+  // Dropout has no weights and its masks come from image keys, but it still takes the one word
+  // it once seeded its own generator with: the weights of the layers after it stay what the
+  // same seed gave before.
+  rng.next_u64();
+}
+
+void Dropout::set_image_keys(std::span<const std::uint64_t> keys) {
+  image_keys_.assign(keys.begin(), keys.end());  // allocates only when the batch grows
 }
 
 void Dropout::forward(const Tensor& x, Tensor& y, bool training) {
@@ -28,11 +37,22 @@ void Dropout::forward(const Tensor& x, Tensor& y, bool training) {
   if (!training || probability_ == 0.0) {
     mask_.fill(1.0f);
   } else {
-    // Drawing the random words is the layer's (its generator is saved in checkpoints); turning
-    // them into the mask is the kernel's. One word serves two elements.
-    words_.resize((mask_.size() + 1) / 2);  // allocates only when the batch grows
-    for (std::uint64_t& word : words_) word = rng_.next_u64();
-    kernels::dropout_mask(words_.data(), mask_.data(), mask_.size(), probability_);
+    const std::size_t batch = x.shape().rank() > 0 ? x.dim(0) : 0;
+    if (image_keys_.size() != batch) {
+      throw std::invalid_argument(describe() + ": a training forward of " + std::to_string(batch) +
+                                  " images needs one image key each, got " +
+                                  std::to_string(image_keys_.size()) +
+                                  " (Sequential::forward sets them through set_image_keys)");
+    }
+    // Drawing the random words is the layer's, from each image's own generator; turning them into
+    // the mask is the kernel's. One word serves two elements of one image.
+    const std::size_t per_image = batch > 0 ? mask_.size() / batch : 0;
+    words_.resize((per_image + 1) / 2);  // allocates only when the images grow
+    for (std::size_t n = 0; n < batch; ++n) {
+      Rng rng(image_keys_[n]);
+      for (std::uint64_t& word : words_) word = rng.next_u64();
+      kernels::dropout_mask(words_.data(), mask_.data() + n * per_image, per_image, probability_);
+    }
   }
   kernels::multiply(x.data(), mask_.data(), y.data(), x.size());
 }

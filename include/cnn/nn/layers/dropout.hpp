@@ -4,8 +4,10 @@
 //   training:  mask_i = 1/(1 − p) with probability 1 − p, else 0;  y = x · mask;  dx = dy · mask
 //   inference: y = x
 //
-// The mask comes from the layer's own generator, seeded by initialize() from the model's seed,
-// so a run is reproducible.
+// Image n's part of the mask comes from Rng(keys[n]) alone, the keys given by set_image_keys
+// (Sequential::forward passes mix_key(image key, layer_salt(layer))): ceil(E/2) words for an
+// image of E elements, turned into its mask by kernels::dropout_mask. So an image's mask depends
+// on its key and the layer, not on the batch around it, and a run is reproducible.
 #pragma once
 
 #include <cstdint>
@@ -25,16 +27,17 @@ class Dropout : public Layer {
   void forward(const Tensor& x, Tensor& y, bool training) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   void initialize(Rng& rng, double gain) override;
-  Rng* random_stream() override { return &rng_; }
+  bool draws_random_numbers() const override { return true; }
+  // The keys stay until the next call: training forwards in between draw the same masks (the
+  // gradient check relies on it). A training forward of N images with p > 0 needs N keys.
+  void set_image_keys(std::span<const std::uint64_t> keys) override;
 
   double probability() const { return probability_; }
-  // Restarts the mask generator (tests use it to draw the same mask twice).
-  void reseed(std::uint64_t seed) { rng_ = Rng(seed); }
 
  private:
   double probability_;
-  Rng rng_{0};
-  std::vector<std::uint64_t> words_;  // the random words of the last training mask
+  std::vector<std::uint64_t> image_keys_;
+  std::vector<std::uint64_t> words_;  // one image's random words
   Tensor mask_;
 };
 
