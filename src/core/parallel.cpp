@@ -175,7 +175,7 @@ void set_num_threads(std::size_t threads) {
     throw std::invalid_argument("set_num_threads: at most " + std::to_string(kMaxThreads) +
                                 " threads, got " + std::to_string(threads));
   }
-  const std::size_t wanted = threads == 0 ? std::min(hardware_threads(), kMaxThreads) : threads;
+  const std::size_t wanted = threads == 0 ? std::min(usable_cpus(), kMaxThreads) : threads;
   if (wanted == g_threads) return;
   g_pool.reset();
   g_threads = wanted;

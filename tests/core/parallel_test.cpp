@@ -37,7 +37,7 @@ TEST(ParallelFor, ChunksRespectMinimumWork) {
   EXPECT_EQ(parallel_chunks(100, 40), 2u);
   EXPECT_EQ(parallel_chunks(10, 40), 1u);
   set_num_threads(0);
-  EXPECT_EQ(num_threads(), hardware_threads());
+  EXPECT_EQ(num_threads(), usable_cpus());
   set_num_threads(1);
 }
 

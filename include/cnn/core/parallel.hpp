@@ -16,10 +16,23 @@ namespace cnn {
 // The most threads the kernels use.
 inline constexpr std::size_t kMaxThreads = 1024;
 
-// Number of threads the kernels use; 0 picks the hardware's thread count (at most kMaxThreads).
+// Number of threads the kernels use; 0 picks usable_cpus() (at most kMaxThreads).
 // Default: 1. Throws std::invalid_argument for more than kMaxThreads.
 void set_num_threads(std::size_t threads);
 std::size_t num_threads();
+
+// The CPUs this process may use, read anew on each call (src/core/usable_cpus.hpp):
+// - the count of the calling thread's affinity mask (sched_getaffinity), which `taskset`, Slurm
+//   and MPI launchers binding ranks to cores set;
+// - lowered to a cgroup CPU quota when one is set (containers, systemd's CPUQuota=): cgroup v2
+//   cpu.max, or v1 cpu.cfs_quota_us / cpu.cfs_period_us, the smallest from the process's group
+//   (/proc/self/cgroup) up to the root, rounded up to whole CPUs (1.5 CPUs: 2 threads);
+// - at least 1; the machine's count (hardware_threads) when the mask cannot be read.
+// More threads than this would only take turns on the same CPUs, and a worker stopped in the
+// middle of its chunk holds up the whole parallel_for until the system runs it again.
+std::size_t usable_cpus();
+// The machine's hardware threads (std::thread::hardware_concurrency, at least 1), whether or not
+// this process may use them.
 std::size_t hardware_threads();
 
 // A reference to a callable body(thread, begin, end), without the heap allocation a std::function
