@@ -7,6 +7,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "cnn/core/process_group.hpp"
+
 namespace cnn::cli {
 
 // A problem with how the program was called, found after parsing (for example a data folder
@@ -18,7 +20,8 @@ class UsageError : public std::runtime_error {
 
 using Command = std::function<int()>;
 
-Command add_train_command(CLI::App& app);
+// processes: those of a data-parallel run (docs/scale-out.md), or this one alone.
+Command add_train_command(CLI::App& app, ProcessGroup& processes);
 Command add_eval_command(CLI::App& app);
 Command add_predict_command(CLI::App& app);
 Command add_info_command(CLI::App& app);

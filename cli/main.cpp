@@ -11,6 +11,7 @@
 #include "cnn/core/version.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "parallel_run.hpp"
 
 namespace {
 
@@ -54,6 +55,14 @@ int main(int argc, char** argv) {
               << "'; rebuild with -DCNN_ARCH=native (or avx2, or portable)\n";
     return 1;
   }
+  // Every process an MPI launcher started (or this one alone); only rank 0 prints and writes.
+  cnn::cli::ParallelRun run(argc, argv);
+  cnn::ProcessGroup& processes = run.group();
+  const bool first_process = processes.rank() == 0;
+  if (!first_process && std::freopen("/dev/null", "w", stdout) == nullptr) {
+    std::cerr << "cnn: error: rank " << processes.rank() << ": cannot silence its output\n";
+    return 1;
+  }
   const cnn::InstructionSet isa = cnn::compiled_instruction_set();
   CLI::App app{
       "cnn: convolutional neural networks from first principles, trained on MNIST-format data."};
@@ -63,7 +72,7 @@ int main(int argc, char** argv) {
                                         " (kernels: " + isa.name + ", " +
                                         std::to_string(isa.float_lanes) + " floats per vector)");
   app.require_subcommand(1);
-  const cnn::cli::Command train = cnn::cli::add_train_command(app);
+  const cnn::cli::Command train = cnn::cli::add_train_command(app, processes);
   const cnn::cli::Command eval = cnn::cli::add_eval_command(app);
   const cnn::cli::Command predict = cnn::cli::add_predict_command(app);
   const cnn::cli::Command info = cnn::cli::add_info_command(app);
@@ -75,6 +84,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help or --version
   } catch (const CLI::ParseError& e) {
+    // Every process got the same command line and fails alike; the first one says why.
+    if (!first_process) return 2;
     const CLI::App* failed = &app;
     for (const CLI::App* sub : app.get_subcommands()) failed = sub;
     std::string message = e.what();
@@ -116,6 +127,13 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (processes.size() > 1 && !app.got_subcommand("train")) {
+    if (first_process) {
+      std::cerr << "cnn: error: only 'cnn train' runs as several processes; start '"
+                << app.get_subcommands().front()->get_name() << "' without mpirun\n";
+    }
+    return 2;
+  }
   try {
     if (app.got_subcommand("train")) return train();
     if (app.got_subcommand("eval")) return eval();
@@ -124,11 +142,9 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("plot")) return plot();
     if (app.got_subcommand("lr-find")) return lr_find();
   } catch (const cnn::cli::UsageError& e) {
-    std::cerr << "cnn: error: " << e.what() << "\n";
-    return 2;
+    run.fail(e, 2);  // several processes: ends them all, the others may be waiting for this one
   } catch (const std::exception& e) {
-    std::cerr << "cnn: error: " << e.what() << "\n";
-    return 1;
+    run.fail(e);
   }
   return 2;
 }

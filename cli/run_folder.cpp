@@ -124,7 +124,8 @@ std::string this_command_line() {
 }  // namespace
 
 RunRecord::RunRecord(const fs::path& run, const std::string& data, bool resumed)
-    : path_(run / "run.json") {
+    : path_(run.empty() ? fs::path() : run / "run.json") {
+  if (path_.empty()) return;  // a process of a data-parallel run other than the first
   if (resumed) {
     std::ifstream in(path_);
     if (in) {
@@ -158,6 +159,7 @@ void RunRecord::end(const std::string& status) {
 }
 
 void RunRecord::write() const {
+  if (path_.empty()) return;
   const fs::path temporary = path_.string() + ".tmp";
   const std::string text = record_.dump(2) + "\n";
   std::FILE* file = std::fopen(temporary.c_str(), "w");

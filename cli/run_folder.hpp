@@ -46,7 +46,8 @@ std::filesystem::path resume_run_folder(const std::string& recorded, const std::
 class RunRecord {
  public:
   // Starts the record of a new run or, when `resumed` and the folder holds one, continues it;
-  // sets status "running" and writes it.
+  // sets status "running" and writes it. An empty `run` makes a record that writes nothing (the
+  // processes of a data-parallel run other than the first).
   RunRecord(const std::filesystem::path& run, const std::string& data, bool resumed);
   // Sets a key, written by the next write().
   void set(const std::string& key, nlohmann::json value);

@@ -23,6 +23,20 @@ namespace cnn::cli {
 
 namespace {
 
+// "2 threads", or for a data-parallel run "2 processes with 1 thread each (shares of 32 images
+// of every batch of 64)".
+std::string describe_processes(const TrainPlan& plan) {
+  const std::size_t threads = num_threads(), processes = plan.processes->size();
+  const std::string thread_text = std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+  if (processes == 1) return thread_text;
+  const std::size_t batch = plan.args.batch;
+  const std::size_t most = (batch + processes - 1) / processes, least = batch / processes;
+  return std::to_string(processes) + " processes with " + thread_text + " each (shares of " +
+         (most == least ? std::to_string(most)
+                        : std::to_string(most) + " and " + std::to_string(least)) +
+         " images of every batch of " + std::to_string(batch) + ")";
+}
+
 // What is about to be trained, on what and how.
 void print_plan(TrainPlan& plan) {
   const TrainArgs& args = plan.args;
@@ -30,11 +44,10 @@ void print_plan(TrainPlan& plan) {
               plan.custom ? "architecture" : "preset",
               plan.custom ? plan.architecture.c_str() : args.preset.c_str(), plan.train_set.size(),
               plan.val_set.size(), plan.test_set.size());
-  std::printf("batch %zu, %zu iterations, lr %s, momentum %s, decay %s, seed %llu, %zu thread%s\n",
+  std::printf("batch %zu, %zu iterations, lr %s, momentum %s, decay %s, seed %llu, %s\n",
               args.batch, plan.iterations.total, format_number(args.lr).c_str(),
               format_number(args.momentum).c_str(), format_number(args.decay).c_str(),
-              static_cast<unsigned long long>(args.seed), num_threads(),
-              num_threads() == 1 ? "" : "s");
+              static_cast<unsigned long long>(args.seed), describe_processes(plan).c_str());
   std::printf("%s\n", describe_recipe(args.recipe).c_str());
   std::printf("run folder %s\n", plan.run.c_str());
   std::fputs(plan.model.summary(Shape{args.batch, 1, plan.train_set.rows(), plan.train_set.cols()})
@@ -70,7 +83,7 @@ SessionSettings session_settings(const TrainPlan& plan) {
   settings.eval_every = args.eval_every == 0 && args.early_stop > 0
                             ? std::max<std::size_t>(1, plan.iterations.per_epoch)
                             : every(args.eval_every, 5);
-  settings.metrics = plan.run / "metrics.csv";
+  if (plan.writes_files()) settings.metrics = plan.run / "metrics.csv";
   settings.append_metrics = plan.resumed.has_value();
   settings.early_stop = args.early_stop;
   settings.keep_best = args.keep_best;
@@ -187,6 +200,12 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
   }
   std::printf("training time %.3f s (%.0f images/s)\n", session.training_seconds,
               static_cast<double>(result.images) / session.training_seconds);
+  if (plan.processes->size() > 1) {
+    std::printf(
+        "%zu processes together; rank 0 spent %.3f s of this process's training time summing "
+        "gradients and agreeing on decisions, %zu replica checks found every process alike\n",
+        plan.processes->size(), result.communication_seconds, result.replica_checks);
+  }
   if (session.validation_seconds > 0) {
     std::printf("validation during training %.3f s (not counted in the training time)\n",
                 session.validation_seconds);
@@ -195,13 +214,17 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
   if (plan.val_set.size() > 0) {
     std::printf("validation accuracy %.4f (%zu images)\n", val_accuracy, plan.val_set.size());
   }
-  const Evaluation evaluation = evaluate_in_detail(plan.model, plan.test_set);
+  // Every process computes its share; rank 0 gets the whole evaluation and writes everything.
+  const Evaluation evaluation = evaluate_in_detail(plan.model, plan.test_set, 100, plan.processes);
+  if (!plan.writes_files()) return;
   const double test_accuracy = evaluation.accuracy();
   std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, plan.test_set.size());
   std::fputs(evaluation.confusion_text().c_str(), stdout);
 
   ModelInfo info = model_info(plan, val_accuracy, test_accuracy);
   add_early_stopping_info(info, plan, session);
+  // Only for data-parallel runs, so that one process keeps writing the same bytes.
+  if (plan.processes->size() > 1) info.extra["processes"] = std::to_string(plan.processes->size());
   std::vector<std::filesystem::path> files = {"run.json", "metrics.csv", "model.safetensors"};
   save_model(plan.run / "model.safetensors", plan.model, info);
   if (!plan.args.save.empty()) {
@@ -236,14 +259,19 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
 }
 
 // Prepares the plan, trains, reports; after Ctrl-C says how to resume instead of reporting.
-int run_train(TrainArgs args, const CLI::App& cmd) {
-  TrainPlan plan = prepare_plan(std::move(args), cmd);
+int run_train(TrainArgs args, const CLI::App& cmd, ProcessGroup& processes) {
+  TrainPlan plan = prepare_plan(std::move(args), cmd, processes);
   RunRecord record(plan.run, plan.args.data, plan.resumed.has_value());
+  record.set("processes", processes.size());
+  record.set("threads_per_process", num_threads());
   print_plan(plan);
   const CheckpointSession checkpoints = checkpoint_session(plan);
+  // Rank 0 alone writes checkpoints; the others only train along.
+  if (!plan.writes_files()) plan.options.on_checkpoint = {};
   std::fflush(stdout);
   const SessionResult session = train_model(plan, checkpoints, record);
   if (session.train.interrupted) {
+    if (!plan.writes_files()) return 0;
     record.set("iterations", session.train.iterations);
     record.set("resume_command", checkpoints.resume_command(plan.args.data, plan.args.save));
     record.end("interrupted");
@@ -263,7 +291,7 @@ void require_data_folder(const std::string& dir) {
   }
 }
 
-Command add_train_command(CLI::App& app) {
+Command add_train_command(CLI::App& app, ProcessGroup& processes) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a network and report its accuracy");
   add_data_option(*cmd, args->data);
@@ -318,7 +346,7 @@ Command add_train_command(CLI::App& app) {
                 "Save the model of the validation run with the best accuracy, not the last "
                 "(needs --val > 0)");
   add_checkpoint_options(*cmd, args->checkpoints);
-  return [args, cmd] { return run_train(*args, *cmd); };
+  return [args, cmd, &processes] { return run_train(*args, *cmd, processes); };
 }
 
 }  // namespace cnn::cli

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -11,6 +12,7 @@
 #include "cnn/core/parallel.hpp"
 #include "cnn/io/run_log.hpp"
 #include "commands.hpp"
+#include "fault_injection.hpp"
 #include "run_folder.hpp"
 
 namespace cnn::cli {
@@ -41,7 +43,8 @@ void check_writable(const std::string& path, const std::string& flag = "--save")
 
 // --resume (the checkpoint's settings) or --arch-file (its text), then the checks that need no
 // data: the data folder exists and the files to write can be written. Sets the thread count.
-std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd) {
+std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd,
+                                          const ProcessGroup& processes) {
   std::optional<Checkpoint> resumed;
   if (!args.checkpoints.resume.empty()) {
     resumed = load_checkpoint(args.checkpoints.resume);
@@ -64,8 +67,15 @@ std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd) 
           "--val 0 holds none out; give --val N (N > 0) or leave --keep-best out");
     }
   }
-  if (!args.save.empty()) check_writable(args.save);
-  if (!args.checkpoints.checkpoint.empty() || args.checkpoints.checkpoint_every > 0) {
+  // --batch is the global batch: every process takes a share of each one.
+  if (args.batch < processes.size()) {
+    throw UsageError("--batch: " + std::to_string(args.batch) + " is smaller than the " +
+                     std::to_string(processes.size()) +
+                     " processes; each process needs at least one image of every batch");
+  }
+  if (processes.rank() == 0 && !args.save.empty()) check_writable(args.save);
+  if (processes.rank() == 0 &&
+      (!args.checkpoints.checkpoint.empty() || args.checkpoints.checkpoint_every > 0)) {
     check_writable(checkpoint_path_for(args.checkpoints), "--checkpoint");
   }
   set_num_threads(args.threads);
@@ -124,15 +134,18 @@ TrainOptions training_options(const TrainArgs& args, std::size_t train_images,
 
 }  // namespace
 
-TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd) {
+TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd, ProcessGroup& processes) {
   TrainPlan plan;
-  plan.resumed = settle_settings(args, cmd);
+  plan.processes = &processes;
+  plan.resumed = settle_settings(args, cmd, processes);
   plan.args = std::move(args);
   load_data(plan);
   plan.custom = !plan.args.recipe.arch.empty();
   plan.architecture = architecture_text(plan.args.recipe, plan.args.preset);
   plan.model = make_model(plan);
   plan.options = training_options(plan.args, plan.train_set.size(), plan.iterations);
+  plan.options.processes = &processes;
+  plan.options.after_backward = fault_injection_from_environment(processes.rank());
   if (plan.resumed) {
     plan.progress = RunProgress::from(plan.resumed->extras, plan.args.checkpoints.resume);
     if (plan.args.keep_best && plan.progress.best_accuracy && plan.progress.best_weights.empty()) {
@@ -140,6 +153,20 @@ TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd) {
                             ": the run keeps its best model (--keep-best), but the checkpoint "
                             "holds no best weights");
     }
+  }
+  const std::size_t processes_before = plan.progress.processes;
+  plan.progress.processes = processes.size();
+  if (plan.resumed && processes_before != processes.size()) {
+    std::printf(
+        "note: the run was trained by %zu process%s up to here and continues with %zu: the "
+        "global batch and the data order stay the same, so training continues as it would have, "
+        "but only to within the order of float sums (bit for bit only with %zu)\n",
+        processes_before, processes_before == 1 ? "" : "es", processes.size(), processes_before);
+  }
+  if (!plan.writes_files()) {
+    // The other processes of a data-parallel run write nothing: rank 0 keeps the run folder.
+    plan.progress.folder = plan.resumed ? plan.progress.folder : std::string();
+    return plan;
   }
   if (plan.resumed && !plan.progress.folder.empty()) {
     plan.run =

@@ -61,6 +61,10 @@ struct TrainPlan {
   std::filesystem::path run;  // the run folder
   // The run's progress beyond the library's state: from the checkpoint for --resume.
   RunProgress progress;
+  // The processes of a data-parallel run (or this one alone). Only the first writes files: the
+  // others leave `run` empty.
+  ProcessGroup* processes = nullptr;
+  bool writes_files() const { return processes == nullptr || processes->rank() == 0; }
 };
 
 // Settles the flags (--resume, --arch-file), checks what can be checked before loading anything,
@@ -68,6 +72,6 @@ struct TrainPlan {
 // options and makes the run folder: a resumed run continues in the folder its checkpoint records
 // (resume_run_folder), its metrics log cut at the checkpoint's iteration. Throws UsageError for a
 // bad flag.
-TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd);
+TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd, ProcessGroup& processes);
 
 }  // namespace cnn::cli

@@ -107,7 +107,8 @@ SessionResult train_with_progress(Sequential& model, const Dataset& train_set,
                                   RunProgress& progress) {
   ProgressDisplay display(ProgressDisplay::detect(stdout, settings.quiet), stdout, iterations.total,
                           iterations.epochs);
-  MetricsWriter metrics(settings.metrics, settings.append_metrics);
+  std::optional<MetricsWriter> metrics;
+  if (!settings.metrics.empty()) metrics.emplace(settings.metrics, settings.append_metrics);
 
   SessionResult session;
   // The run's training time before this process (a resumed run continues its totals, so that
@@ -144,7 +145,8 @@ SessionResult train_with_progress(Sequential& model, const Dataset& train_set,
     if (val_set.size() > 0 &&
         (last || (settings.eval_every > 0 && p.iteration % settings.eval_every == 0))) {
       const auto start = std::chrono::steady_clock::now();
-      accuracy = evaluate(model, val_set);
+      // Every process of a data-parallel run validates its share (options.processes).
+      accuracy = evaluate(model, val_set, 100, options.processes);
       session.validation_seconds +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       ++progress.evaluations;
@@ -179,7 +181,7 @@ SessionResult train_with_progress(Sequential& model, const Dataset& train_set,
       row.validation_accuracy = accuracy;
       row.images_per_second = seconds > 0 ? static_cast<double>(p.images) / seconds : 0.0;
       row.wall_seconds = seconds;
-      metrics.write(row);
+      if (metrics) metrics->write(row);
       log_sum = 0.0;
       log_count = 0;
     }

@@ -21,7 +21,8 @@ struct SessionSettings {
   std::size_t report_every = 1;   // iterations between loss lines
   std::size_t log_every = 1;      // iterations between metrics-log lines
   std::size_t eval_every = 0;     // iterations between validation runs (0: only at the end)
-  std::filesystem::path metrics;  // the metrics log to write
+  std::filesystem::path metrics;  // the metrics log to write (empty: none, as on every process
+                                  // of a data-parallel run but the first)
   bool append_metrics = false;    // a resumed run: add to the log (cut at the checkpoint already)
   std::size_t early_stop = 0;     // stop after this many validation runs without a better one
   bool keep_best = false;         // keep the weights of the best validation run

@@ -5,6 +5,8 @@
 namespace cnn {
 
 // One process has nobody to stop but itself: the error travels up as any other would.
-void SingleProcess::abort(const std::string& message) { throw std::runtime_error(message); }
+void SingleProcess::abort(const std::string& message) {
+  throw std::runtime_error(message);
+}
 
 }  // namespace cnn

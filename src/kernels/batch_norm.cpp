@@ -41,11 +41,10 @@ double channel_squares(const float* x, double mu, std::size_t c, std::size_t bat
 
 // y = γ·x̂ + β for channel c and the running statistics, from the mean and the sum of squared
 // deviations over `count` values.
-void channel_normalize(const float* x, const float* gamma, const float* beta, float* y,
-                       float* mean, float* inv_std, float* running_mean, float* running_var,
-                       double mu, double squares, std::size_t count, std::size_t c,
-                       std::size_t batch, std::size_t channels, std::size_t spatial, float epsilon,
-                       float momentum) {
+void channel_normalize(const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                       float* inv_std, float* running_mean, float* running_var, double mu,
+                       double squares, std::size_t count, std::size_t c, std::size_t batch,
+                       std::size_t channels, std::size_t spatial, float epsilon, float momentum) {
   const double variance = squares / static_cast<double>(count);
   const double inv = 1.0 / std::sqrt(variance + epsilon);
   mean[c] = static_cast<float>(mu);
@@ -197,8 +196,8 @@ void batch_norm_backward_input(const float* x, const float* dy, const float* gam
                                std::size_t batch, std::size_t channels, std::size_t spatial) {
   parallel_for(channels, [&](std::size_t, std::size_t begin, std::size_t end) {
     for (std::size_t c = begin; c < end; ++c) {
-      channel_input_gradient(x, dy, gamma[c], mean[c], inv_std[c], sum_dy[c], sum_dy_xhat[c],
-                             count, dx, c, batch, channels, spatial);
+      channel_input_gradient(x, dy, gamma[c], mean[c], inv_std[c], sum_dy[c], sum_dy_xhat[c], count,
+                             dx, c, batch, channels, spatial);
     }
   });
 }

@@ -118,8 +118,8 @@ void start_alike(ProcessGroup& group, Sequential& model, Optimizer& optimizer) {
   const std::vector<std::uint64_t> layouts = group.all_gather(fnv1a(kFnvBasis, layout));
   for (std::size_t rank = 1; rank < layouts.size(); ++rank) {
     if (layouts[rank] != layouts[0]) {
-      throw std::runtime_error("data-parallel training: process " + std::to_string(rank) +
-                               " of " + std::to_string(layouts.size()) +
+      throw std::runtime_error("data-parallel training: process " + std::to_string(rank) + " of " +
+                               std::to_string(layouts.size()) +
                                " holds a different model or optimizer than process 0 (layers, "
                                "parameter shapes or update rule differ); every process must be "
                                "started with the same settings");
@@ -340,10 +340,9 @@ double evaluate(Sequential& model, const Dataset& data, std::size_t batch_size,
                 ProcessGroup* processes) {
   if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
   check_model_fits(model, data);
-  const Share share =
-      processes != nullptr
-          ? evaluation_share(data.size(), batch_size, processes->rank(), processes->size())
-          : Share{0, data.size()};
+  const Share share = processes != nullptr ? evaluation_share(data.size(), batch_size,
+                                                              processes->rank(), processes->size())
+                                           : Share{0, data.size()};
   Tensor x;
   std::vector<std::int32_t> labels;
   std::array<std::uint64_t, 1> correct = {0};

@@ -14,8 +14,7 @@ namespace cnn {
 // The order of the images [0, examples) in a 1-based epoch: a Fisher-Yates shuffle by a generator
 // seeded from (seed, epoch) only. Epoch 1 uses Rng(seed) itself, as every run before data-parallel
 // training did, so that runs shorter than one epoch (the design's recipe) keep their results.
-std::vector<std::uint32_t> epoch_order(std::size_t examples, std::uint64_t seed,
-                                       std::size_t epoch);
+std::vector<std::uint32_t> epoch_order(std::size_t examples, std::uint64_t seed, std::size_t epoch);
 // The same into order (order.size() images), without allocating.
 void fill_epoch_order(std::span<std::uint32_t> order, std::uint64_t seed, std::size_t epoch);
 

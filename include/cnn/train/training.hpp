@@ -19,8 +19,8 @@
 #include <cstdint>
 #include <functional>
 
-#include "cnn/data/augment.hpp"
 #include "cnn/core/process_group.hpp"
+#include "cnn/data/augment.hpp"
 #include "cnn/data/dataset.hpp"
 #include "cnn/nn/parameter_block.hpp"
 #include "cnn/nn/sequential.hpp"

@@ -92,11 +92,10 @@ void BatchNorm::forward_synchronised(const Tensor& x, Tensor& y) {
   }
   kernels::batch_norm_squares(x.data(), mean_.data(), squares_.data(), n, channels_, s);
   group_->sum(squares_);
-  kernels::batch_norm_normalize(x.data(), gamma_.data(), beta_.data(), y.data(), mean_.data(),
-                                squares_.data(), global_count_, batch_mean_.data(),
-                                batch_inv_std_.data(), running_mean_.data(), running_var_.data(), n,
-                                channels_, s, static_cast<float>(epsilon_),
-                                static_cast<float>(momentum_));
+  kernels::batch_norm_normalize(
+      x.data(), gamma_.data(), beta_.data(), y.data(), mean_.data(), squares_.data(), global_count_,
+      batch_mean_.data(), batch_inv_std_.data(), running_mean_.data(), running_var_.data(), n,
+      channels_, s, static_cast<float>(epsilon_), static_cast<float>(momentum_));
 }
 
 void BatchNorm::backward_synchronised(const Tensor& x, const Tensor& dy, Tensor* dx) {
@@ -104,8 +103,8 @@ void BatchNorm::backward_synchronised(const Tensor& x, const Tensor& dy, Tensor*
   backward_sums_.resize(2 * channels_);
   double* sum_dy = backward_sums_.data();
   double* sum_dy_xhat = backward_sums_.data() + channels_;
-  kernels::batch_norm_backward_sums(x.data(), dy.data(), batch_mean_.data(),
-                                    batch_inv_std_.data(), sum_dy, sum_dy_xhat, n, channels_, s);
+  kernels::batch_norm_backward_sums(x.data(), dy.data(), batch_mean_.data(), batch_inv_std_.data(),
+                                    sum_dy, sum_dy_xhat, n, channels_, s);
   // This process's own sums are its gradients; the training step sums them over the processes.
   for (std::size_t c = 0; c < channels_; ++c) {
     gamma_grad_.data()[c] = static_cast<float>(sum_dy_xhat[c]);
