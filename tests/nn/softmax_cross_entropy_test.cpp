@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "gradient_check.hpp"
@@ -33,6 +35,27 @@ TEST(SoftmaxCrossEntropy, UniformLogitsGiveLogK) {
   EXPECT_NEAR(dlogits[0], 0.05f, 1e-7);
   EXPECT_NEAR(dlogits[1], (0.1f - 1.0f) / 2, 1e-7);
   EXPECT_NEAR(dlogits[10 + 2], (0.1f - 1.0f) / 2, 1e-7);
+}
+
+TEST(SoftmaxCrossEntropy, SharesOfABatchDividedByTheGlobalSizeAddUpToTheWholeBatch) {
+  // What the processes of a data-parallel run do: each takes rows of the batch and divides by the
+  // global batch's size; the sums of their losses and gradients are the whole batch's. An empty
+  // share (a last batch smaller than the number of processes) adds nothing.
+  SoftmaxCrossEntropy criterion;
+  const Tensor logits = testing::random_tensor(Shape{5, 4}, 9, -2.0f, 2.0f);
+  const std::vector<std::int32_t> labels = {0, 3, 1, 1, 2};
+  Tensor whole_grad;
+  const double whole = criterion.forward(logits, labels, whole_grad);
+  Tensor first(Shape{3, 4}), second(Shape{2, 4}), empty(Shape{0, 4}), g1, g2, g0;
+  std::copy(logits.data(), logits.data() + 12, first.data());
+  std::copy(logits.data() + 12, logits.data() + 20, second.data());
+  const double a = criterion.forward(first, std::span(labels).first(3), g1, 5);
+  const double b = criterion.forward(second, std::span(labels).last(2), g2, 5);
+  const double none = criterion.forward(empty, std::span(labels).first(0), g0, 5);
+  EXPECT_NEAR(a + b + none, whole, 1e-12);
+  EXPECT_EQ(none, 0.0);
+  for (std::size_t i = 0; i < 12; ++i) EXPECT_FLOAT_EQ(g1[i], whole_grad[i]) << i;
+  for (std::size_t i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(g2[i], whole_grad[12 + i]) << i;
 }
 
 TEST(SoftmaxCrossEntropy, HugeLogitsStayFinite) {
