@@ -4,8 +4,9 @@
 // An optimizer works on a model's ParameterBlock: step() updates every value of the block from
 // every gradient in one kernel call, and its own state (momentum, Adam's moments) is one block
 // laid out like it. The gradients it reads are already global: for data-parallel training they
-// are all-reduced in the training step's synchronisation stage (TrainOptions::gradient_sync, see
-// training.hpp), before the finiteness check and before step(), so every process decides alike.
+// are summed over the processes in the training step's one synchronisation stage
+// (TrainOptions::processes, see training.hpp), before the finiteness check and before step(), so
+// every process decides alike.
 #pragma once
 
 #include <cstddef>
