@@ -212,6 +212,14 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
 void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
                      float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
                      std::size_t out_channels, const WindowGeometry& g) {
+  // An empty batch (in data-parallel training, a process whose share of a small last batch has no
+  // images) has zero gradients. Both paths would instead copy their first per-thread partial sum,
+  // which no image wrote, from the workspace: what an earlier batch left there.
+  if (batch == 0) {
+    std::fill_n(dweight, out_channels * patch_size(g), 0.0f);
+    std::fill_n(dbias, out_channels, 0.0f);
+    return;
+  }
   if (uses_shifted_rows(g)) {
     shifted_backward(x, dy, weight, dweight, dbias, dx, workspace, batch, out_channels, g);
   } else {
