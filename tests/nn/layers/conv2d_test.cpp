@@ -191,5 +191,30 @@ TEST(Conv2D, ThreadCountDoesNotChangeForwardAndRepeatsBitwise) {
   }
 }
 
+TEST(Conv2D, AnEmptyBatchAfterAFullOneHasZeroGradients) {
+  // A process of a data-parallel run whose share of the last batch is empty still takes the step
+  // and adds its gradients to the others': they must be zeros, not what the workspace kept from
+  // the batch before.
+  for (std::size_t threads : {1u, 2u}) {
+    set_num_threads(threads);
+    Conv2D conv(2, 4, 3, 1, 1);
+    Rng rng(5);
+    conv.initialize(rng, 2.0);
+    for (const std::size_t batch : {6u, 0u}) {
+      const Tensor x = random_tensor(Shape{batch, 2, 8, 8}, 7);
+      const Tensor dy = random_tensor(conv.output_shape(x.shape()), 11);
+      Tensor y(conv.output_shape(x.shape())), dx(x.shape());
+      conv.forward(x, y, true);
+      conv.backward(x, y, dy, &dx);
+    }
+    for (const Parameter& p : conv.parameters()) {
+      for (std::size_t i = 0; i < p.grad->size(); ++i) {
+        ASSERT_EQ((*p.grad)[i], 0.0f) << p.name << " at " << i << ", " << threads << " threads";
+      }
+    }
+  }
+  set_num_threads(1);
+}
+
 }  // namespace
 }  // namespace cnn
