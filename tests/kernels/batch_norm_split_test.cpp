@@ -85,12 +85,11 @@ TEST(BatchNormSplitPasses, SumsOfTwoHalvesGiveTheWholeBatchsStatistics) {
       rv2(channels, 1);
   for (std::size_t h = 0; h < 2; ++h) {
     std::vector<float> rm_h(channels), rv_h(channels, 1);
-    cnn::kernels::batch_norm_normalize(x.data() + h * half * plane, gamma.data(), beta.data(),
-                                       y_halves.data() + h * half * plane, mu.data(),
-                                       squares.data(), batch * spatial, mean2.data(), inv2.data(),
-                                       h == 0 ? rm2.data() : rm_h.data(),
-                                       h == 0 ? rv2.data() : rv_h.data(), half, channels, spatial,
-                                       1e-5f, 0.1f);
+    cnn::kernels::batch_norm_normalize(
+        x.data() + h * half * plane, gamma.data(), beta.data(), y_halves.data() + h * half * plane,
+        mu.data(), squares.data(), batch * spatial, mean2.data(), inv2.data(),
+        h == 0 ? rm2.data() : rm_h.data(), h == 0 ? rv2.data() : rv_h.data(), half, channels,
+        spatial, 1e-5f, 0.1f);
   }
   for (std::size_t i = 0; i < size; ++i) EXPECT_NEAR(y_halves[i], y_whole[i], 1e-5f) << i;
   for (std::size_t c = 0; c < channels; ++c) {
