@@ -40,6 +40,7 @@
 #include "cnn/train/evaluation.hpp"
 #include "cnn/train/sharding.hpp"
 #include "cnn/train/training.hpp"
+#include "every_rank.hpp"
 
 namespace {
 
@@ -621,21 +622,6 @@ TEST_F(DataParallel, EvaluationOnSharesEqualsOneProcessExactly) {
   }
 }
 
-// On ranks other than 0, only failures are printed, naming the rank.
-class FailurePrinter : public testing::EmptyTestEventListener {
- public:
-  explicit FailurePrinter(std::size_t rank) : rank_(rank) {}
-  void OnTestPartResult(const testing::TestPartResult& result) override {
-    if (!result.failed()) return;
-    std::fprintf(stderr, "[rank %zu] %s:%d: failure\n%s\n", rank_,
-                 result.file_name() ? result.file_name() : "?", result.line_number(),
-                 result.message());
-  }
-
- private:
-  std::size_t rank_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -646,18 +632,5 @@ int main(int argc, char** argv) {
   if (!cnn::launched_by_mpi()) return RUN_ALL_TESTS();
   cnn::MpiSession session(argc, argv);
   world = &session.group();
-  if (world->rank() != 0) {
-    testing::TestEventListeners& listeners = testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-    listeners.Append(new FailurePrinter(world->rank()));
-  }
-  const int result = RUN_ALL_TESTS();
-  // The job passes only if every rank passed.
-  std::vector<std::uint64_t> failed_ranks{result != 0 ? 1U : 0U};
-  world->sum(failed_ranks);
-  if (world->rank() == 0 && failed_ranks[0] != 0) {
-    std::fprintf(stderr, "%llu of %zu ranks failed\n",
-                 static_cast<unsigned long long>(failed_ranks[0]), world->size());
-  }
-  return failed_ranks[0] != 0 ? 1 : 0;
+  return cnn::testing::run_all_tests_on_every_rank(*world);
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cnn/mpi/mpi_process_group.hpp"
+#include "every_rank.hpp"
 #include "parallel_run.hpp"
 
 namespace {
@@ -299,21 +300,6 @@ TEST(ParallelRun, FailOnOneRankEndsTheWholeJobWithinSeconds) {
   std::printf("job with a failing rank ended in %.2f s\n", seconds);
 }
 
-// On ranks other than 0, only failures are printed, naming the rank.
-class FailurePrinter : public testing::EmptyTestEventListener {
- public:
-  explicit FailurePrinter(std::size_t rank) : rank_(rank) {}
-  void OnTestPartResult(const testing::TestPartResult& result) override {
-    if (!result.failed()) return;
-    std::fprintf(stderr, "[rank %zu] %s:%d: failure\n%s\n", rank_,
-                 result.file_name() ? result.file_name() : "?", result.line_number(),
-                 result.message());
-  }
-
- private:
-  std::size_t rank_;
-};
-
 // The helper job of FailOnOneRankEndsTheWholeJobWithinSeconds, through the program's own hook.
 int run_failing_job(int& argc, char**& argv, std::size_t failing_rank) {
   cnn::cli::ParallelRun run(argc, argv);
@@ -333,18 +319,5 @@ int main(int argc, char** argv) {
   }
   cnn::MpiSession session(argc, argv);
   world = &session.group();
-  if (world->rank() != 0) {
-    testing::TestEventListeners& listeners = testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-    listeners.Append(new FailurePrinter(world->rank()));
-  }
-  const int result = RUN_ALL_TESTS();
-  // The job passes only if every rank passed.
-  std::vector<std::uint64_t> failed_ranks{result != 0 ? 1U : 0U};
-  world->sum(failed_ranks);
-  if (world->rank() == 0 && failed_ranks[0] != 0) {
-    std::fprintf(stderr, "%llu of %zu ranks failed\n",
-                 static_cast<unsigned long long>(failed_ranks[0]), world->size());
-  }
-  return failed_ranks[0] != 0 ? 1 : 0;
+  return cnn::testing::run_all_tests_on_every_rank(*world);
 }

@@ -1,0 +1,48 @@
+// The main() of a GoogleTest binary that runs under an MPI launcher: every rank runs every test,
+// only rank 0 prints GoogleTest's report (the others print only their failures, with their rank),
+// and the job passes only when every rank passed.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+#include "cnn/core/process_group.hpp"
+
+namespace cnn::testing {
+
+// Prints a failure on a rank other than 0, whose own report is silenced.
+class RankFailurePrinter : public ::testing::EmptyTestEventListener {
+ public:
+  explicit RankFailurePrinter(std::size_t rank) : rank_(rank) {}
+  void OnTestPartResult(const ::testing::TestPartResult& result) override {
+    if (!result.failed()) return;
+    std::fprintf(stderr, "[rank %zu] %s:%d: failure\n%s\n", rank_,
+                 result.file_name() ? result.file_name() : "?", result.line_number(),
+                 result.message());
+  }
+
+ private:
+  std::size_t rank_;
+};
+
+// RUN_ALL_TESTS() on every rank of world; 0 only when every rank passed.
+inline int run_all_tests_on_every_rank(ProcessGroup& world) {
+  if (world.rank() != 0) {
+    ::testing::TestEventListeners& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+    listeners.Append(new RankFailurePrinter(world.rank()));
+  }
+  const int result = RUN_ALL_TESTS();
+  std::vector<std::uint64_t> failed_ranks{result != 0 ? 1U : 0U};
+  world.sum(failed_ranks);
+  if (world.rank() == 0 && failed_ranks[0] != 0) {
+    std::fprintf(stderr, "%llu of %zu ranks failed\n",
+                 static_cast<unsigned long long>(failed_ranks[0]), world.size());
+  }
+  return failed_ranks[0] != 0 ? 1 : 0;
+}
+
+}  // namespace cnn::testing
