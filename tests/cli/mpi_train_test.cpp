@@ -415,6 +415,9 @@ TEST_F(MpiTrainTest, RankZeroAloneWritesAndPrints) {
   ASSERT_EQ(r.status, 0) << r;
   EXPECT_TRUE(
       Contains(r.out, "2 processes with 1 thread each (shares of 8 images of every batch of 16)"));
+  // Every process plans and trains; rank 0 alone prints (the others' stdout is /dev/null).
+  EXPECT_EQ(count_of(r.out, "training preset 'seed'"), 1u) << r;
+  EXPECT_EQ(count_of(r.out, "2 processes with 1 thread each"), 1u) << r;
   EXPECT_EQ(count_of(r.out, "summary: validation accuracy"), 1u) << r;
   EXPECT_EQ(count_of(r.out, "\ntest accuracy "), 1u) << r;
   EXPECT_EQ(count_of(r.out, "\nconfusion matrix"), 1u) << r;
