@@ -211,6 +211,7 @@ std::string CheckpointSession::diverged_message(const TrainingDiverged& e) const
 std::string CheckpointSession::resume_command(const std::string& data,
                                               const std::string& save) const {
   std::string command =
+      (processes_ > 1 ? "mpirun -np " + std::to_string(processes_) + " " : std::string()) +
       "cnn train --data " + shell_quoted(data) + " --resume " + shell_quoted(status_->path);
   if (args_.checkpoint_every > 0) {
     command += " --checkpoint-every " + std::to_string(args_.checkpoint_every);

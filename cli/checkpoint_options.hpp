@@ -69,6 +69,9 @@ class CheckpointSession {
   // when not empty, --save (the checkpoint holds everything else, the run folder included);
   // paths shell-quoted where they need it.
   std::string resume_command(const std::string& data, const std::string& save) const;
+  // A data-parallel run of `processes` processes: the resume command starts as many again
+  // ("mpirun -np N cnn train ..."), which continues bit for bit.
+  void set_processes(std::size_t processes) { processes_ = processes; }
   // After Ctrl-C: says where the checkpoint is and resume_command(); returns the exit code,
   // 128 + the signal.
   int report_interrupted(const TrainResult& result, std::size_t total, const std::string& data,
@@ -82,6 +85,7 @@ class CheckpointSession {
   };
   std::shared_ptr<Status> status_;
   CheckpointArgs args_;
+  std::size_t processes_ = 1;
 };
 
 }  // namespace cnn::cli

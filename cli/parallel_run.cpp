@@ -36,7 +36,7 @@ ProcessGroup& ParallelRun::group() {
 }
 
 void ParallelRun::fail(const std::exception& error, int exit_status) {
-  if (group().size() > 1) group().abort(error.what());
+  if (group().size() > 1) group().abort(error.what(), exit_status);
   std::cerr << "cnn: error: " << error.what() << "\n";
   std::cerr.flush();
   session_.reset();  // std::exit skips main()'s locals: finalize here

@@ -265,7 +265,8 @@ int run_train(TrainArgs args, const CLI::App& cmd, ProcessGroup& processes) {
   record.set("processes", processes.size());
   record.set("threads_per_process", num_threads());
   print_plan(plan);
-  const CheckpointSession checkpoints = checkpoint_session(plan);
+  CheckpointSession checkpoints = checkpoint_session(plan);
+  checkpoints.set_processes(processes.size());
   // Rank 0 alone writes checkpoints; the others only train along.
   if (!plan.writes_files()) plan.options.on_checkpoint = {};
   std::fflush(stdout);

@@ -195,7 +195,7 @@ std::vector<float> MpiProcessGroup::gather_to_root(std::span<const float> values
   return gathered;
 }
 
-void MpiProcessGroup::abort(const std::string& message) {
+void MpiProcessGroup::abort(const std::string& message, int exit_status) {
   // Once per process, even when an abort is reached again while ending (a destructor, a second
   // error): the launcher prints every process's stderr.
   static std::atomic_flag printed = ATOMIC_FLAG_INIT;
@@ -204,8 +204,8 @@ void MpiProcessGroup::abort(const std::string& message) {
     std::fprintf(stderr, "cnn: error: rank %zu of %zu: %s\n", rank_, size_, message.c_str());
     std::fflush(nullptr);
   }
-  MPI_Abort(communicator_->comm, 1);
-  std::_Exit(1);  // MPI_Abort does not return in Open MPI or MPICH; the standard only hopes so
+  MPI_Abort(communicator_->comm, exit_status);
+  std::_Exit(exit_status);  // MPI_Abort does not return in Open MPI or MPICH; the standard only hopes so
 }
 
 MpiSession::MpiSession(int& argc, char**& argv) {

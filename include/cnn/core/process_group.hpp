@@ -45,8 +45,10 @@ class ProcessGroup {
   virtual std::vector<float> gather_to_root(std::span<const float> values) = 0;
 
   // Ends every process of the group now with this message (printed once, naming this process's
-  // rank), for an error after which the others would wait forever in a collective.
-  [[noreturn]] virtual void abort(const std::string& message) = 0;
+  // rank), for an error after which the others would wait forever in a collective. exit_status:
+  // what the job ends with (MPI_Abort's error code, which launchers pass on), such as 2 for a
+  // usage error.
+  [[noreturn]] virtual void abort(const std::string& message, int exit_status = 1) = 0;
 };
 
 // The group of one process: sums and broadcasts leave their arguments unchanged.
@@ -62,7 +64,7 @@ class SingleProcess final : public ProcessGroup {
   std::vector<float> gather_to_root(std::span<const float> values) override {
     return {values.begin(), values.end()};
   }
-  [[noreturn]] void abort(const std::string& message) override;
+  [[noreturn]] void abort(const std::string& message, int exit_status = 1) override;
 };
 
 }  // namespace cnn

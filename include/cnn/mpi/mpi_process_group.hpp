@@ -74,7 +74,7 @@ class MpiProcessGroup final : public ProcessGroup {
 
   // Prints "cnn: error: rank R of N: <message>" to stderr (once, even if called again), then
   // MPI_Abort: the launcher ends every process of the job.
-  [[noreturn]] void abort(const std::string& message) override;
+  [[noreturn]] void abort(const std::string& message, int exit_status = 1) override;
 
  private:
   struct Communicator;  // holds the MPI_Comm, which this header does not name
