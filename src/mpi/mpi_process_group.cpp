@@ -57,19 +57,6 @@ void in_pieces(std::size_t total, std::size_t max_count, Send send) {
   }
 }
 
-// Reduce-then-broadcast sum, the one scheme for every element type (see sum() in the header).
-template <typename T>
-void sum_in_place(MPI_Comm comm, bool root, std::span<T> values, std::size_t max_count) {
-  in_pieces(values.size(), max_count, [&](std::size_t offset, int count) {
-    T* piece = values.data() + offset;
-    // The root adds the others' values into its own (MPI_IN_PLACE); the others only send theirs.
-    check(MPI_Reduce(root ? MPI_IN_PLACE : piece, root ? piece : nullptr, count, datatype_of<T>(),
-                     MPI_SUM, 0, comm),
-          "MPI_Reduce");
-    check(MPI_Bcast(piece, count, datatype_of<T>(), 0, comm), "MPI_Bcast");
-  });
-}
-
 // MPI_THREAD_FUNNELED promises MPI that only the thread that started it calls it.
 void require_main_thread(const char* operation) {
   int is_main = 0;
@@ -118,19 +105,53 @@ MpiProcessGroup::~MpiProcessGroup() {
   if (communicator_->comm != MPI_COMM_NULL && mpi_running()) MPI_Comm_free(&communicator_->comm);
 }
 
+template <typename T>
+void MpiProcessGroup::sum_in_place(std::span<T> values) {
+  MPI_Comm comm = communicator_->comm;
+  const bool root = rank_ == 0;
+  in_pieces(values.size(), max_elements_per_message_, [&](std::size_t offset, int count) {
+    T* piece = values.data() + offset;
+    const auto elements = static_cast<std::size_t>(count);
+    if (elements < kScatterElements || elements < size_) {
+      // The root adds the others' values into its own (MPI_IN_PLACE); the others only send theirs;
+      // then everyone takes the root's bits.
+      check(MPI_Reduce(root ? MPI_IN_PLACE : piece, root ? piece : nullptr, count, datatype_of<T>(),
+                       MPI_SUM, 0, comm),
+            "MPI_Reduce");
+      check(MPI_Bcast(piece, count, datatype_of<T>(), 0, comm), "MPI_Bcast");
+      return;
+    }
+    // Slices as even as share_of's: process r sums slice r, then every process gathers them all.
+    counts_.resize(size_);
+    displacements_.resize(size_);
+    const std::size_t base = elements / size_, extra = elements % size_;
+    for (std::size_t r = 0, next = 0; r < size_; ++r) {
+      counts_[r] = static_cast<int>(base + (r < extra ? 1 : 0));
+      displacements_[r] = static_cast<int>(next);
+      next += static_cast<std::size_t>(counts_[r]);
+    }
+    slice_.resize(static_cast<std::size_t>(counts_[rank_]) * sizeof(T));
+    check(MPI_Reduce_scatter(piece, slice_.data(), counts_.data(), datatype_of<T>(), MPI_SUM, comm),
+          "MPI_Reduce_scatter");
+    check(MPI_Allgatherv(slice_.data(), counts_[rank_], datatype_of<T>(), piece, counts_.data(),
+                         displacements_.data(), datatype_of<T>(), comm),
+          "MPI_Allgatherv");
+  });
+}
+
 void MpiProcessGroup::sum(std::span<float> values) {
   require_main_thread("sum");
-  sum_in_place(communicator_->comm, rank_ == 0, values, max_elements_per_message_);
+  sum_in_place(values);
 }
 
 void MpiProcessGroup::sum(std::span<double> values) {
   require_main_thread("sum");
-  sum_in_place(communicator_->comm, rank_ == 0, values, max_elements_per_message_);
+  sum_in_place(values);
 }
 
 void MpiProcessGroup::sum(std::span<std::uint64_t> values) {
   require_main_thread("sum");
-  sum_in_place(communicator_->comm, rank_ == 0, values, max_elements_per_message_);
+  sum_in_place(values);
 }
 
 void MpiProcessGroup::broadcast(std::span<std::byte> bytes) {
@@ -205,7 +226,8 @@ void MpiProcessGroup::abort(const std::string& message, int exit_status) {
     std::fflush(nullptr);
   }
   MPI_Abort(communicator_->comm, exit_status);
-  std::_Exit(exit_status);  // MPI_Abort does not return in Open MPI or MPICH; the standard only hopes so
+  std::_Exit(
+      exit_status);  // MPI_Abort does not return in Open MPI or MPICH; the standard only hopes so
 }
 
 MpiSession::MpiSession(int& argc, char**& argv) {

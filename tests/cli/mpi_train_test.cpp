@@ -620,7 +620,7 @@ std::size_t MpiTrainTest::interrupt(const std::vector<std::string>& args, std::s
     return 0;
   }
   EXPECT_TRUE(Contains(stopped, "; checkpoint written to run.ckpt")) << r;
-  EXPECT_TRUE(Contains(r.err, "cnn: resume with: cnn train --data")) << r;
+  EXPECT_TRUE(Contains(r.err, "cnn: resume with: mpirun -np 2 cnn train --data")) << r;
   const std::size_t iteration = std::stoul(stopped.substr(prefix.size()));
   EXPECT_EQ(cnn::load_checkpoint(dir_ / "run.ckpt").state.iteration, iteration);
   EXPECT_TRUE(Contains(read_text(dir_ / "run" / "run.json"), "\"status\": \"interrupted\""));

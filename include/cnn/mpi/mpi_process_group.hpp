@@ -48,6 +48,9 @@ class MpiError : public std::runtime_error {
 class MpiProcessGroup final : public ProcessGroup {
  public:
   static constexpr std::size_t kMaxElementsPerMessage = 2147483647;  // INT_MAX
+  // Buffers at least this long (and at least one element per process) are summed by
+  // reduce-scatter and all-gather (see sum()).
+  static constexpr std::size_t kScatterElements = 32768;
 
   // Collective over MPI_COMM_WORLD: every process creates its groups in the same order. Needs MPI
   // started (an MpiSession); throws MpiError otherwise. A smaller message size is for tests.
@@ -59,9 +62,11 @@ class MpiProcessGroup final : public ProcessGroup {
   std::size_t rank() const override { return rank_; }
   std::size_t size() const override { return size_; }
 
-  // MPI_Reduce to rank 0, then MPI_Bcast of rank 0's result: the sum is computed once, in the
-  // order of rank 0's reduction, and every process receives those bits (an MPI_Allreduce may
-  // combine the values in a different order on each process).
+  // Each element's sum is computed once and every process receives those bits (an MPI_Allreduce
+  // may combine the values in a different order on each process). Short buffers: MPI_Reduce to
+  // rank 0, then MPI_Bcast. From kScatterElements on: MPI_Reduce_scatter (each process sums one
+  // slice of the buffer), then MPI_Allgatherv of the slices, which moves each byte about twice
+  // (as a ring all-reduce does) instead of through rank 0's links.
   void sum(std::span<float> values) override;
   void sum(std::span<double> values) override;
   void sum(std::span<std::uint64_t> values) override;
@@ -82,6 +87,12 @@ class MpiProcessGroup final : public ProcessGroup {
   std::size_t rank_ = 0;
   std::size_t size_ = 1;
   std::size_t max_elements_per_message_;
+  // Reduce-scatter's slice and its counts, kept between calls (no allocation per step).
+  std::vector<std::byte> slice_;
+  std::vector<int> counts_, displacements_;
+
+  template <typename T>
+  void sum_in_place(std::span<T> values);
 };
 
 // MPI for the life of this object: MPI_Init_thread (MPI_THREAD_FUNNELED: only the thread that
