@@ -105,7 +105,9 @@ CLI::Option* add_seed_option(CLI::App& cmd, Seed& seed) {
 
 // --threads (train, eval).
 inline CLI::Option* add_threads_option(CLI::App& cmd, std::size_t& threads) {
-  return cmd.add_option("--threads", threads, "Threads (0: one per hardware thread)")
+  return cmd
+      .add_option("--threads", threads,
+                  "Threads (0: one per CPU this process may use: its affinity, a cgroup quota)")
       ->check(integer_at_least(0, 1024))
       ->capture_default_str();
 }
