@@ -87,9 +87,7 @@ Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_
                               ProcessGroup* processes) {
   if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
   check_model_fits(model, data);
-  const Share share = processes != nullptr ? evaluation_share(data.size(), batch_size,
-                                                              processes->rank(), processes->size())
-                                           : Share{0, data.size()};
+  const Share share = evaluation_share(data.size(), batch_size, processes);
   Evaluation result;
   result.classes = data.classes();
   result.confusion.assign(result.classes * result.classes, 0);

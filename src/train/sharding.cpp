@@ -45,4 +45,10 @@ Share evaluation_share(std::size_t examples, std::size_t batch, std::size_t rank
   return {begin, end - begin};
 }
 
+Share evaluation_share(std::size_t examples, std::size_t batch, const ProcessGroup* processes) {
+  return processes != nullptr
+             ? evaluation_share(examples, batch, processes->rank(), processes->size())
+             : evaluation_share(examples, batch, 0, 1);
+}
+
 }  // namespace cnn

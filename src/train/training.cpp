@@ -256,11 +256,14 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     if (options.after_backward) options.after_backward(it, block);
     // The one stage where the gradients become global, with the loss and the stop request: after
     // backward, before the finiteness check and the update, so that every process decides alike.
-    bool stop = options.stop_requested != nullptr && options.stop_requested->load();
+    const auto stop_requested = [&options] {
+      return options.stop_requested != nullptr && options.stop_requested->load();
+    };
+    bool stop = false;
     if (parallel) {
       Stopwatch timing(result.communication_seconds);
       group.sum(std::span<float>(block.gradients(), block.count()));
-      std::array<double, 2> agreed = {loss, stop ? 1.0 : 0.0};
+      std::array<double, 2> agreed = {loss, stop_requested() ? 1.0 : 0.0};
       group.sum(agreed);
       loss = agreed[0];
       stop = agreed[1] > 0.0;
@@ -283,7 +286,7 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     }
     // One process honours a stop requested during the progress report at once (as the learning-
     // rate finder's divergence test needs); processes agree on it at the next step's sums.
-    if (!parallel) stop = options.stop_requested != nullptr && options.stop_requested->load();
+    if (!parallel) stop = stop_requested();
     if (parallel && ((plan.per_epoch > 0 && it % plan.per_epoch == 0) || it == total)) {
       Stopwatch timing(result.communication_seconds);
       check_replicas(group, model, *optimizer, it);
@@ -340,9 +343,7 @@ double evaluate(Sequential& model, const Dataset& data, std::size_t batch_size,
                 ProcessGroup* processes) {
   if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
   check_model_fits(model, data);
-  const Share share = processes != nullptr ? evaluation_share(data.size(), batch_size,
-                                                              processes->rank(), processes->size())
-                                           : Share{0, data.size()};
+  const Share share = evaluation_share(data.size(), batch_size, processes);
   Tensor x;
   std::vector<std::int32_t> labels;
   std::array<std::uint64_t, 1> correct = {0};

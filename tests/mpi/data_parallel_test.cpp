@@ -44,16 +44,6 @@
 
 namespace {
 
-// Every process of the job, when a launcher started this one (set by main()).
-cnn::MpiProcessGroup* world = nullptr;
-
-#define REQUIRE_LAUNCHER()                                                  \
-  do {                                                                      \
-    if (world == nullptr) {                                                 \
-      GTEST_SKIP() << "needs an MPI launcher (CTest runs it under mpirun)"; \
-    }                                                                       \
-  } while (false)
-
 // Largest |data-parallel − single-process| over the largest |single-process| value.
 constexpr double kTolerance = 1e-4;
 

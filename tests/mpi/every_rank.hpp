@@ -1,6 +1,7 @@
-// The main() of a GoogleTest binary that runs under an MPI launcher: every rank runs every test,
-// only rank 0 prints GoogleTest's report (the others print only their failures, with their rank),
-// and the job passes only when every rank passed.
+// What the GoogleTest binaries that run under an MPI launcher share: the job's processes
+// (`world`, set by main()), a guard for tests that need them, and main()'s ending: every rank runs
+// every test, only rank 0 prints GoogleTest's report (the others print only their failures, with
+// their rank), and the job passes only when every rank passed.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +11,18 @@
 #include <vector>
 
 #include "cnn/core/process_group.hpp"
+#include "cnn/mpi/mpi_process_group.hpp"
+
+// Every process of the job, when a launcher started this one (set by main()).
+inline cnn::MpiProcessGroup* world = nullptr;
+
+// Skips the test when no launcher started the binary (a plain run has no other processes).
+#define REQUIRE_LAUNCHER()                                                  \
+  do {                                                                      \
+    if (world == nullptr) {                                                 \
+      GTEST_SKIP() << "needs an MPI launcher (CTest runs it under mpirun)"; \
+    }                                                                       \
+  } while (false)
 
 namespace cnn::testing {
 

@@ -26,16 +26,6 @@
 
 namespace {
 
-// Every process of the job, when a launcher started this one (set by main()).
-cnn::MpiProcessGroup* world = nullptr;
-
-#define REQUIRE_LAUNCHER()                                                  \
-  do {                                                                      \
-    if (world == nullptr) {                                                 \
-      GTEST_SKIP() << "needs an MPI launcher (CTest runs it under mpirun)"; \
-    }                                                                       \
-  } while (false)
-
 // FNV-1a over the bytes of values: equal hashes from every rank mean equal bits.
 template <typename T>
 std::uint64_t hash_of(const std::vector<T>& values) {

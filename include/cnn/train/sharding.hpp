@@ -9,6 +9,8 @@
 #include <span>
 #include <vector>
 
+#include "cnn/core/process_group.hpp"
+
 namespace cnn {
 
 // The order of the images [0, examples) in a 1-based epoch: a Fisher-Yates shuffle by a generator
@@ -35,5 +37,7 @@ Share share_of(std::size_t items, std::size_t rank, std::size_t processes);
 // process (evaluate() on shares then gives exactly one process's counts).
 Share evaluation_share(std::size_t examples, std::size_t batch, std::size_t rank,
                        std::size_t processes);
+// This process's evaluation share among `processes`; all of the data when that is null.
+Share evaluation_share(std::size_t examples, std::size_t batch, const ProcessGroup* processes);
 
 }  // namespace cnn
