@@ -26,41 +26,108 @@ std::string bad_label_text(const std::vector<std::uint8_t>& labels, std::size_t 
          " is out of range for " + std::to_string(classes) + " classes";
 }
 
-// Pixel byte -> float in [0, 1], by the exact division (vectorised: 8 or 16 pixels at a time).
-void convert_pixels(const std::uint8_t* src, std::size_t n, float* dst) {
-#pragma omp simd
-  for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
+}  // namespace
+
+std::vector<std::string> numbered_class_names(std::size_t classes) {
+  std::vector<std::string> names;
+  names.reserve(classes);
+  for (std::size_t c = 0; c < classes; ++c) names.push_back(std::to_string(c));
+  return names;
 }
 
-}  // namespace
+Dataset::Dataset(LabelledImages images) {
+  const Shape& shape = images.image;
+  if (shape.rank() != 3 || shape[0] == 0 || shape[1] == 0 || shape[2] == 0) {
+    throw DataError("images of shape " + shape.to_string() +
+                    " are empty or not [channels, rows, cols]");
+  }
+  channels_ = shape[0];
+  rows_ = shape[1];
+  cols_ = shape[2];
+  classes_ = images.class_names.size();
+  if (classes_ == 0) throw DataError("a dataset needs at least 1 class, got 0");
+  if (classes_ > kMaxClasses) {
+    throw DataError(std::to_string(classes_) + " classes, more than the " +
+                    std::to_string(kMaxClasses) + " supported (labels are one byte)");
+  }
+  if (images.pixels.empty()) throw DataError("no images");
+  std::size_t image_size = 0;
+  if (__builtin_mul_overflow(rows_, cols_, &image_size) ||
+      __builtin_mul_overflow(image_size, channels_, &image_size)) {
+    throw DataError("images of " + shape.to_string() + " are too large");
+  }
+  if (images.pixels.size() % image_size != 0) {
+    throw DataError(std::to_string(images.pixels.size()) +
+                    " pixel bytes are not a whole number of " + shape.to_string() + " images");
+  }
+  count_ = images.pixels.size() / image_size;
+  if (images.labels.size() != count_) {
+    throw DataError(std::to_string(count_) + " images but " + std::to_string(images.labels.size()) +
+                    " labels");
+  }
+  if (const auto bad = first_bad_label(images.labels, classes_)) {
+    throw DataError(bad_label_text(images.labels, *bad, classes_));
+  }
+  storage_ = std::make_shared<const Storage>(
+      Storage{std::move(images.pixels), std::move(images.labels), std::move(images.class_names)});
+}
 
 Dataset::Dataset(std::vector<std::uint8_t> pixels, std::vector<std::uint8_t> labels,
                  std::size_t rows, std::size_t cols, std::size_t classes)
-    : rows_(rows), cols_(cols), classes_(classes) {
-  if (rows == 0 || cols == 0) {
-    throw DataError("images of " + std::to_string(rows) + "x" + std::to_string(cols) +
-                    " pixels are empty");
+    : Dataset([&] {
+        if (rows == 0 || cols == 0) {
+          throw DataError("images of " + std::to_string(rows) + "x" + std::to_string(cols) +
+                          " pixels are empty");
+        }
+        if (classes == 0) throw DataError("a dataset needs at least 1 class, got 0");
+        return LabelledImages{Shape{1, rows, cols}, std::move(pixels), std::move(labels),
+                              numbered_class_names(classes)};
+      }()) {}
+
+const std::vector<std::string>& Dataset::class_names() const {
+  static const std::vector<std::string> none;
+  return storage_ ? storage_->class_names : none;
+}
+
+Dataset Dataset::with_normalization(Normalization normalization) const {
+  if (!normalization.fits(channels_)) {
+    throw std::invalid_argument("a normalisation of " + std::to_string(normalization.channels()) +
+                                " channels for images of " + std::to_string(channels_));
   }
-  if (classes == 0) throw DataError("a dataset needs at least 1 class, got 0");
-  if (pixels.empty()) throw DataError("no images");
-  std::size_t image_size = 0;
-  if (__builtin_mul_overflow(rows, cols, &image_size)) {
-    throw DataError("images of " + std::to_string(rows) + "x" + std::to_string(cols) +
-                    " pixels are too large");
+  Dataset copy = *this;
+  copy.normalization_ = std::move(normalization);
+  return copy;
+}
+
+Dataset Dataset::select(std::span<const std::uint32_t> indices) const {
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    if (indices[k] >= count_) {
+      throw std::out_of_range("select: index " + std::to_string(indices[k]) + " (at position " +
+                              std::to_string(k) + ") out of range for a dataset of " +
+                              std::to_string(count_));
+    }
   }
-  if (pixels.size() % image_size != 0) {
-    throw DataError(std::to_string(pixels.size()) + " pixel bytes are not a whole number of " +
-                    std::to_string(rows) + "x" + std::to_string(cols) + " images");
+  const std::size_t bytes = image_bytes();
+  LabelledImages picked{image_shape(), {}, {}, class_names()};
+  picked.pixels.resize(indices.size() * bytes);
+  picked.labels.resize(indices.size());
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    const std::uint8_t* from = image(indices[k]);
+    std::copy(from, from + bytes, picked.pixels.data() + k * bytes);
+    picked.labels[k] = static_cast<std::uint8_t>(label(indices[k]));
   }
-  count_ = pixels.size() / image_size;
-  if (labels.size() != count_) {
-    throw DataError(std::to_string(count_) + " images but " + std::to_string(labels.size()) +
-                    " labels");
+  Dataset result;
+  if (!indices.empty()) {
+    result = Dataset(std::move(picked));
+  } else {
+    // An empty selection keeps the shape and classes (the constructor refuses no images).
+    result = *this;
+    result.count_ = 0;
+    result.begin_ = 0;
+    return result;
   }
-  if (const auto bad = first_bad_label(labels, classes)) {
-    throw DataError(bad_label_text(labels, *bad, classes));
-  }
-  storage_ = std::make_shared<const Storage>(Storage{std::move(pixels), std::move(labels)});
+  result.normalization_ = normalization_;
+  return result;
 }
 
 const std::uint8_t* Dataset::image(std::size_t i) const {
@@ -68,7 +135,7 @@ const std::uint8_t* Dataset::image(std::size_t i) const {
     throw std::out_of_range("image " + std::to_string(i) + " out of range for a dataset of " +
                             std::to_string(count_));
   }
-  return storage_->pixels.data() + (begin_ + i) * rows_ * cols_;
+  return storage_->pixels.data() + (begin_ + i) * image_bytes();
 }
 
 std::int32_t Dataset::label(std::size_t i) const {
@@ -102,12 +169,13 @@ void Dataset::gather(std::span<const std::uint32_t> indices, Tensor& x,
                               std::to_string(count_));
     }
   }
-  const std::size_t image_size = rows_ * cols_;
-  x.resize(Shape{indices.size(), 1, rows_, cols_});
+  const std::size_t image_size = image_bytes();
+  x.resize(Shape{indices.size(), channels_, rows_, cols_});
   labels.resize(indices.size());
   for (std::size_t k = 0; k < indices.size(); ++k) {
     const std::size_t i = begin_ + indices[k];
-    convert_pixels(storage_->pixels.data() + i * image_size, image_size, x.data() + k * image_size);
+    normalization_.apply(storage_->pixels.data() + i * image_size, channels_, rows_ * cols_,
+                         x.data() + k * image_size);
     labels[k] = storage_->labels[i];
   }
 }
@@ -119,13 +187,21 @@ void Dataset::gather_range(std::size_t begin, std::size_t count, Tensor& x,
                             std::to_string(begin) + " + " + std::to_string(count) +
                             ") out of range for a dataset of " + std::to_string(count_));
   }
-  const std::size_t image_size = rows_ * cols_;
-  x.resize(Shape{count, 1, rows_, cols_});
+  const std::size_t image_size = image_bytes();
+  x.resize(Shape{count, channels_, rows_, cols_});
   labels.resize(count);
   if (count == 0) return;
   const std::size_t first = begin_ + begin;
-  // The range is contiguous in storage, so it converts in one pass.
-  convert_pixels(storage_->pixels.data() + first * image_size, count * image_size, x.data());
+  if (normalization_.kind() != NormalizationKind::standard) {
+    // The range is contiguous in storage and the same for every channel: one pass.
+    normalization_.apply(storage_->pixels.data() + first * image_size, 1, count * image_size,
+                         x.data());
+  } else {
+    for (std::size_t k = 0; k < count; ++k) {
+      normalization_.apply(storage_->pixels.data() + (first + k) * image_size, channels_,
+                           rows_ * cols_, x.data() + k * image_size);
+    }
+  }
   for (std::size_t k = 0; k < count; ++k) labels[k] = storage_->labels[first + k];
 }
 

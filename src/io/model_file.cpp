@@ -14,26 +14,9 @@ namespace cnn {
 
 namespace {
 
-// The input normalisation recorded in __metadata__. Files written before it was recorded used
-// the same one; a file that records another cannot be run correctly by this program.
-void check_input_normalisation(const std::map<std::string, std::string>& metadata) {
-  const auto scale = metadata.find("input_scale");
-  if (scale != metadata.end() && scale->second != kInputScaleText) {
-    throw StoredModelError("__metadata__ input_scale '" + scale->second + "' is not " +
-                           kInputScaleText +
-                           " (1/255), the only input normalisation this program implements");
-  }
-  const auto mean = metadata.find("input_mean");
-  if (mean != metadata.end() && mean->second != "0") {
-    throw StoredModelError("__metadata__ input_mean '" + mean->second +
-                           "' is not 0, the only input normalisation this program implements");
-  }
-}
-
 LoadedModel read_model(std::span<const char> bytes) {
   const SafetensorsContents contents = parse_container(bytes);
-  read_format_version(contents.metadata);  // versions 0 and 1 hold the same keys
-  check_input_normalisation(contents.metadata);
+  read_format_version(contents.metadata);  // read_network reads what each version holds
   StoredNetwork network = read_network(contents);
   // A checkpoint has the weights too, and its optimizer state after them.
   const auto format = contents.metadata.find("format");
@@ -44,7 +27,6 @@ LoadedModel read_model(std::span<const char> bytes) {
   LoadedModel loaded{std::move(network.model), std::move(network.info)};
   loaded.info.extra = contents.metadata;
   for (const char* key : kModelHeaderKeys) loaded.info.extra.erase(key);
-  for (const char* key : {"input_scale", "input_mean"}) loaded.info.extra.erase(key);
   return loaded;
 }
 
@@ -53,7 +35,7 @@ LoadedModel read_model(std::span<const char> bytes) {
 std::string data_checksum(std::span<const Dataset> parts) {
   uLong crc = crc32(0L, Z_NULL, 0);
   for (const Dataset& part : parts) {
-    const std::size_t image_bytes = part.rows() * part.cols();
+    const std::size_t image_bytes = part.image_bytes();
     for (std::size_t i = 0; i < part.size(); ++i) {
       crc = crc32(crc, part.image(i), static_cast<uInt>(image_bytes));
     }
@@ -77,9 +59,6 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
   } catch (const StoredModelError& e) {
     throw ModelFileError(path.string() + ": " + e.what());
   }
-  // How pixels become the network's input (Dataset::gather): x = pixel * input_scale - input_mean.
-  metadata["input_scale"] = std::string(kInputScaleText);
-  metadata["input_mean"] = std::string("0");  // (assigning the literal trips GCC 12's -Wrestrict)
   metadata[kVersionKey] = std::string(version());
   try {
     write_safetensors(path, metadata, state_dict_tensors(model));

@@ -32,15 +32,17 @@ class StoredModelError : public std::runtime_error {
 // before there was a version (no format_version key); tests/fixtures/formats/ keeps one file of
 // every version, which each later build must still read. Raise it when what the files hold
 // changes, and keep reading the older versions.
-inline constexpr unsigned kFormatVersion = 1;
+inline constexpr unsigned kFormatVersion = 2;
 
 // The "format" each kind of file records.
 inline constexpr const char* kModelFormat = "cnn";
 inline constexpr const char* kCheckpointFormat = "cnn-checkpoint";
 
 // The keys write_model_header writes.
-inline constexpr std::array<const char*, 6> kModelHeaderKeys = {
-    "format_version", "format", "preset", "architecture", "input_shape", "classes"};
+inline constexpr std::array<const char*, 12> kModelHeaderKeys = {
+    "format_version",      "format",      "preset",      "architecture",
+    "input_shape",         "classes",     "class_names", "preparation",
+    "input_normalization", "input_scale", "input_mean",  "input_std"};
 
 // "1,28,28" for a shape [1, 28, 28], and back (at most 1M values per image, bounding what a
 // corrupt header can make the loader allocate; StoredModelError naming input_shape otherwise).
@@ -60,14 +62,15 @@ SafetensorsContents parse_container(std::span<const char> bytes);
 unsigned read_format_version(const std::map<std::string, std::string>& metadata);
 
 struct StoredNetwork {
-  ModelInfo info;               // preset, input, classes and architecture; no extra
+  ModelInfo info;               // everything of kModelHeaderKeys; no extra
   Sequential model;             // rebuilt, with the stored weights and buffers
   std::set<std::string> taken;  // the tensors it took (the state dict's names)
 };
 
-// Reads preset, input_shape, classes and architecture, rebuilds the network (the architecture
-// when recorded, else the preset) and loads its state dict from the tensors. Throws
-// StoredModelError.
+// Reads preset, input_shape, classes, architecture, class names, normalisation and preparation
+// (for files before version 2: numbered classes, unit, preparation_for_older_files), rebuilds the
+// network (the architecture when recorded, else the preset) and loads its state dict from the
+// tensors. Throws StoredModelError.
 StoredNetwork read_network(const SafetensorsContents& contents);
 
 // Throws StoredModelError for the first tensor not in taken ("unexpected tensor 'x' for this

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace cnn {
@@ -28,6 +29,17 @@ struct GrayImage {
   std::uint8_t at(std::size_t x, std::size_t y) const { return pixels[y * width + x]; }
 };
 
+// An 8-bit image of 1 (grey) or 3 (red, green, blue) channels, stored planar: channel after
+// channel, each row-major, the layout of one image of a [C, H, W] tensor and of a Dataset.
+struct Image {
+  std::size_t channels = 1, height = 0, width = 0;
+  std::vector<std::uint8_t> pixels;  // channels·height·width bytes
+
+  std::uint8_t at(std::size_t c, std::size_t y, std::size_t x) const {
+    return pixels[(c * height + y) * width + x];
+  }
+};
+
 // Largest image accepted: 16384 pixels a side and 64 Mpixels in all, checked from the header
 // before any pixel memory is allocated.
 inline constexpr std::size_t kMaxImageSide = 16384;
@@ -40,6 +52,26 @@ inline constexpr std::size_t kMaxImagePixels = std::size_t{64} << 20;
 GrayImage read_image(const std::filesystem::path& path);
 // The same for bytes already in memory; `name` is used in messages.
 GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& name);
+
+// Reads a PNG, JPEG or PGM/PPM file keeping its colour: 1 channel when every pixel is grey
+// (R = G = B, whatever colour type the file declares), else 3 (RGB). The EXIF orientation is
+// applied; palette images are expanded, 16-bit samples rounded to 8 bits, transparent pixels
+// composited onto white, CMYK and YCCK JPEGs converted to RGB. Throws ImageError naming the file
+// for everything read_image refuses.
+Image read_image_natural(const std::filesystem::path& path);
+// The same for bytes already in memory; `name` is used in messages.
+Image decode_image_natural(std::span<const std::uint8_t> bytes, const std::string& name);
+
+// The image with `channels` (1 or 3) channels: grey to RGB copies the plane, RGB to grey takes
+// the luminance (see image.cpp for the weights). std::invalid_argument for other counts.
+Image convert_channels(const Image& image, std::size_t channels);
+
+// The image resampled to height x width (every channel alike), stretched: the aspect ratio is
+// not kept. The filter is stated in image.cpp. std::invalid_argument for a size of zero.
+Image resize_image(const Image& image, std::size_t height, std::size_t width);
+
+// Writes an 8-bit grey (1 channel) or RGB (3 channels) PNG; throws ImageError on I/O errors.
+void write_png(const std::filesystem::path& path, const Image& image);
 
 // Writes a binary PGM (P5); throws ImageError on I/O errors.
 void write_pgm(const std::filesystem::path& path, const GrayImage& image);

@@ -4,10 +4,14 @@
 // Tensor names and layouts are PyTorch's state_dict ones ("0.weight" [out, in, kh, kw], ...), so
 // the file loads into the equivalent torch.nn.Sequential. Buffers (batch normalisation's
 // running_mean and running_var) are stored next to the parameters, as in a state_dict.
-// "__metadata__" records the format_version ("1"; files without one are version 0 and hold the
-// same keys; a newer version is refused), what is needed to rebuild the network (architecture
-// text, preset name, input shape, classes), the input normalisation (input_scale, input_mean:
-// x = pixel * input_scale - input_mean, pixels 0..255) and the training settings. It also records
+// "__metadata__" records the format_version ("2"; files without one are version 0; versions 0
+// and 1 hold the same keys, version 2 adds class_names, input_normalization, input_std and
+// preparation; all load, a newer version is refused), what is needed to rebuild the network
+// (architecture text, preset name, input shape, classes), the class names (a JSON array), the
+// input normalisation (input_normalization: none, unit or standard; input_scale, input_mean,
+// input_std: x = (pixel * input_scale - input_mean[c]) / input_std[c], pixels 0..255, the mean and
+// std one value for every channel or one per channel), how predict prepares an image file
+// (preparation: digit or resize) and the training settings. It also records
 // the version of cnn that wrote the file (kVersionKey) and, for a trained model, the checksum of
 // its training data (kDataChecksumKey, data_checksum below); files written before hold neither
 // and load the same. Nothing in the file depends on the date or the machine, so the same run
@@ -16,14 +20,31 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cnn/data/dataset.hpp"
+#include "cnn/data/normalization.hpp"
 #include "cnn/nn/sequential.hpp"
 
 namespace cnn {
+
+// How `cnn predict` prepares an image file for the model:
+// digit:  as the MNIST digits were prepared (prepare_digit in image.hpp: dark ink on light paper
+//         inverted, cropped, scaled into 20x20 and centred by mass in 28x28); recorded when the
+//         model was trained on digits (grey 28x28 images of the classes 0-9).
+// resize: converted to the model's channels and resized to its input (resize_image), nothing
+//         else; every other model.
+enum class Preparation { digit, resize };
+std::string preparation_name(Preparation preparation);
+std::optional<Preparation> parse_preparation(std::string_view text);
+// Files before format version 2 record no preparation: digit for a 1x28x28 input (they were
+// trained on MNIST-like digits, as `cnn predict` assumed), resize for any other.
+Preparation preparation_for_older_files(const Shape& input);
 
 // A model file that cannot be used; the message names the file and the problem.
 class ModelFileError : public std::runtime_error {
@@ -57,6 +78,17 @@ struct ModelInfo {
   // The network in the architecture language (architecture.hpp); when empty, the preset's. The
   // loader rebuilds the network from it, so any architecture round-trips.
   std::string architecture{};
+  // One name per class (the folder names of an image folder, batches.meta.txt of CIFAR-10); when
+  // empty, "0", "1", ... Files before format version 2 hold none and load with the numbers.
+  std::vector<std::string> class_names{};
+  // How pixels become the input (normalization.hpp); files before version 2 all used unit.
+  Normalization normalization{};
+  // How `cnn predict` turns an image file into the input (Preparation); files before version 2
+  // load as preparation_for_older_files says.
+  Preparation preparation = Preparation::digit;
+
+  // class_names, or "0", "1", ... when there are none.
+  std::vector<std::string> names() const;
 };
 
 // Writes the model atomically: a temporary file in the same folder, flushed to disk, then renamed
