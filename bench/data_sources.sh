@@ -95,6 +95,11 @@ for seed in $seeds; do
     seconds[$format,$seed]=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", b - a}')
     printf '  %-8s seed %-3s test accuracy %s  (%s s)\n' "$format" "$seed" "$value" \
       "${seconds[$format,$seed]}"
+    # What cnn says it found (cnn prints the recognised format), once per format.
+    if [[ $seed == "${seeds%% *}" ]]; then
+      found=$(grep -m 1 -E 'IDX files|CSV|image folders|CIFAR' "$run.log" || true)
+      [[ -z $found ]] || echo "           cnn: $found"
+    fi
     if [[ -n $keep ]]; then cp -r "$run" "$run.log" "$keep/"; fi
   done
 done
