@@ -15,7 +15,8 @@ class folder's file names gives that class's images in IDX order. <class> is the
 --names FILE (one name per line; blank lines at the end are ignored), else the label's number
 ("0" to "9"). The folder loader numbers classes by their folder names sorted, so with names the
 class numbers can differ from the IDX labels (Fashion-MNIST's "Ankle boot", label 9, is class 0):
-the images of a class are the same, and accuracies are comparable.
+the images of a class are the same, and accuracies are comparable. A class without images in a
+split gets no folder there (the folder loader refuses empty class folders).
 
 OUT_DIR is written as OUT_DIR.tmp and renamed when complete, so an interrupted run leaves no
 half-written OUT_DIR. A complete OUT_DIR made from the same files and names is left as it is
