@@ -15,14 +15,15 @@
 #     settings) when missing;
 #   SEEDS ("1 2 3");
 #   RECIPE ("--preset lenet5 --epochs 15 --batch 32 --lr 0.02"): the training flags, about 15 s
-#     a run on two cores (grey reached 48.6 %, 97.9 % of shapes right, seed 1); every run adds
-#     --val 0, --quiet and an --out folder in a temporary folder;
+#     a run on two cores; on the luminance images written as IDX files it reached 48.6 % test
+#     accuracy, 97.9 % of shapes right (seed 1); every run adds --val 0, --quiet and an --out
+#     folder in a temporary folder;
 #   KEEP (unset): a folder to keep each run's output and run folder in (default: deleted).
 # Exit status: 0 all runs done, 1 a run failed (its output's tail is shown), 2 usage or no data.
 set -euo pipefail
 
 if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
-  sed -n '2,22s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,23s/^# \{0,1\}//p' "$0" >&2
   exit 2
 fi
 cnn=$1
