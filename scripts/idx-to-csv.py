@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""Writes an IDX data set (MNIST's layout) as CSV files in the style of Kaggle's digit recognizer.
+
+    scripts/idx-to-csv.py IDX_DIR OUT_DIR
+
+Reads the four IDX files of IDX_DIR (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or .gz) and writes
+
+    OUT_DIR/train.csv             the training images: header label,pixel0,...,pixel783, then one
+                                  row per image in IDX order: the label (0 to 9), then the pixels
+                                  row by row (0 to 255, 0 = background)
+    OUT_DIR/test.csv              the t10k (test) images, the same format
+    OUT_DIR/test-unlabelled.csv   the test images without labels (header pixel0,...,pixel783), as
+                                  Kaggle's test.csv, for `cnn predict`-style use
+
+(784 = 28x28; the pixel count is the IDX files' rows x columns). Lines end in \n, numbers are
+decimal without spaces or quotes. OUT_DIR is written as OUT_DIR.tmp and renamed when complete; a
+complete OUT_DIR made from the same files is left as it is (OUT_DIR/.idx-to-csv.json records what
+it was made from); any other existing OUT_DIR is an error (remove it to rebuild). Needs numpy
+(Debian: python3-numpy). Exit status: 0 done or already complete, 1 bad input or an existing
+different OUT_DIR, 2 usage.
+"""
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+
+STAMP = ".idx-to-csv.json"
+SPLITS = (("train", "train"), ("test", "t10k"))  # (output name, IDX file prefix)
+OUTPUTS = ("train.csv", "test.csv", "test-unlabelled.csv")
+
+
+class InputError(Exception):
+    """Bad input; the message names the file and says what was expected."""
+
+
+def find_idx(directory, name):
+    """The path of NAME or NAME.gz in DIRECTORY (raw preferred)."""
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(directory, candidate)
+        if os.path.isfile(path):
+            return path
+    raise InputError(f"{os.path.join(directory, name)}: not found (nor {name}.gz)")
+
+
+def read_bytes(path):
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        with open(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise InputError(f"{path}: cannot read: {e}") from e
+
+
+def read_idx(path, dims):
+    """The IDX file's array of unsigned bytes with DIMS dimensions (1 labels, 3 images)."""
+    data = read_bytes(path)
+    if len(data) < 4:
+        raise InputError(f"{path}: {len(data)} bytes, too short for an IDX header")
+    if data[0] != 0 or data[1] != 0 or data[2] != 0x08 or data[3] != dims:
+        raise InputError(f"{path}: magic {data[:4].hex()}, expected 000008{dims:02x} "
+                         f"(unsigned bytes, {dims} dimension{'s' if dims > 1 else ''})")
+    header = 4 + 4 * dims
+    if len(data) < header:
+        raise InputError(f"{path}: {len(data)} bytes, truncated inside the header "
+                         f"({header} bytes expected)")
+    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
+    expected = header + int(np.prod(shape, dtype=np.int64))
+    if len(data) != expected:
+        raise InputError(f"{path}: {len(data)} bytes, expected {expected} for shape "
+                         f"{'x'.join(map(str, shape))}")
+    if dims == 3 and (shape[1] == 0 or shape[2] == 0):
+        raise InputError(f"{path}: images of {shape[1]}x{shape[2]} pixels, expected at least 1x1")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def read_split(idx_dir, prefix):
+    images_path = find_idx(idx_dir, f"{prefix}-images-idx3-ubyte")
+    labels_path = find_idx(idx_dir, f"{prefix}-labels-idx1-ubyte")
+    images = read_idx(images_path, 3)
+    labels = read_idx(labels_path, 1)
+    if len(images) != len(labels):
+        raise InputError(f"{labels_path}: {len(labels)} labels, expected {len(images)} "
+                         f"(the image count of {images_path})")
+    return images, labels, (images_path, labels_path)
+
+
+def file_digest(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_csv(path, images, labels):
+    """Writes IMAGES as CSV rows, each led by its label unless LABELS is None."""
+    decimal = np.array([str(v) for v in range(256)], dtype=object)
+    pixels = images.shape[1] * images.shape[2]
+    header = ",".join(f"pixel{i}" for i in range(pixels))
+    flat = images.reshape(len(images), pixels)
+    with open(path, "w", encoding="ascii", newline="\n") as f:
+        f.write(("label," + header if labels is not None else header) + "\n")
+        for start in range(0, len(flat), 1000):
+            rows = decimal[flat[start:start + 1000]]
+            lines = [",".join(row) for row in rows]
+            if labels is not None:
+                chunk = labels[start:start + 1000]
+                lines = [f"{label},{line}" for label, line in zip(chunk, lines)]
+            f.write("\n".join(lines) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description="Writes the four IDX files of IDX_DIR as OUT_DIR/train.csv, test.csv and "
+        "test-unlabelled.csv.")
+    parser.add_argument("idx_dir", metavar="IDX_DIR")
+    parser.add_argument("out_dir", metavar="OUT_DIR")
+    args = parser.parse_args()
+    out_dir = os.path.normpath(args.out_dir)
+
+    try:
+        if not os.path.isdir(args.idx_dir):
+            raise InputError(f"{args.idx_dir}: not a folder (expected the four IDX files there)")
+        splits, sources = {}, []
+        for name, prefix in SPLITS:
+            images, labels, paths = read_split(args.idx_dir, prefix)
+            splits[name] = (images, labels)
+            sources += paths
+        train_size = "x".join(map(str, splits["train"][0].shape[1:]))
+        test_size = "x".join(map(str, splits["test"][0].shape[1:]))
+        if train_size != test_size:
+            raise InputError(f"{sources[2]}: images of {test_size} pixels, expected {train_size} "
+                             f"as in {sources[0]}")
+    except InputError as e:
+        print(f"idx-to-csv: {e}", file=sys.stderr)
+        return 1
+
+    stamp = {"inputs": {os.path.basename(p): file_digest(p) for p in sources}}
+    if os.path.exists(out_dir):
+        try:
+            with open(os.path.join(out_dir, STAMP), encoding="utf-8") as f:
+                same = json.load(f) == stamp
+            same = same and all(os.path.isfile(os.path.join(out_dir, o)) for o in OUTPUTS)
+        except (OSError, ValueError):
+            same = False
+        if same:
+            print(f"{out_dir}: already complete (made from these IDX files); left as is")
+            return 0
+        print(f"idx-to-csv: {out_dir} exists but is not this conversion (other files or an "
+              "unfinished run); remove it to rebuild", file=sys.stderr)
+        return 1
+
+    tmp = out_dir + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for name, (images, labels) in splits.items():
+        write_csv(os.path.join(tmp, f"{name}.csv"), images, labels)
+        print(f"{name}.csv: {len(labels)} images of {images.shape[1]}x{images.shape[2]} pixels")
+    write_csv(os.path.join(tmp, "test-unlabelled.csv"), splits["test"][0], None)
+    print(f"test-unlabelled.csv: {len(splits['test'][1])} images without labels")
+    with open(os.path.join(tmp, STAMP), "w", encoding="utf-8") as f:
+        json.dump(stamp, f, indent=1)
+        f.write("\n")
+    os.rename(tmp, out_dir)
+    print(f"{out_dir}: written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
