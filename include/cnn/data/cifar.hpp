@@ -40,6 +40,8 @@ LabelledImages parse_cifar_batch(std::span<const std::uint8_t> bytes, const std:
 // trimmed and empty lines dropped. DataError unless exactly 10 names remain, or when a name holds
 // control characters or is not UTF-8 (names are printed and stored in model files), or when two
 // names are the same.
+// (`text` is all of it: a string literal converts to a span with its terminating NUL, which is
+// then a control character; pass a std::string_view.)
 std::vector<std::string> parse_cifar_names(std::span<const char> text, const std::string& name);
 
 // A batch file read whole (raw, or gzip-compressed: detected by content) and parsed; DataError
