@@ -80,6 +80,17 @@ std::size_t count_fields(const Line& line) {
   return static_cast<std::size_t>(std::count(line.begin, line.end, ',')) + 1;
 }
 
+// For a line of one field: a note when it looks separated by something other than commas (as
+// spreadsheets write with a semicolon, or tab-separated text), else "".
+std::string separator_hint(const Line& line) {
+  const std::string_view text(line.begin, static_cast<std::size_t>(line.end - line.begin));
+  const char* other = text.find(';') != std::string_view::npos    ? "semicolons"
+                      : text.find('\t') != std::string_view::npos ? "tabs"
+                                                                  : nullptr;
+  if (other == nullptr) return {};
+  return std::string(" (fields are separated by commas; this line has none but has ") + other + ")";
+}
+
 std::string_view trim(const char* begin, const char* end) {
   while (begin != end && is_blank_char(*begin)) ++begin;
   while (end != begin && is_blank_char(end[-1])) --end;
@@ -200,6 +211,16 @@ struct RowFormat {
     }
   }
 };
+
+// UTF-16 text (as some spreadsheets save "Unicode text") would fail on its first value with a
+// message about NUL bytes; say what it is instead.
+void reject_utf16(std::span<const char> text, const std::string& name) {
+  const std::string_view start(text.data(), std::min<std::size_t>(text.size(), 2));
+  if (start == "\xFF\xFE" || start == "\xFE\xFF") {
+    throw DataError(name + ": UTF-16 text (it starts with a UTF-16 byte order mark); expected " +
+                    "ASCII or UTF-8 text: save the CSV as UTF-8");
+  }
+}
 
 // The first image's line, after the header when there is one; throws for an empty file or a
 // header alone. `what_rows_hold` completes "expected one image per line (...)".
@@ -324,6 +345,7 @@ struct FileCloser {
 
 LabelledImages parse_labelled_csv(std::span<const char> text, const std::string& name,
                                   CsvShape shape) {
+  reject_utf16(text, name);
   Lines lines(text);
   bool has_header = false;
   const Line first = first_image_line(lines, has_header, name, "a label, then the pixels");
@@ -337,7 +359,8 @@ LabelledImages parse_labelled_csv(std::span<const char> text, const std::string&
     format.fail(first.number, "blank line; expected an image (a label, then the pixels)");
   }
   if (format.values < 2) {
-    format.fail(first.number, "1 value; expected a label, then the pixels of an image");
+    format.fail(first.number,
+                "1 value; expected a label, then the pixels of an image" + separator_hint(first));
   }
   if (has_header) check_header(name, text, format);
 
@@ -360,6 +383,7 @@ CsvPixels parse_pixel_csv(std::span<const char> text, const std::string& name, c
   }
   const std::size_t per_image = image.numel();
   const std::string image_text = shape_text(image[0], image[1], image[2]);
+  reject_utf16(text, name);
   Lines lines(text);
   bool has_header = false;
   const Line first = first_image_line(lines, has_header, name,
@@ -374,7 +398,8 @@ CsvPixels parse_pixel_csv(std::span<const char> text, const std::string& name, c
         first.number,
         (first.blank() ? std::string("blank line") : plural(format.values, "value", "values")) +
             "; expected " + std::to_string(per_image) + " (the pixels of a " + image_text +
-            " image) or " + std::to_string(per_image + 1) + " (a label, then the pixels)");
+            " image) or " + std::to_string(per_image + 1) + " (a label, then the pixels)" +
+            (format.values == 1 ? separator_hint(first) : std::string()));
   }
   format.has_label = format.values == per_image + 1;
   format.expected = (format.has_label ? "a label and " : std::string()) +

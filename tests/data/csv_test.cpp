@@ -296,6 +296,28 @@ TEST_F(CsvTest, EmptyFileAndHeaderAlone) {
   }
 }
 
+TEST_F(CsvTest, OtherSeparatorsAndUtf16AreNamed) {
+  EXPECT_TRUE(Contains(labelled_error("label;pixel0;pixel1\n1;2;3\n"),
+                       "train.csv: line 2: 1 value; expected a label, then the pixels of an image "
+                       "(fields are separated by commas; this line has none but has semicolons)"));
+  EXPECT_TRUE(Contains(pixel_error("p0\tp1\tp2\tp3\n1\t2\t3\t4\n", cnn::Shape{1, 2, 2}),
+                       "test.csv: line 2: 1 value; expected 4 (the pixels of a 1x2x2 image) or 5 "
+                       "(a label, then the pixels) (fields are separated by commas; this line has "
+                       "none but has tabs)"));
+  // A line with one value and no other separator gets no note.
+  EXPECT_FALSE(Contains(labelled_error("label\n3\n"), "separated"));
+
+  const std::string utf16("\xFF\xFEl\0a\0b\0\n\0", 10);
+  EXPECT_TRUE(Contains(labelled_error(utf16),
+                       "train.csv: UTF-16 text (it starts with a UTF-16 byte order mark); expected "
+                       "ASCII or UTF-8 text"));
+  EXPECT_TRUE(Contains(pixel_error(std::string("\xFE\xFF\0"
+                                               "1",
+                                               4),
+                                   cnn::Shape{1, 1, 1}),
+                       "test.csv: UTF-16 text"));
+}
+
 TEST_F(CsvTest, BlankLineBeforeTheEnd) {
   EXPECT_TRUE(Contains(labelled_error("1,2,3,4,5\n\n6,7,8,9,10\n"),
                        "train.csv: line 2: blank line; expected an image (a label and 4 pixels "
