@@ -18,11 +18,10 @@
 // - Every row has the same number of values, taken from the first row after the header.
 //
 // Errors: every problem is a DataError whose message starts with the file's name (the `name`
-// argument of the parsers) and, where one is at fault, the line and column, "<name>: line 7,
-// column 12: ...", and says what was
-// expected: a row with the wrong number of values, a value that is not an integer, a pixel or a
-// label outside 0..255, an empty file, a header with no images after it, a pixel count that does
-// not fit the image shape.
+// argument of the parsers) and, where one is at fault, the line and column ("<name>: line 7,
+// column 12: ..."), and says what was expected: a row with the wrong number of values, a value
+// that is not an integer, a pixel or a label outside 0..255, an empty file, a header with no
+// images after it, a pixel count that does not fit the image shape.
 //
 // Speed: the parsers read the text in place (no per-field strings, no streams); a 60,000 x 785
 // CSV (Fashion-MNIST's training set, 133 MB) parses in about 0.4 s of one core.
