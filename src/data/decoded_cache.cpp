@@ -150,10 +150,12 @@ std::uint64_t image_folder_cache_key(const std::filesystem::path& dir,
   hash.number(options.height);
   hash.number(options.width);
   hash.number(options.skip_bad_images ? 1 : 0);
+  // The folder as one spelling: absolute, links resolved, no "..", no trailing separator.
   std::error_code ec;
-  std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
-  if (ec) absolute = dir;
-  hash.text(absolute.lexically_normal().string());
+  std::filesystem::path folder = std::filesystem::weakly_canonical(dir, ec);
+  if (ec) folder = std::filesystem::absolute(dir, ec).lexically_normal();
+  if (!folder.has_filename() && folder.has_parent_path()) folder = folder.parent_path();
+  hash.text(folder.string());
   hash.number(class_names.size());
   for (const auto& name : class_names) hash.text(name);
   hash.number(ignored_files);

@@ -4,12 +4,12 @@
 // The file is <cache dir>/images-<key as 16 hex digits>.bin, where the key (image_folder_cache_key)
 // is a 64-bit FNV-1a hash of everything the decoded bytes depend on: kImageFolderLoaderVersion,
 // the options that change bytes (channels, height, width, skip_bad_images), the set folder's
-// absolute path, the class names, the count of ignored files, and for every image file in order
-// its relative path, size and modification time in nanoseconds. Touching, adding, removing or
-// renaming an image, or changing those options, gives another key, so a stale file is never
-// read. FNV-1a because it is a few lines, needs no library and hashes the ~3 MB listing of 60,000
-// files in a few milliseconds; it is not meant to resist crafted collisions (whoever can write
-// the image folder can change the data anyway).
+// absolute path (links resolved), the class names, the count of ignored files, and for every image
+// file in order its relative path, size and modification time in nanoseconds. Touching, adding,
+// removing or renaming an image, or changing those options, gives another key, so a stale file is
+// never read. FNV-1a because it is a few lines, needs no library and hashes the ~3 MB listing of
+// 60,000 files in a few milliseconds; it is not meant to resist crafted collisions (whoever can
+// write the image folder can change the data anyway).
 //
 // Layout, all integers little-endian:
 //   "CNNCACHE"                         8 bytes, magic
