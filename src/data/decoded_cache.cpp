@@ -1,8 +1,12 @@
 // The decoded cache of image folders (layout and key in include/cnn/data/decoded_cache.hpp).
 #include "cnn/data/decoded_cache.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -197,47 +201,111 @@ std::vector<std::uint8_t> serialize_cache(std::uint64_t key, const ImageFolderSe
   return std::move(w.out);
 }
 
-std::optional<ImageFolderSet> parse_cache(std::span<const std::uint8_t> bytes,
-                                          const std::string& name, std::uint64_t key,
-                                          std::string* reason) {
-  if (reason) reason->clear();
+namespace {
+
+// Where parse reads from: bytes in memory (parse_cache, the fuzz target) or an open file
+// (read_cache, which reads the pixels straight into the result instead of holding the file
+// twice). Every read is checked against the input's size and added to the running CRC-32.
+class SpanSource {
+ public:
+  explicit SpanSource(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+  std::uint64_t size() const { return bytes_.size(); }
+  bool read(void* out, std::size_t count) {
+    if (bytes_.size() - at_ < count) return false;
+    if (count > 0) std::memcpy(out, bytes_.data() + at_, count);
+    crc_ = crc32_z(crc_, bytes_.data() + at_, count);
+    at_ += count;
+    return true;
+  }
+  std::uint32_t crc() const { return static_cast<std::uint32_t>(crc_); }
+
+ private:
+  std::span<const std::uint8_t> bytes_;
+  std::size_t at_ = 0;
+  uLong crc_ = crc32(0L, Z_NULL, 0);
+};
+
+class FileSource {
+ public:
+  FileSource(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+  std::uint64_t size() const { return size_; }
+  // False for a file shorter than its size said, or a read error (errno_ says which).
+  bool read(void* out, std::size_t count) {
+    auto* p = static_cast<std::uint8_t*>(out);
+    std::size_t done = 0;
+    while (done < count) {
+      const ssize_t got = ::read(fd_, p + done, count - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        error_ = got < 0 ? errno : 0;
+        return false;
+      }
+      done += static_cast<std::size_t>(got);
+    }
+    crc_ = crc32_z(crc_, p, count);
+    return true;
+  }
+  std::uint32_t crc() const { return static_cast<std::uint32_t>(crc_); }
+  int error() const { return error_; }
+
+ private:
+  int fd_;
+  std::uint64_t size_;
+  uLong crc_ = crc32(0L, Z_NULL, 0);
+  int error_ = 0;
+};
+
+template <class Source>
+bool read_u32(Source& in, std::uint32_t& v) {
+  std::uint8_t b[4];
+  if (!in.read(b, 4)) return false;
+  v = 0;
+  for (int i = 0; i < 4; ++i) v |= std::uint32_t{b[i]} << (8 * i);
+  return true;
+}
+
+template <class Source>
+bool read_u64(Source& in, std::uint64_t& v) {
+  std::uint8_t b[8];
+  if (!in.read(b, 8)) return false;
+  v = 0;
+  for (int i = 0; i < 8; ++i) v |= std::uint64_t{b[i]} << (8 * i);
+  return true;
+}
+
+// Magic, version and key, then counts, which fix the size of every part: the names take what the
+// pixels, labels and checksum leave, and must use exactly that. Nothing is believed before the
+// checksum at the end matches what was read.
+template <class Source>
+std::optional<ImageFolderSet> parse(Source& in, const std::string& name, std::uint64_t key,
+                                    std::string* reason) {
   constexpr std::size_t kHeader = 8 + 4 + 8 + 3 * 4 + 4 * 8;
-  if (bytes.size() < kHeader + 4) return refuse(reason, name, "too short for a cache file");
-  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+  const std::uint64_t total = in.size();
+  const char* truncated = "truncated";
+  if (total < kHeader + 4) return refuse(reason, name, "too short for a cache file");
+  char magic[8];
+  if (!in.read(magic, sizeof magic)) return refuse(reason, name, truncated);
+  if (std::memcmp(magic, kMagic, sizeof kMagic) != 0) {
     return refuse(reason, name, "not a cache file (no CNNCACHE magic)");
   }
-  Reader r(bytes);
-  char magic[8];
   std::uint32_t version = 0;
-  std::uint64_t stored_key = 0;
-  r.raw(magic, sizeof magic);
-  r.u32(version);
+  if (!read_u32(in, version)) return refuse(reason, name, truncated);
   if (version != kDecodedCacheFormatVersion) {
     return refuse(reason, name,
                   "cache format version " + std::to_string(version) + ", expected " +
                       std::to_string(kDecodedCacheFormatVersion));
   }
-  r.u64(stored_key);
+  std::uint64_t stored_key = 0;
+  if (!read_u64(in, stored_key)) return refuse(reason, name, truncated);
   if (stored_key != key) return refuse(reason, name, "written for another folder listing");
-  // The checksum before anything else is believed.
-  const auto body = bytes.first(bytes.size() - 4);
-  std::uint32_t stored_crc = 0;
-  Reader(bytes.last(4)).u32(stored_crc);
-  if (crc32_of(body) != stored_crc) return refuse(reason, name, "checksum mismatch");
 
-  Reader in(body);
-  in.raw(magic, sizeof magic);
-  in.u32(version);
-  in.u64(stored_key);
   std::uint32_t channels = 0, height = 0, width = 0;
   std::uint64_t count = 0, classes = 0, skipped = 0, ignored = 0;
-  in.u32(channels);
-  in.u32(height);
-  in.u32(width);
-  in.u64(count);
-  in.u64(classes);
-  in.u64(skipped);
-  in.u64(ignored);
+  if (!read_u32(in, channels) || !read_u32(in, height) || !read_u32(in, width) ||
+      !read_u64(in, count) || !read_u64(in, classes) || !read_u64(in, skipped) ||
+      !read_u64(in, ignored)) {
+    return refuse(reason, name, truncated);
+  }
   if (channels != 1 && channels != 3) return refuse(reason, name, "channels not 1 or 3");
   if (height == 0 || width == 0) return refuse(reason, name, "image size of zero");
   // Both below 2^32, so their product fits; the bound keeps image_bytes + 1 from overflowing.
@@ -249,24 +317,40 @@ std::optional<ImageFolderSet> parse_cache(std::span<const std::uint8_t> bytes,
   if (ignored > std::numeric_limits<std::size_t>::max()) {
     return refuse(reason, name, "bad ignored count");
   }
+  // The pixels, labels and checksum take count·(image bytes + 1) + 4 of what follows the header,
+  // compared by dividing so that nothing overflows.
+  const std::uint64_t image_bytes = std::uint64_t{channels} * height * width;
+  const std::uint64_t after_header = total - kHeader - 4;
+  if (after_header / (image_bytes + 1) < count) {
+    return refuse(reason, name, "too short for its image count (truncated?)");
+  }
+  const std::uint64_t names_size = after_header - count * (image_bytes + 1);
+  if (names_size > std::numeric_limits<std::size_t>::max()) {
+    return refuse(reason, name, "names too large");
+  }
 
   ImageFolderSet set;
   LabelledImages& images = set.images;
-  if (!in.texts(classes, images.class_names) || !in.texts(count, set.files) ||
-      !in.texts(skipped, set.skipped)) {
-    return refuse(reason, name, "names run past the end");
-  }
-  // count ≤ bytes left / 4 (texts checked it), so count·(image bytes + 1) is compared without
-  // overflow by dividing.
-  const std::uint64_t image_bytes = std::uint64_t{channels} * height * width;
-  if (in.left() / (image_bytes + 1) != count || in.left() % (image_bytes + 1) != 0) {
-    return refuse(reason, name, "pixel and label bytes do not match the image count");
+  {
+    std::vector<std::uint8_t> names(static_cast<std::size_t>(names_size));
+    if (!in.read(names.data(), names.size())) return refuse(reason, name, truncated);
+    Reader names_in(names);
+    if (!names_in.texts(classes, images.class_names) || !names_in.texts(count, set.files) ||
+        !names_in.texts(skipped, set.skipped) || names_in.left() != 0) {
+      return refuse(reason, name, "names do not fit their place (pixels or names damaged)");
+    }
   }
   images.image = Shape{channels, height, width};
   images.pixels.resize(static_cast<std::size_t>(count * image_bytes));
   images.labels.resize(static_cast<std::size_t>(count));
-  in.raw(images.pixels.data(), images.pixels.size());
-  in.raw(images.labels.data(), images.labels.size());
+  if (!in.read(images.pixels.data(), images.pixels.size()) ||
+      !in.read(images.labels.data(), images.labels.size())) {
+    return refuse(reason, name, truncated);
+  }
+  const std::uint32_t computed = in.crc();
+  std::uint32_t stored_crc = 0;
+  if (!read_u32(in, stored_crc)) return refuse(reason, name, truncated);
+  if (computed != stored_crc) return refuse(reason, name, "checksum mismatch");
   for (const std::uint8_t label : images.labels) {
     if (label >= classes) return refuse(reason, name, "a label beyond the class count");
   }
@@ -275,19 +359,38 @@ std::optional<ImageFolderSet> parse_cache(std::span<const std::uint8_t> bytes,
   return set;
 }
 
+}  // namespace
+
+std::optional<ImageFolderSet> parse_cache(std::span<const std::uint8_t> bytes,
+                                          const std::string& name, std::uint64_t key,
+                                          std::string* reason) {
+  if (reason) reason->clear();
+  SpanSource in(bytes);
+  return parse(in, name, key, reason);
+}
+
 std::optional<ImageFolderSet> read_cache(const std::filesystem::path& path, std::uint64_t key,
                                          std::string* reason) {
   if (reason) reason->clear();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return std::nullopt;
-  std::vector<std::uint8_t> bytes;
-  try {
-    bytes = read_whole_file(path, FileReadMessages{.folder = "is a folder, not a cache file"});
-  } catch (const std::exception& e) {
-    if (reason) *reason = e.what();
-    return std::nullopt;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;  // a plain miss
+    return refuse(reason, path.string(), "cannot open: " + errno_text(errno));
   }
-  return parse_cache(bytes, path.string(), key, reason);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    return refuse(reason, path.string(), "not a regular file");
+  }
+  FileSource in(fd, static_cast<std::uint64_t>(info.st_size));
+  auto set = parse(in, path.string(), key, reason);
+  if (!set && in.error() != 0 && reason) {
+    *reason = path.string() + ": cannot read: " + errno_text(in.error());
+  }
+  return set;
 }
 
 std::string write_cache(const std::filesystem::path& path, std::uint64_t key,

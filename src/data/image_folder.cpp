@@ -1,7 +1,9 @@
 // Class folder sets of images (include/cnn/data/image_folder.hpp) and their decoded cache.
 #include "cnn/data/image_folder.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -76,6 +78,30 @@ std::vector<Entry> list_folder(const fs::path& folder) {
   return entries;
 }
 
+// Fills in the size and modification time of files (relative to dir), on the library's threads:
+// the key of the decoded cache needs them for every file at every start. Each is looked up from
+// an open descriptor of dir, so only its last two path components are resolved. A file that
+// cannot be stat'ed (a broken link) keeps zeros and stays listed: reading it reports why.
+void stat_files(const fs::path& dir, std::vector<ListedImageFile>& files) {
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  parallel_for(
+      files.size(),
+      [&](std::size_t, std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) {
+          ListedImageFile& file = files[i];
+          struct stat info {};
+          const int failed = dir_fd >= 0 ? ::fstatat(dir_fd, file.relative_path.c_str(), &info, 0)
+                                         : ::stat((dir / file.relative_path).c_str(), &info);
+          if (failed != 0) continue;
+          file.size = static_cast<std::uint64_t>(info.st_size);
+          file.modified_ns =
+              static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
+        }
+      },
+      1024);
+  if (dir_fd >= 0) ::close(dir_fd);
+}
+
 // What a set's folder holds, before any image is read.
 struct Listing {
   std::vector<std::string> class_names;  // the labels' names (expected_classes when given)
@@ -135,19 +161,13 @@ Listing list_set(const fs::path& dir, const std::vector<std::string>* expected_c
       }
       ListedImageFile file;
       file.relative_path = class_name + "/" + entry.name;
-      struct stat info {};
-      // A file that cannot be stat'ed (a broken link) stays listed: reading it reports why.
-      if (::stat((class_dir / entry.name).c_str(), &info) == 0) {
-        file.size = static_cast<std::uint64_t>(info.st_size);
-        file.modified_ns =
-            static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
-      }
       listing.files.push_back(std::move(file));
       listing.labels.push_back(static_cast<std::uint8_t>(label));
       ++images;
     }
     if (images == 0) throw DataError(class_dir.string() + ": no images " + kImageKinds);
   }
+  stat_files(dir, listing.files);
   return listing;
 }
 
