@@ -501,8 +501,15 @@ std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> thumbnail(con
 
 void plot_predictions(const std::filesystem::path& path, const std::vector<PredictedImage>& images,
                       std::size_t columns, const std::string& title,
-                      const std::vector<std::string>& class_names, GreyDrawing grey) {
+                      const std::vector<std::string>& given_names, GreyDrawing grey) {
   if (images.empty() || columns == 0) throw PlotError(path.string() + ": no images to show");
+  // Names that are the numbers ("0", "1", ... of IDX data) are drawn as numbers are: one line.
+  bool numbered = true;
+  for (std::size_t c = 0; c < given_names.size(); ++c) {
+    numbered = numbered && given_names[c] == std::to_string(c);
+  }
+  const std::vector<std::string> no_names;
+  const std::vector<std::string>& class_names = numbered ? no_names : given_names;
   std::size_t largest_side = 1, box_w = 0, box_h = 0;
   bool wrong_with_names = false;
   for (std::size_t i = 0; i < images.size(); ++i) {
@@ -515,10 +522,10 @@ void plot_predictions(const std::filesystem::path& path, const std::vector<Predi
                       "3 channels whose pixels match its size");
     }
     for (const int c : {p.label, p.predicted}) {
-      if (c < 0 || (!class_names.empty() && static_cast<std::size_t>(c) >= class_names.size())) {
+      if (c < 0 || (!given_names.empty() && static_cast<std::size_t>(c) >= given_names.size())) {
         throw PlotError(path.string() + ": image " + std::to_string(i) + " has class " +
                         std::to_string(c) + ", which has no name (" +
-                        std::to_string(class_names.size()) + " class names)");
+                        std::to_string(given_names.size()) + " class names)");
       }
     }
     largest_side = std::max({largest_side, image.width, image.height});

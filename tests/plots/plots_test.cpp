@@ -175,6 +175,10 @@ TEST_F(PlotsTest, PredictionGridAndConfusionMatrix) {
   const cnn::GrayImage grid = cnn::read_image(path("predictions.png"));
   EXPECT_EQ(grid.width, 1040u);  // 10 cells of 100 pixels and two margins of 20
   EXPECT_EQ(grid.height, 70u + 20u + 3u * 124u);
+  // The names "0".."9" of IDX data draw the same picture as no names.
+  cnn::plot_predictions(path("numbered.png"), images, 10, "grid",
+                        {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  EXPECT_EQ(cnn::read_image(path("numbered.png")).pixels, grid.pixels);
   EXPECT_THROW(cnn::plot_predictions(path("none.png"), {}, 10, "none"), cnn::PlotError);
 
   const cnn::Evaluation e =

@@ -78,9 +78,10 @@ enum class GreyDrawing {
 
 // A grid of images, `columns` a row, each captioned with its predicted class; wrong predictions
 // are framed in red and captioned with the true class too. Classes are named by class_names (one
-// per class; numbers when empty); a name too wide for its cell is cut and ends in '.'. Images are
-// drawn in colour when they have 3 channels, grey ones as `grey` says; each is scaled by a whole
-// factor to at most 96 pixels a side (28x28 three times, 32x32 three times) or, when larger,
+// per class; numbers when empty, or when the names are the numbers "0", "1", ...: then captions
+// read "3 (true 5)" as before names); a name too wide for its cell is cut and ends in '.'. Images
+// are drawn in colour when they have 3 channels, grey ones as `grey` says; each is scaled by a
+// whole factor to at most 96 pixels a side (28x28 three times, 32x32 three times) or, when larger,
 // shrunk to 96 pixels on its longer side; non-square images keep their aspect ratio. Throws
 // PlotError for no images or no columns, an image whose pixels do not match its size or whose
 // channels are not 1 or 3, class names that are neither empty nor cover every class shown, or a
