@@ -14,6 +14,7 @@ packages=(
   libcli11-dev                # command-line parsing
   libpng-dev                  # reading PNG images for `cnn predict`
   libjpeg62-turbo-dev         # reading JPEG images for `cnn predict`
+  libexif-dev                 # the EXIF orientation of photos (a phone's picture taken sideways)
   libcairo2-dev               # drawing the charts and image grids of a training run
   fonts-dejavu-core           # the font of the text in those pictures
   python3-torch               # the PyTorch side of the model-file interoperability test
