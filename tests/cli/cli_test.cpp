@@ -477,6 +477,22 @@ TEST_F(CliTest, PlotReadsSamplesOfAnyVersionAndNamesFromRunJson) {
   plot = run({"plot", run_dir.string()});
   ASSERT_EQ(plot.status, 0) << plot;
 
+  // Colour images that are not square (12 high, 20 wide) cut back from samples.png: the
+  // prediction grid is drawn in colour.
+  cnn::Image colour{3, 5 * 12, 10 * 20, {}};
+  for (std::size_t c = 0; c < 3; ++c) {
+    colour.pixels.insert(colour.pixels.end(), colour.height * colour.width,
+                         static_cast<std::uint8_t>(60 + 80 * c));
+  }
+  cnn::write_png(run_dir / "samples.png", colour);
+  fs::remove(run_dir / "predictions.png");
+  plot = run({"plot", run_dir.string()});
+  ASSERT_EQ(plot.status, 0) << plot;
+  const cnn::Image grid = cnn::read_image_natural(run_dir / "predictions.png");
+  EXPECT_EQ(grid.channels, 3u);
+  EXPECT_EQ(grid.width, 2u * 20u + 10u * 100u);  // cells of 100 for images scaled to 80x48
+  fs::remove(run_dir / "samples.png");
+
   // A mosaic that does not cut into 10 images a row is refused, naming the file.
   cnn::write_pgm(run_dir / "samples.pgm", {281, 140, std::vector<std::uint8_t>(281 * 140)});
   plot = run({"plot", run_dir.string()});
