@@ -219,7 +219,7 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
   if (!plan.writes_files()) return;
   const double test_accuracy = evaluation.accuracy();
   std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, plan.test_set.size());
-  std::fputs(evaluation.confusion_text(plan.train_set.class_names()).c_str(), stdout);
+  std::fputs(evaluation.confusion_text(plan.test_set.class_names()).c_str(), stdout);
 
   ModelInfo info = model_info(plan, val_accuracy, test_accuracy);
   add_early_stopping_info(info, plan, session);
@@ -236,7 +236,7 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
   const GreyDrawing grey =
       info.preparation == Preparation::digit ? GreyDrawing::ink_on_paper : GreyDrawing::as_is;
   for (const auto& picture : draw_run_pictures(plan.run, plan.run.filename().string(),
-                                               plan.train_set.class_names(), grey)) {
+                                               plan.test_set.class_names(), grey)) {
     files.push_back(picture.filename());
   }
   print_summary(plan, session, test_accuracy, files);
