@@ -45,11 +45,8 @@ int run_eval(const EvalArgs& args) {
   std::printf("inference time %.3f s (%.0f images/s, batch %zu, %zu thread%s)\n", seconds,
               static_cast<double>(test.size()) / seconds, args.batch, num_threads(),
               num_threads() == 1 ? "" : "s");
-  std::printf("per-class accuracy:");
-  for (std::size_t c = 0; c < evaluation.classes; ++c) {
-    std::printf(" %zu: %.4f", c, evaluation.class_accuracy(c));
-  }
-  std::printf("\n%s", evaluation.confusion_text().c_str());
+  std::printf("%s%s", evaluation.class_accuracy_text(loaded.info.class_names).c_str(),
+              evaluation.confusion_text(loaded.info.class_names).c_str());
   if (!args.predictions_out.empty()) {
     write_predictions_csv(args.predictions_out, test, evaluation, "--predictions-out");
     std::printf("wrote the prediction, confidence and logits of every test image to %s\n",

@@ -17,7 +17,8 @@ int run_plot(const std::string& dir) {
   std::filesystem::path run(dir);
   std::string title = std::filesystem::absolute(run).lexically_normal().filename().string();
   if (title.empty()) title = std::filesystem::absolute(run).parent_path().filename().string();
-  for (const auto& picture : draw_run_pictures(run, title)) {
+  const RunPictureStyle style = read_run_picture_style(run);
+  for (const auto& picture : draw_run_pictures(run, title, style.class_names, style.grey)) {
     std::printf("wrote %s\n", picture.c_str());
   }
   return 0;

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <unistd.h>
 
 #include "cnn/core/version.hpp"
 #include "cnn/data/image.hpp"
+#include "cnn/io/model_file.hpp"
 #include "cnn/io/run_log.hpp"
 #include "cnn/plots/plots.hpp"
 #include "commands.hpp"
@@ -181,63 +183,127 @@ void RunRecord::write() const {
   }
 }
 
+RunPictureStyle read_run_picture_style(const fs::path& run) {
+  RunPictureStyle style;
+  const fs::path path = run / "run.json";
+  std::ifstream in(path);
+  if (!in) return style;  // a run folder of an early version: numbers, ink on paper
+  const nlohmann::json record = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!record.is_object()) throw DataError(path.string() + ": not a JSON object");
+  if (const auto names = record.find("class_names"); names != record.end()) {
+    if (!names->is_array() || names->empty()) {
+      throw DataError(path.string() + ": class_names must be an array of class names");
+    }
+    for (std::size_t c = 0; c < names->size(); ++c) {
+      if (!(*names)[c].is_string()) {
+        throw DataError(path.string() + ": class_names[" + std::to_string(c) + "] is not a string");
+      }
+      style.class_names.push_back((*names)[c].get<std::string>());
+    }
+  }
+  if (const auto preparation = record.find("preparation"); preparation != record.end()) {
+    const std::optional<Preparation> parsed =
+        preparation->is_string() ? parse_preparation(preparation->get<std::string>())
+                                 : std::nullopt;
+    if (!parsed) throw DataError(path.string() + ": preparation must be \"digit\" or \"resize\"");
+    style.grey = *parsed == Preparation::digit ? GreyDrawing::ink_on_paper : GreyDrawing::as_is;
+  }
+  return style;
+}
+
 void write_test_results(const fs::path& run, const Dataset& test, const Evaluation& evaluation) {
   write_predictions_csv(run / "test_predictions.csv", test, evaluation, "run folder");
 
   const std::size_t count = std::min(kSampleCount, test.size());
   const std::size_t rows = (count + kSampleColumns - 1) / kSampleColumns;
-  GrayImage mosaic{kSampleColumns * test.cols(), rows * test.rows(), {}};
-  mosaic.pixels.assign(mosaic.width * mosaic.height, 0);
+  const std::size_t channels = test.channels(), height = test.rows(), width = test.cols();
+  Image mosaic{channels, rows * height, kSampleColumns * width, {}};
+  mosaic.pixels.assign(channels * mosaic.height * mosaic.width, 0);
   for (std::size_t i = 0; i < count; ++i) {
-    const std::uint8_t* image = test.image(i);
-    const std::size_t x0 = (i % kSampleColumns) * test.cols(),
-                      y0 = (i / kSampleColumns) * test.rows();
-    for (std::size_t y = 0; y < test.rows(); ++y) {
-      std::copy(image + y * test.cols(), image + (y + 1) * test.cols(),
-                mosaic.pixels.begin() + static_cast<long>((y0 + y) * mosaic.width + x0));
+    const std::uint8_t* image = test.image(i);  // planar: channel after channel
+    const std::size_t x0 = (i % kSampleColumns) * width, y0 = (i / kSampleColumns) * height;
+    for (std::size_t c = 0; c < channels; ++c) {
+      for (std::size_t y = 0; y < height; ++y) {
+        const std::uint8_t* from = image + (c * height + y) * width;
+        std::copy(from, from + width,
+                  mosaic.pixels.begin() +
+                      static_cast<long>((c * mosaic.height + y0 + y) * mosaic.width + x0));
+      }
     }
   }
-  write_pgm(run / "samples.pgm", mosaic);
+  write_png(run / "samples.png", mosaic);
 }
 
-std::vector<fs::path> draw_run_pictures(const fs::path& run, const std::string& title) {
+namespace {
+
+// The sample mosaic of the run folder: samples.png, or samples.pgm of earlier versions.
+Image read_samples(const fs::path& run, fs::path& used) {
+  used = run / "samples.png";
+  std::error_code ec;
+  if (!fs::exists(used, ec) && fs::exists(run / "samples.pgm", ec)) used = run / "samples.pgm";
+  try {
+    return read_image_natural(used);
+  } catch (const ImageError& e) {
+    throw DataError(e.what());
+  }
+}
+
+}  // namespace
+
+std::vector<fs::path> draw_run_pictures(const fs::path& run, const std::string& title,
+                                        const std::vector<std::string>& class_names,
+                                        GreyDrawing grey) {
   std::vector<fs::path> written;
   const std::vector<MetricsRow> rows = read_metrics(run / "metrics.csv");
   plot_loss(run / "loss.png", rows, title + ": training loss and validation accuracy");
   written.push_back(run / "loss.png");
 
-  const PredictionsCsv tests = read_predictions_csv(run / "test_predictions.csv");
+  const fs::path csv_path = run / "test_predictions.csv";
+  const PredictionsCsv tests = read_predictions_csv(csv_path);
   std::int32_t largest = 1;
   for (std::size_t i = 0; i < tests.labels.size(); ++i) {
     largest = std::max({largest, tests.labels[i], tests.predicted[i]});
   }
-  const Evaluation evaluation = evaluation_from(static_cast<std::size_t>(largest) + 1, tests.labels,
-                                                tests.predicted, tests.confidence);
-  plot_confusion(run / "confusion.png", evaluation, title + ", test set");
+  std::size_t classes = static_cast<std::size_t>(largest) + 1;
+  if (!class_names.empty()) {
+    // Two named classes of which only class 0 occurs still make a 2x2 matrix.
+    if (static_cast<std::size_t>(largest) >= class_names.size()) {
+      throw DataError(csv_path.string() + ": class " + std::to_string(largest) + " occurs, but " +
+                      std::to_string(class_names.size()) + " classes are named");
+    }
+    classes = class_names.size();
+  }
+  const Evaluation evaluation =
+      evaluation_from(classes, tests.labels, tests.predicted, tests.confidence);
+  plot_confusion(run / "confusion.png", evaluation, title + ", test set", class_names);
   written.push_back(run / "confusion.png");
 
-  const fs::path samples_path = run / "samples.pgm";
-  GrayImage samples;
-  try {
-    samples = read_image(samples_path);
-  } catch (const ImageError& e) {
-    throw DataError(e.what());
-  }
-  const std::size_t side = samples.width / kSampleColumns;
-  if (side == 0 || samples.width % kSampleColumns != 0 || samples.height % side != 0) {
+  fs::path samples_path;
+  const Image samples = read_samples(run, samples_path);
+  // The mosaic is kSampleColumns images wide and as many rows high as the first test images fill.
+  const std::size_t shown = std::min(kSampleCount, tests.labels.size());
+  const std::size_t mosaic_rows = (shown + kSampleColumns - 1) / kSampleColumns;
+  if (mosaic_rows == 0 || samples.width % kSampleColumns != 0 ||
+      samples.height % mosaic_rows != 0) {
     throw DataError(samples_path.string() + ": " + std::to_string(samples.width) + "x" +
                     std::to_string(samples.height) + " is not a mosaic of " +
-                    std::to_string(kSampleColumns) + " square images a row");
+                    std::to_string(kSampleColumns) + " images a row in " +
+                    std::to_string(mosaic_rows) + " rows (the " + std::to_string(shown) +
+                    " first images of " + csv_path.filename().string() + ")");
   }
-  const std::size_t count = std::min(tests.labels.size(), kSampleColumns * (samples.height / side));
+  const std::size_t width = samples.width / kSampleColumns, height = samples.height / mosaic_rows;
+  const std::size_t channels = samples.channels;
   std::vector<PredictedImage> images;
-  for (std::size_t i = 0; i < count; ++i) {
+  for (std::size_t i = 0; i < shown; ++i) {
     PredictedImage p;
-    p.image = {side, side, std::vector<std::uint8_t>(side * side)};
-    const std::size_t x0 = (i % kSampleColumns) * side, y0 = (i / kSampleColumns) * side;
-    for (std::size_t y = 0; y < side; ++y) {
-      for (std::size_t x = 0; x < side; ++x)
-        p.image.pixels[y * side + x] = samples.at(x0 + x, y0 + y);
+    p.image = {channels, height, width, std::vector<std::uint8_t>(channels * height * width)};
+    const std::size_t x0 = (i % kSampleColumns) * width, y0 = (i / kSampleColumns) * height;
+    for (std::size_t c = 0; c < channels; ++c) {
+      for (std::size_t y = 0; y < height; ++y) {
+        for (std::size_t x = 0; x < width; ++x) {
+          p.image.pixels[(c * height + y) * width + x] = samples.at(c, y0 + y, x0 + x);
+        }
+      }
     }
     p.label = tests.labels[i];
     p.predicted = tests.predicted[i];
@@ -245,7 +311,8 @@ std::vector<fs::path> draw_run_pictures(const fs::path& run, const std::string& 
     images.push_back(std::move(p));
   }
   plot_predictions(run / "predictions.png", images, kSampleColumns,
-                   title + ": the first " + std::to_string(count) + " test images");
+                   title + ": the first " + std::to_string(shown) + " test images", class_names,
+                   grey);
   written.push_back(run / "predictions.png");
   return written;
 }

@@ -5,7 +5,12 @@
 //   model.safetensors     the trained model
 //   test_predictions.csv  every test image's label, prediction, confidence and logits
 //                         (predictions_csv.hpp)
-//   samples.pgm           the first test images (up to 100) side by side, 10 a row, for the grid
+//   samples.png           the first test images (up to 100) side by side, 10 a row, for the grid:
+//                         grey or RGB as the data; the images' width is the mosaic's width / 10,
+//                         their height the mosaic's height / its rows (ceil(images / 10) of the
+//                         images in test_predictions.csv, at most 10), so images of any shape cut
+//                         back. Run folders of earlier versions hold samples.pgm (grey, square
+//                         images) instead; `cnn plot` reads either.
 //   loss.png predictions.png confusion.png   drawn from the files above (`cnn plot` redraws them)
 #pragma once
 
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "cnn/data/dataset.hpp"
+#include "cnn/plots/plots.hpp"
 #include "cnn/train/evaluation.hpp"
 
 namespace cnn::cli {
@@ -61,13 +67,27 @@ class RunRecord {
   nlohmann::json record_;
 };
 
-// Writes test_predictions.csv and samples.pgm for the test set and its evaluation.
+// How the pictures of a run name its classes and draw its grey images, from run.json's keys
+// "class_names" (an array of strings, one per class) and "preparation" ("digit": ink on paper,
+// "resize": as they are). Run folders of earlier versions lack them, or run.json: numbers, ink on
+// paper. Throws DataError naming run.json when it is not JSON or a key holds something else.
+struct RunPictureStyle {
+  std::vector<std::string> class_names;
+  GreyDrawing grey = GreyDrawing::ink_on_paper;
+};
+RunPictureStyle read_run_picture_style(const std::filesystem::path& run);
+
+// Writes test_predictions.csv and samples.png for the test set and its evaluation.
 void write_test_results(const std::filesystem::path& run, const Dataset& test,
                         const Evaluation& evaluation);
 
-// Draws loss.png, predictions.png and confusion.png from the files of the run folder; the title
-// names the run. Returns the pictures written. Throws DataError / PlotError naming the file.
-std::vector<std::filesystem::path> draw_run_pictures(const std::filesystem::path& run,
-                                                     const std::string& title);
+// Draws loss.png, predictions.png and confusion.png from the files of the run folder (samples.png,
+// or samples.pgm of earlier run folders); the title names the run. Classes are named by
+// class_names (numbers when empty); grey sample images are drawn as `grey` says (ink on paper for
+// digits). Returns the pictures written. Throws DataError / PlotError naming the file: a mosaic
+// that does not cut into the images of test_predictions.csv, a class beyond the names given.
+std::vector<std::filesystem::path> draw_run_pictures(
+    const std::filesystem::path& run, const std::string& title,
+    const std::vector<std::string>& class_names = {}, GreyDrawing grey = GreyDrawing::ink_on_paper);
 
 }  // namespace cnn::cli

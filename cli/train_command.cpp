@@ -219,7 +219,7 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
   if (!plan.writes_files()) return;
   const double test_accuracy = evaluation.accuracy();
   std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, plan.test_set.size());
-  std::fputs(evaluation.confusion_text().c_str(), stdout);
+  std::fputs(evaluation.confusion_text(plan.test_set.class_names()).c_str(), stdout);
 
   ModelInfo info = model_info(plan, val_accuracy, test_accuracy);
   add_early_stopping_info(info, plan, session);
@@ -232,8 +232,11 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
     std::printf("saved model to %s\n", plan.args.save.c_str());
   }
   write_test_results(plan.run, plan.test_set, evaluation);
-  files.insert(files.end(), {"test_predictions.csv", "samples.pgm"});
-  for (const auto& picture : draw_run_pictures(plan.run, plan.run.filename().string())) {
+  files.insert(files.end(), {"test_predictions.csv", "samples.png"});
+  const GreyDrawing grey =
+      info.preparation == Preparation::digit ? GreyDrawing::ink_on_paper : GreyDrawing::as_is;
+  for (const auto& picture : draw_run_pictures(plan.run, plan.run.filename().string(),
+                                               plan.test_set.class_names(), grey)) {
     files.push_back(picture.filename());
   }
   print_summary(plan, session, test_accuracy, files);

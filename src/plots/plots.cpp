@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <limits>
@@ -55,6 +56,29 @@ class Canvas {
     cairo_move_to(cr(), -shift, 0);
     cairo_show_text(cr(), s.c_str());
     cairo_restore(cr());
+  }
+
+  // How far text of this size advances.
+  double text_width(const std::string& s, double size, bool bold = false) {
+    cairo_save(cr());
+    cairo_select_font_face(cr(), kFont, CAIRO_FONT_SLANT_NORMAL,
+                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr(), size);
+    cairo_text_extents_t extents;
+    cairo_text_extents(cr(), s.c_str(), &extents);
+    cairo_restore(cr());
+    return extents.x_advance;
+  }
+
+  // s as it is when it fits max_width, else cut (shorten_class_name) to the most characters that
+  // fit with the '.' that marks the cut.
+  std::string fitted(const std::string& s, double size, double max_width, bool bold = false) {
+    std::string shown = shorten_class_name(s, display_width(s));
+    for (std::size_t keep = display_width(shown); keep > 1; --keep) {
+      shown = shorten_class_name(s, keep);
+      if (text_width(shown, size, bold) <= max_width) return shown;
+    }
+    return shorten_class_name(s, 1);
   }
 
   void line(double x0, double y0, double x1, double y1, double width) {
@@ -441,11 +465,85 @@ void plot_lr_find(const std::filesystem::path& path, const LrFindResult& result,
   canvas.write(path);
 }
 
+namespace {
+
+// The name of class c for pictures: class_names[c], or the number when there are none.
+std::string class_label(int c, const std::vector<std::string>& class_names) {
+  return class_names.empty() ? std::to_string(c) : class_names[static_cast<std::size_t>(c)];
+}
+
+// A cairo surface holding image's pixels as RGB (grey images inverted when ink on paper).
+std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> thumbnail(const Image& image,
+                                                                             GreyDrawing grey) {
+  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
+      cairo_image_surface_create(CAIRO_FORMAT_RGB24, static_cast<int>(image.width),
+                                 static_cast<int>(image.height)),
+      cairo_surface_destroy);
+  cairo_surface_flush(surface.get());
+  unsigned char* data = cairo_image_surface_get_data(surface.get());
+  const auto stride = static_cast<std::size_t>(cairo_image_surface_get_stride(surface.get()));
+  if (data == nullptr) return surface;  // an error surface: drawing it sets an error status
+  const bool invert = image.channels == 1 && grey == GreyDrawing::ink_on_paper;
+  for (std::size_t y = 0; y < image.height; ++y) {
+    auto* row = reinterpret_cast<std::uint32_t*>(data + y * stride);
+    for (std::size_t x = 0; x < image.width; ++x) {
+      std::uint32_t r = image.at(0, y, x), g = r, b = r;
+      if (image.channels == 3) g = image.at(1, y, x), b = image.at(2, y, x);
+      if (invert) r = g = b = 255 - r;
+      row[x] = (r << 16) | (g << 8) | b;  // CAIRO_FORMAT_RGB24: 0xXXRRGGBB in native order
+    }
+  }
+  cairo_surface_mark_dirty(surface.get());
+  return surface;
+}
+
+}  // namespace
+
 void plot_predictions(const std::filesystem::path& path, const std::vector<PredictedImage>& images,
-                      std::size_t columns, const std::string& title) {
+                      std::size_t columns, const std::string& title,
+                      const std::vector<std::string>& given_names, GreyDrawing grey) {
   if (images.empty() || columns == 0) throw PlotError(path.string() + ": no images to show");
+  // Names that are the numbers ("0", "1", ... of IDX data) are drawn as numbers are: one line.
+  bool numbered = true;
+  for (std::size_t c = 0; c < given_names.size(); ++c) {
+    numbered = numbered && given_names[c] == std::to_string(c);
+  }
+  const std::vector<std::string> no_names;
+  const std::vector<std::string>& class_names = numbered ? no_names : given_names;
+  std::size_t largest_side = 1, box_w = 0, box_h = 0;
+  bool wrong_with_names = false;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const PredictedImage& p = images[i];
+    const Image& image = p.image;
+    if ((image.channels != 1 && image.channels != 3) || image.width == 0 || image.height == 0 ||
+        image.width > kMaxImageSide || image.height > kMaxImageSide ||
+        image.pixels.size() != image.channels * image.height * image.width) {
+      throw PlotError(path.string() + ": image " + std::to_string(i) + " is not an image of 1 or " +
+                      "3 channels whose pixels match its size");
+    }
+    for (const int c : {p.label, p.predicted}) {
+      if (c < 0 || (!given_names.empty() && static_cast<std::size_t>(c) >= given_names.size())) {
+        throw PlotError(path.string() + ": image " + std::to_string(i) + " has class " +
+                        std::to_string(c) + ", which has no name (" +
+                        std::to_string(given_names.size()) + " class names)");
+      }
+    }
+    largest_side = std::max({largest_side, image.width, image.height});
+    wrong_with_names = wrong_with_names || (!class_names.empty() && p.predicted != p.label);
+  }
+  // Whole-pixel enlargement up to 96 pixels a side (28x28 and 32x32 three times), else shrunk.
+  constexpr double kBox = 96;
+  const double scale = largest_side <= 96 ? std::floor(kBox / static_cast<double>(largest_side))
+                                          : kBox / static_cast<double>(largest_side);
+  for (const PredictedImage& p : images) {
+    box_w = std::max(box_w, static_cast<std::size_t>(std::ceil(scale * p.image.width)));
+    box_h = std::max(box_h, static_cast<std::size_t>(std::ceil(scale * p.image.height)));
+  }
+  const double cell_w = std::max(100.0, static_cast<double>(box_w) + 16);
+  // Named wrong predictions get a second caption line for the true class.
+  const double cell_h = static_cast<double>(box_h) + 40 + (wrong_with_names ? 18 : 0);
+  const double margin = 20, header = 70;
   const std::size_t rows = (images.size() + columns - 1) / columns;
-  const double scale = 3.0, cell_w = 100, cell_h = 124, margin = 20, header = 70;
   const int width = static_cast<int>(2 * margin + cell_w * static_cast<double>(columns));
   const int height = static_cast<int>(header + margin + cell_h * static_cast<double>(rows));
   Canvas canvas(width, height);
@@ -460,26 +558,38 @@ void plot_predictions(const std::filesystem::path& path, const std::vector<Predi
     const double image_w = scale * static_cast<double>(p.image.width);
     const double image_h = scale * static_cast<double>(p.image.height);
     const double ix = x0 + (cell_w - image_w) / 2, iy = y0 + 4;
-    // Each pixel a scale x scale square, ink dark on white paper.
-    for (std::size_t y = 0; y < p.image.height; ++y) {
-      for (std::size_t x = 0; x < p.image.width; ++x) {
-        const double v = 1.0 - p.image.at(x, y) / 255.0;
-        cairo_set_source_rgb(cr, v, v, v);
-        cairo_rectangle(cr, ix + scale * static_cast<double>(x),
-                        iy + scale * static_cast<double>(y), scale, scale);
-        cairo_fill(cr);
-      }
-    }
+    const auto pixels = thumbnail(p.image, grey);
+    cairo_save(cr);
+    cairo_rectangle(cr, ix, iy, image_w, image_h);
+    cairo_clip(cr);
+    cairo_translate(cr, ix, iy);
+    cairo_scale(cr, scale, scale);
+    cairo_set_source_surface(cr, pixels.get(), 0, 0);
+    // Enlarged: every pixel a sharp square; shrunk: averaged.
+    cairo_pattern_set_filter(cairo_get_source(cr),
+                             scale >= 1 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
+    cairo_paint(cr);
+    cairo_restore(cr);
     const bool correct = p.predicted == p.label;
     canvas.color(correct ? kGrid : kWrong);
     cairo_set_line_width(cr, correct ? 1 : 3);
     cairo_rectangle(cr, ix - 1.5, iy - 1.5, image_w + 3, image_h + 3);
     cairo_stroke(cr);
     canvas.color(correct ? kBlack : kWrong);
-    const std::string caption =
-        correct ? std::to_string(p.predicted)
-                : std::to_string(p.predicted) + " (true " + std::to_string(p.label) + ")";
-    canvas.text(caption, x0 + cell_w / 2, iy + image_h + 24, 17, Canvas::Align::center, !correct);
+    const double caption_y = iy + image_h + 24, room = cell_w - 6;
+    const std::string predicted = class_label(p.predicted, class_names);
+    if (class_names.empty()) {
+      const std::string caption =
+          correct ? predicted : predicted + " (true " + std::to_string(p.label) + ")";
+      canvas.text(caption, x0 + cell_w / 2, caption_y, 17, Canvas::Align::center, !correct);
+    } else {
+      canvas.text(canvas.fitted(predicted, 15, room, !correct), x0 + cell_w / 2, caption_y, 15,
+                  Canvas::Align::center, !correct);
+      if (!correct) {
+        canvas.text(canvas.fitted("true: " + class_label(p.label, class_names), 13, room),
+                    x0 + cell_w / 2, caption_y + 18, 13, Canvas::Align::center);
+      }
+    }
   }
   canvas.color(kBlack);
   canvas.text(title, width / 2.0, 32, 20, Canvas::Align::center, true);
@@ -492,19 +602,39 @@ void plot_predictions(const std::filesystem::path& path, const std::vector<Predi
 }
 
 void plot_confusion(const std::filesystem::path& path, const Evaluation& evaluation,
-                    const std::string& title) {
+                    const std::string& title, const std::vector<std::string>& class_names) {
   const std::size_t k = evaluation.classes;
   if (k == 0 || evaluation.confusion.size() != k * k) {
     throw PlotError(path.string() + ": no confusion matrix to draw");
   }
+  if (!class_names.empty() && class_names.size() != k) {
+    throw PlotError(path.string() + ": " + std::to_string(class_names.size()) +
+                    " class names for " + std::to_string(k) + " classes");
+  }
   const double cell = k <= 10 ? 60 : std::max(12.0, 600.0 / static_cast<double>(k));
-  const double left = 110, top = 110, extra = 110;
+  const double font = std::min(16.0, cell * 0.3);
+  const bool counts_readable = font >= 6;
+  // Class labels: 15 pixels while the cells allow, smaller for many classes. Column labels are
+  // turned upright when names or numbers would not fit side by side above their cells.
+  const double label_font = std::min(15.0, cell * 0.75);
+  constexpr double kMaxLabel = 150;
+  std::vector<std::string> labels(k);
+  double widest = 0;
+  // A throwaway canvas to measure the labels before the picture's size is known.
+  Canvas measure(1, 1);
+  for (std::size_t c = 0; c < k; ++c) {
+    labels[c] =
+        measure.fitted(class_label(static_cast<int>(c), class_names), label_font, kMaxLabel);
+    widest = std::max(widest, measure.text_width(labels[c], label_font));
+  }
+  const bool upright = widest > cell - 4;
+  const double left = std::max(110.0, widest + 60);
+  const double top = upright ? std::max(110.0, widest + 80) : 110.0, extra = 110;
   const double grid = cell * static_cast<double>(k);
   const int width = static_cast<int>(left + grid + extra + 30);
   const int height = static_cast<int>(top + grid + 40);
   Canvas canvas(width, height);
   cairo_t* cr = canvas.cr();
-  const double font = std::min(16.0, cell * 0.3);
 
   for (std::size_t t = 0; t < k; ++t) {
     const std::size_t row_total = evaluation.class_count(t);
@@ -522,7 +652,7 @@ void plot_confusion(const std::filesystem::path& path, const Evaluation& evaluat
       canvas.color(c);
       cairo_rectangle(cr, x, y, cell, cell);
       cairo_fill(cr);
-      if (count > 0) {
+      if (count > 0 && counts_readable) {
         const bool dark = (c.r + c.g + c.b) / 3 < 0.6;
         canvas.color(dark ? Rgb{1, 1, 1} : kBlack);
         canvas.text(std::to_string(count), x + cell / 2, y + cell / 2 + font * 0.35, font,
@@ -531,12 +661,17 @@ void plot_confusion(const std::filesystem::path& path, const Evaluation& evaluat
     }
     char accuracy[32];
     std::snprintf(accuracy, sizeof accuracy, "%.1f%%", 100 * evaluation.class_accuracy(t));
+    const double middle = cell * (static_cast<double>(t) + 0.5), shift = label_font / 3;
     canvas.color(kBlack);
-    canvas.text(accuracy, left + grid + 12, top + cell * (static_cast<double>(t) + 0.5) + 5, 15);
-    canvas.text(std::to_string(t), left - 10, top + cell * (static_cast<double>(t) + 0.5) + 5, 15,
-                Canvas::Align::right);
-    canvas.text(std::to_string(t), left + cell * (static_cast<double>(t) + 0.5), top - 10, 15,
-                Canvas::Align::center);
+    canvas.text(accuracy, left + grid + 12, top + middle + shift, label_font);
+    canvas.text(labels[t], left - 10, top + middle + shift, label_font, Canvas::Align::right);
+    if (upright) {
+      // Read from the bottom up, ending just above the column.
+      canvas.text(labels[t], left + middle + shift, top - 10, label_font, Canvas::Align::left,
+                  false, true);
+    } else {
+      canvas.text(labels[t], left + middle, top - 10, label_font, Canvas::Align::center);
+    }
   }
   canvas.color(kGrid);
   for (std::size_t i = 0; i <= k; ++i) {
@@ -549,8 +684,9 @@ void plot_confusion(const std::filesystem::path& path, const Evaluation& evaluat
   std::snprintf(heading, sizeof heading, "%s: accuracy %.2f%% of %zu", title.c_str(),
                 100 * evaluation.accuracy(), evaluation.images());
   canvas.text(heading, width / 2.0, 32, 20, Canvas::Align::center, true);
-  canvas.text("predicted class", left + grid / 2, top - 40, 15, Canvas::Align::center);
-  canvas.text("true class", left - 50, top + grid / 2, 15, Canvas::Align::center, false, true);
+  canvas.text("predicted class", left + grid / 2, upright ? 58 : top - 40, 15,
+              Canvas::Align::center);
+  canvas.text("true class", 28, top + grid / 2, 15, Canvas::Align::center, false, true);
   canvas.text("class accuracy", left + grid + 12, top - 10, 14);
   canvas.write(path);
 }

@@ -31,26 +31,94 @@ double Evaluation::class_accuracy(std::size_t c) const {
                     : static_cast<double>(confusion[c * classes + c]) / static_cast<double>(count);
 }
 
-std::string Evaluation::confusion_text() const {
+std::size_t display_width(const std::string& text) {
+  std::size_t width = 0;
+  for (const char ch : text) width += (static_cast<unsigned char>(ch) & 0xC0) != 0x80 ? 1 : 0;
+  return width;
+}
+
+std::string shorten_class_name(const std::string& name, std::size_t width) {
+  // Control characters would break a table's or a caption's line; they become '?'.
+  std::string clean;
+  clean.reserve(name.size());
+  for (const char ch : name) {
+    const auto byte = static_cast<unsigned char>(ch);
+    clean += (byte < 0x20 || byte == 0x7F) ? '?' : ch;
+  }
+  if (display_width(clean) <= width) return clean;
+  if (width == 0) return {};
+  // Keep width − 1 characters and a '.', cutting before the byte that starts character width.
+  std::string cut;
+  std::size_t characters = 0;
+  for (const char ch : clean) {
+    const bool starts = (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+    if (starts && ++characters > width - 1) break;
+    cut += ch;
+  }
+  return cut + '.';
+}
+
+namespace {
+
+// The class labels for text: the given names (one per class) or the numbers.
+std::vector<std::string> labels_for(std::size_t classes, const std::vector<std::string>& names) {
+  if (!names.empty() && names.size() != classes) {
+    throw std::invalid_argument("evaluation: " + std::to_string(names.size()) +
+                                " class names for " + std::to_string(classes) +
+                                " classes; give one per class or none");
+  }
+  std::vector<std::string> labels(classes);
+  for (std::size_t c = 0; c < classes; ++c) {
+    labels[c] = names.empty() ? std::to_string(c) : names[c];
+  }
+  return labels;
+}
+
+// text padded on the left with spaces to `width` characters (nothing when it is as wide).
+std::string right_aligned(const std::string& text, std::size_t width) {
+  const std::size_t have = display_width(text);
+  return std::string(have < width ? width - have : 0, ' ') + text;
+}
+
+}  // namespace
+
+std::string Evaluation::confusion_text(const std::vector<std::string>& class_names) const {
+  const std::vector<std::string> labels = labels_for(classes, class_names);
+  constexpr std::size_t kMinColumn = 5, kMaxColumnName = 8, kMinRowLabel = 9, kMaxRowLabel = 16;
+  std::size_t longest = 0, largest = 0;
+  for (const std::string& label : labels) longest = std::max(longest, display_width(label));
+  for (const std::size_t count : confusion) largest = std::max(largest, count);
+  const std::size_t column =
+      std::max({kMinColumn, std::min(longest, kMaxColumnName), std::to_string(largest).size()});
+  const std::size_t row_label = std::max(kMinRowLabel, std::min(longest, kMaxRowLabel));
+
   std::string text = "confusion matrix (rows: true class, columns: predicted class)\n";
-  char cell[32];
-  text += "true\\pred";
+  text += "true\\pred" + std::string(row_label - kMinRowLabel, ' ');
   for (std::size_t p = 0; p < classes; ++p) {
-    std::snprintf(cell, sizeof cell, " %5zu", p);
-    text += cell;
+    text += ' ' + right_aligned(shorten_class_name(labels[p], column), column);
   }
   text += "   total  accuracy\n";
+  char cell[48];
   for (std::size_t t = 0; t < classes; ++t) {
-    std::snprintf(cell, sizeof cell, "%9zu", t);
-    text += cell;
+    text += right_aligned(shorten_class_name(labels[t], row_label), row_label);
     for (std::size_t p = 0; p < classes; ++p) {
-      std::snprintf(cell, sizeof cell, " %5zu", confusion[t * classes + p]);
-      text += cell;
+      text += ' ' + right_aligned(std::to_string(confusion[t * classes + p]), column);
     }
     std::snprintf(cell, sizeof cell, "  %6zu  %8.4f\n", class_count(t), class_accuracy(t));
     text += cell;
   }
   return text;
+}
+
+std::string Evaluation::class_accuracy_text(const std::vector<std::string>& class_names) const {
+  const std::vector<std::string> labels = labels_for(classes, class_names);
+  std::string text = "per-class accuracy:";
+  char cell[32];
+  for (std::size_t c = 0; c < classes; ++c) {
+    std::snprintf(cell, sizeof cell, ": %.4f", class_accuracy(c));
+    text += ' ' + shorten_class_name(labels[c], labels[c].size()) + cell;
+  }
+  return text + '\n';
 }
 
 void check_model_fits(Sequential& model, const Dataset& data) {

@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "cnn/arch/presets.hpp"
 #include "cnn/nn/layers/batch_norm.hpp"
 #include "cnn/nn/layers/conv2d.hpp"
 #include "cnn/nn/layers/linear.hpp"
+#include "gradient_check.hpp"
 
 namespace cnn {
 namespace {
@@ -60,6 +64,49 @@ TEST(Architecture, PresetsAreTheDesignsNetworks) {
   for (const auto& name : preset_names()) {
     EXPECT_EQ(make_preset(name, kImage, 3).output_shape(Shape{2, 1, 28, 28}), (Shape{2, 3}))
         << name;
+  }
+}
+
+// Colour images (CIFAR-10's 3x32x32, and 3x28x28): every preset builds for 3 channels, its first
+// layer takes them, and a training forward and backward give logits of 10 classes and gradients
+// that are finite and not all zero for every parameter and for the input.
+TEST(Architecture, PresetsTrainOnColourImages) {
+  for (const Shape& image : {Shape{3, 32, 32}, Shape{3, 28, 28}}) {
+    for (const auto& name : preset_names()) {
+      SCOPED_TRACE(name + " on " + image.to_string());
+      Sequential model = make_preset(name, image, 10);
+      model.initialize(1);
+      EXPECT_EQ(dynamic_cast<Conv2D&>(model.layer(0)).in_channels(), 3u);
+      const Tensor x =
+          testing::random_tensor(Shape{2, image[0], image[1], image[2]}, 5, 0.0f, 1.0f);
+      const Tensor& logits = model.forward(x, /*training=*/true);
+      ASSERT_EQ(logits.shape(), (Shape{2, 10}));
+      for (std::size_t i = 0; i < logits.size(); ++i) ASSERT_TRUE(std::isfinite(logits[i])) << i;
+      const Tensor dlogits = testing::random_tensor(logits.shape(), 6);
+      Tensor input_grad;
+      model.backward(dlogits, input_grad);
+      ASSERT_EQ(input_grad.shape(), x.shape());
+      const auto finite_and_not_zero = [](const Tensor& t) {
+        bool any = false;
+        for (std::size_t i = 0; i < t.size(); ++i) {
+          if (!std::isfinite(t[i])) return false;
+          any = any || t[i] != 0.0f;
+        }
+        return any;
+      };
+      EXPECT_TRUE(finite_and_not_zero(input_grad));
+      // Every channel of the input gets a gradient: the colour reaches the loss.
+      const std::size_t plane = image[1] * image[2];
+      for (std::size_t c = 0; c < 3; ++c) {
+        Tensor channel(Shape{plane});
+        std::copy(input_grad.data() + c * plane, input_grad.data() + (c + 1) * plane,
+                  channel.data());
+        EXPECT_TRUE(finite_and_not_zero(channel)) << "channel " << c;
+      }
+      for (const Parameter& p : model.parameters()) {
+        EXPECT_TRUE(finite_and_not_zero(*p.grad)) << p.name;
+      }
+    }
   }
 }
 

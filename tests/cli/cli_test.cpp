@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "cli_runner.hpp"
 #include "cnn/data/idx.hpp"
+#include "cnn/data/image.hpp"
 
 namespace {
 
@@ -360,7 +362,7 @@ TEST_F(CliTest, TrainWritesARunFolderWithLogModelAndPictures) {
   EXPECT_TRUE(Contains(r.out, "confusion matrix (rows: true class, columns: predicted class)"));
   EXPECT_TRUE(Contains(r.out, "run folder " + run_dir.string()));
   for (const char* file : {"metrics.csv", "model.safetensors", "test_predictions.csv",
-                           "samples.pgm", "loss.png", "predictions.png", "confusion.png"}) {
+                           "samples.png", "loss.png", "predictions.png", "confusion.png"}) {
     EXPECT_TRUE(fs::is_regular_file(run_dir / file)) << file;
   }
   // Header, a line every 4 iterations (10 lines), none extra: evaluations (20, 40) fall on them.
@@ -433,6 +435,99 @@ TEST_F(CliTest, PlotOfAMissingOrIncompleteRunFolder) {
   const Result r = run({"plot", (dir_ / "empty").string()});
   EXPECT_EQ(r.status, 1) << r;
   EXPECT_TRUE(Contains(r.err, "empty/metrics.csv"));
+}
+
+// run.json with `keys` (JSON members, "\"k\": v, ...") added to its object.
+void add_to_run_json(const fs::path& run, const std::string& keys) {
+  std::string text = read_text(run / "run.json");
+  const std::size_t end = text.rfind('}');
+  ASSERT_NE(end, std::string::npos) << text;
+  text.insert(end, ", " + keys);
+  std::ofstream(run / "run.json") << text;
+}
+
+TEST_F(CliTest, PlotReadsSamplesOfAnyVersionAndNamesFromRunJson) {
+  const fs::path run_dir = dir_ / "run";
+  ASSERT_EQ(run({"train", "--data", data(), "--iterations", "2", "--val", "50", "--out",
+                 run_dir.string()})
+                .status,
+            0);
+  // The first 50 test images, 10 a row: a grey mosaic of 280x140.
+  EXPECT_FALSE(fs::exists(run_dir / "samples.pgm"));
+  const cnn::Image samples = cnn::read_image_natural(run_dir / "samples.png");
+  EXPECT_EQ(samples.channels, 1u);
+  EXPECT_EQ(samples.width, 280u);
+  EXPECT_EQ(samples.height, 140u);
+
+  // A run folder of an earlier version: samples.pgm, no class names in run.json.
+  fs::remove(run_dir / "samples.png");
+  fs::remove(run_dir / "predictions.png");
+  cnn::write_pgm(
+      run_dir / "samples.pgm",
+      {280, 140, std::vector<std::uint8_t>(samples.pixels.begin(), samples.pixels.end())});
+  Result plot = run({"plot", run_dir.string()});
+  ASSERT_EQ(plot.status, 0) << plot;
+  EXPECT_TRUE(fs::is_regular_file(run_dir / "predictions.png"));
+
+  // Class names and the preparation from run.json.
+  add_to_run_json(run_dir,
+                  "\"class_names\": [\"zero\", \"one\", \"two\", \"three\", \"four\", \"five\", "
+                  "\"six\", \"seven\", \"eight\", \"a very long name for nine\"], "
+                  "\"preparation\": \"resize\"");
+  plot = run({"plot", run_dir.string()});
+  ASSERT_EQ(plot.status, 0) << plot;
+
+  // Colour images that are not square (12 high, 20 wide) cut back from samples.png: the
+  // prediction grid is drawn in colour.
+  cnn::Image colour{3, 5 * 12, 10 * 20, {}};
+  for (std::size_t c = 0; c < 3; ++c) {
+    colour.pixels.insert(colour.pixels.end(), colour.height * colour.width,
+                         static_cast<std::uint8_t>(60 + 80 * c));
+  }
+  cnn::write_png(run_dir / "samples.png", colour);
+  fs::remove(run_dir / "predictions.png");
+  plot = run({"plot", run_dir.string()});
+  ASSERT_EQ(plot.status, 0) << plot;
+  const cnn::Image grid = cnn::read_image_natural(run_dir / "predictions.png");
+  EXPECT_EQ(grid.channels, 3u);
+  EXPECT_EQ(grid.width, 2u * 20u + 10u * 100u);  // cells of 100 for images scaled to 80x48
+  fs::remove(run_dir / "samples.png");
+
+  // A mosaic that does not cut into 10 images a row is refused, naming the file.
+  cnn::write_pgm(run_dir / "samples.pgm", {281, 140, std::vector<std::uint8_t>(281 * 140)});
+  plot = run({"plot", run_dir.string()});
+  EXPECT_EQ(plot.status, 1) << plot;
+  EXPECT_TRUE(Contains(plot.err, "samples.pgm: 281x140 is not a mosaic of 10 images a row"))
+      << plot;
+}
+
+TEST_F(CliTest, PlotRefusesClassNamesThatDoNotFit) {
+  const fs::path run_dir = dir_ / "run";
+  ASSERT_EQ(run({"train", "--data", data(), "--iterations", "2", "--val", "50", "--out",
+                 run_dir.string()})
+                .status,
+            0);
+  const std::string record = read_text(run_dir / "run.json");
+  // The synthetic test set holds all 10 classes: two names are too few.
+  add_to_run_json(run_dir, "\"class_names\": [\"cat\", \"dog\"]");
+  Result plot = run({"plot", run_dir.string()});
+  EXPECT_EQ(plot.status, 1) << plot;
+  EXPECT_TRUE(Contains(plot.err, "test_predictions.csv: class 9 occurs, but 2 classes are named"))
+      << plot;
+  std::ofstream(run_dir / "run.json") << record;
+  add_to_run_json(run_dir, "\"class_names\": [1, 2]");
+  plot = run({"plot", run_dir.string()});
+  EXPECT_EQ(plot.status, 1) << plot;
+  EXPECT_TRUE(Contains(plot.err, "run.json: class_names[0] is not a string")) << plot;
+  std::ofstream(run_dir / "run.json") << record;
+  add_to_run_json(run_dir, "\"preparation\": \"sideways\"");
+  plot = run({"plot", run_dir.string()});
+  EXPECT_EQ(plot.status, 1) << plot;
+  EXPECT_TRUE(Contains(plot.err, "run.json: preparation must be \"digit\" or \"resize\"")) << plot;
+  std::ofstream(run_dir / "run.json") << "{ not json";
+  plot = run({"plot", run_dir.string()});
+  EXPECT_EQ(plot.status, 1) << plot;
+  EXPECT_TRUE(Contains(plot.err, "run.json: not a JSON object")) << plot;
 }
 
 TEST_F(CliTest, InfoShowsArchitectureShapesAndSettings) {

@@ -236,6 +236,42 @@ TEST(Augmenter, AnImagesMoveDependsOnItsKeyNotOnTheBatchAroundIt) {
   for (std::size_t i = 0; i < per_image; ++i) ASSERT_EQ(swapped[i], alone[i]) << i;
 }
 
+TEST(Augmenter, AllChannelsOfAnImageMoveAlike) {
+  // A colour batch whose three planes are copies of one grey plane: affine moves and elastic
+  // distortion give three identical planes, each what the grey image alone gives with the same
+  // key (so the same map bends every channel, and no channel draws its own).
+  AugmentOptions options{2.0, 15.0, 0.1};
+  options.elastic_alpha = 20.0;
+  options.elastic_sigma = 3.0;
+  const std::size_t batch = 3, height = 14, width = 17, plane = height * width;
+  const Tensor grey = testing::random_tensor(Shape{batch, 1, height, width}, 11, 0.0f, 1.0f);
+  Tensor colour(Shape{batch, 3, height, width});
+  for (std::size_t n = 0; n < batch; ++n) {
+    for (std::size_t c = 0; c < 3; ++c) {
+      std::copy(grey.data() + n * plane, grey.data() + (n + 1) * plane,
+                colour.data() + (n * 3 + c) * plane);
+    }
+  }
+  Tensor moved_grey = grey;
+  Augmenter(options).apply(moved_grey, keys_for(4, batch));
+  set_num_threads(2);
+  Augmenter(options).apply(colour, keys_for(4, batch));
+  set_num_threads(1);
+  bool moved = false;
+  for (std::size_t n = 0; n < batch; ++n) {
+    for (std::size_t c = 0; c < 3; ++c) {
+      for (std::size_t k = 0; k < plane; ++k) {
+        ASSERT_EQ(colour[(n * 3 + c) * plane + k], moved_grey[n * plane + k])
+            << "image " << n << " channel " << c << " pixel " << k;
+      }
+    }
+    for (std::size_t k = 0; k < plane; ++k) {
+      moved = moved || moved_grey[n * plane + k] != grey[n * plane + k];
+    }
+  }
+  EXPECT_TRUE(moved);
+}
+
 TEST(Augmenter, RejectsBadAmountsAndShapes) {
   EXPECT_THROW(Augmenter({-1.0, 0.0, 0.0}), std::invalid_argument);
   EXPECT_THROW(Augmenter({0.0, 0.0, 1.0}), std::invalid_argument);

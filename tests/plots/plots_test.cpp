@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "temp_dir.hpp"
 
@@ -163,7 +165,7 @@ TEST_F(PlotsTest, PredictionGridAndConfusionMatrix) {
   std::vector<cnn::PredictedImage> images;
   for (int i = 0; i < 23; ++i) {
     cnn::PredictedImage p;
-    p.image = {28, 28, std::vector<std::uint8_t>(28 * 28, 0)};
+    p.image = {1, 28, 28, std::vector<std::uint8_t>(28 * 28, 0)};
     for (std::size_t y = 6; y < 22; ++y) p.image.pixels[y * 28 + 14] = 255;
     p.label = i % 10;
     p.predicted = i % 7 == 0 ? (i + 1) % 10 : i % 10;
@@ -173,6 +175,10 @@ TEST_F(PlotsTest, PredictionGridAndConfusionMatrix) {
   const cnn::GrayImage grid = cnn::read_image(path("predictions.png"));
   EXPECT_EQ(grid.width, 1040u);  // 10 cells of 100 pixels and two margins of 20
   EXPECT_EQ(grid.height, 70u + 20u + 3u * 124u);
+  // The names "0".."9" of IDX data draw the same picture as no names.
+  cnn::plot_predictions(path("numbered.png"), images, 10, "grid",
+                        {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  EXPECT_EQ(cnn::read_image(path("numbered.png")).pixels, grid.pixels);
   EXPECT_THROW(cnn::plot_predictions(path("none.png"), {}, 10, "none"), cnn::PlotError);
 
   const cnn::Evaluation e =
@@ -181,6 +187,135 @@ TEST_F(PlotsTest, PredictionGridAndConfusionMatrix) {
   const cnn::GrayImage matrix = cnn::read_image(path("confusion.png"));
   EXPECT_GT(matrix.width, 3u * 60u);
   EXPECT_GT(coloured_pixels(matrix), 3u * 60u * 60u);  // the shaded cells
+}
+
+// n images of channels x height x width, every pixel `value` (all channels alike, or the
+// colour given), image i labelled i % classes and predicted right unless `wrong_every` divides i.
+std::vector<cnn::PredictedImage> uniform_images(std::size_t n, std::size_t channels,
+                                                std::size_t height, std::size_t width,
+                                                std::vector<std::uint8_t> colour, int classes = 10,
+                                                std::size_t wrong_every = 0) {
+  std::vector<cnn::PredictedImage> images;
+  for (std::size_t i = 0; i < n; ++i) {
+    cnn::PredictedImage p;
+    p.image = {channels, height, width, {}};
+    for (std::size_t c = 0; c < channels; ++c) {
+      p.image.pixels.insert(p.image.pixels.end(), height * width, colour[c % colour.size()]);
+    }
+    p.label = static_cast<int>(i) % classes;
+    p.predicted = wrong_every != 0 && i % wrong_every == 0 ? (p.label + 1) % classes : p.label;
+    images.push_back(p);
+  }
+  return images;
+}
+
+TEST_F(PlotsTest, ColourImagesAreDrawnInColour) {
+  // 4x4 images, scaled 24 times to 96x96 in cells 112 wide: the first image's square spans
+  // x 28..123 and y 74..169 of the picture (margin 20, header 70, 4 pixels of gap).
+  const auto images = uniform_images(3, 3, 4, 4, {200, 30, 90});
+  cnn::plot_predictions(path("colour.png"), images, 3, "colour", {"red", "green", "blue"});
+  const cnn::Image picture = cnn::read_image_natural(path("colour.png"));
+  ASSERT_EQ(picture.channels, 3u);
+  EXPECT_EQ(picture.width, 2u * 20u + 3u * 112u);
+  for (const auto& [x, y] : {std::pair{28, 74}, std::pair{75, 121}, std::pair{123, 169}}) {
+    EXPECT_EQ(picture.at(0, y, x), 200) << x << "," << y;
+    EXPECT_EQ(picture.at(1, y, x), 30) << x << "," << y;
+    EXPECT_EQ(picture.at(2, y, x), 90) << x << "," << y;
+  }
+  EXPECT_EQ(picture.at(0, 121, 20), 255);  // the margin stays white
+}
+
+TEST_F(PlotsTest, GreyImagesInkOnPaperOrAsTheyAre) {
+  // A white (255) image: as ink on paper (MNIST's white strokes) it is drawn black, as it is,
+  // white. Its centre is at (20 + 50, 70 + 4 + 48) = (70, 122).
+  const auto images = uniform_images(1, 1, 4, 4, {255});
+  cnn::plot_predictions(path("ink.png"), images, 1, "ink");
+  cnn::plot_predictions(path("as-is.png"), images, 1, "as is", {}, cnn::GreyDrawing::as_is);
+  const cnn::GrayImage ink = cnn::read_image(path("ink.png"));
+  const cnn::GrayImage as_is = cnn::read_image(path("as-is.png"));
+  EXPECT_EQ(ink.at(70, 122), 0);
+  EXPECT_EQ(as_is.at(70, 122), 255);
+  // A mid grey stays mid grey either way round: 100 as ink is 155.
+  const auto grey = uniform_images(1, 1, 4, 4, {100});
+  cnn::plot_predictions(path("grey.png"), grey, 1, "grey");
+  EXPECT_EQ(cnn::read_image(path("grey.png")).at(70, 122), 155);
+}
+
+TEST_F(PlotsTest, NonSquareAndLargeImagesKeepTheirShape) {
+  // 10 high, 40 wide: scaled twice (the longer side to at most 96), cells 100 wide and
+  // 20 + 40 high.
+  cnn::plot_predictions(path("wide.png"), uniform_images(4, 1, 10, 40, {255}), 2, "wide");
+  const cnn::GrayImage wide = cnn::read_image(path("wide.png"));
+  EXPECT_EQ(wide.width, 2u * 20u + 2u * 100u);
+  EXPECT_EQ(wide.height, 70u + 20u + 2u * 60u);
+  // 200x100 photos are shrunk to 96x48: cells 112 wide and 48 + 40 high.
+  cnn::plot_predictions(path("large.png"), uniform_images(2, 3, 100, 200, {10, 200, 10}), 2,
+                        "large", {}, cnn::GreyDrawing::as_is);
+  const cnn::Image large = cnn::read_image_natural(path("large.png"));
+  EXPECT_EQ(large.width, 2u * 20u + 2u * 112u);
+  EXPECT_EQ(large.height, 70u + 20u + 88u);
+  EXPECT_EQ(large.at(1, 74 + 24, 20 + 8 + 48), 200);  // the middle of the first image: green
+  EXPECT_EQ(large.at(0, 74 + 24, 20 + 8 + 48), 10);
+}
+
+TEST_F(PlotsTest, NamedClassesLongNamesAndManyClasses) {
+  const std::vector<std::string> long_names = {"a rather long class name that cannot fit",
+                                               "another quite long class name",
+                                               "Übermäßig lange Klassenbezeichnung"};
+  // Wrong predictions with names get a second caption line: cells 84 + 58 high.
+  const auto images = uniform_images(6, 1, 28, 28, {128}, 3, 2);
+  cnn::plot_predictions(path("named.png"), images, 3, "named", long_names);
+  EXPECT_EQ(cnn::read_image(path("named.png")).height, 70u + 20u + 2u * 142u);
+  const cnn::Evaluation three =
+      cnn::evaluation_from(3, {0, 1, 2, 2}, {0, 1, 1, 2}, {0.9f, 0.9f, 0.9f, 0.9f});
+  cnn::plot_confusion(path("named-confusion.png"), three, "named", long_names);
+  // The names are cut at 150 pixels: the picture grows by at most that beside and above.
+  const cnn::GrayImage named = cnn::read_image(path("named-confusion.png"));
+  EXPECT_GT(named.width, 110u + 3u * 60u + 140u);
+  EXPECT_LE(named.width, 150u + 60u + 3u * 60u + 140u);
+  EXPECT_LE(named.height, 150u + 80u + 3u * 60u + 40u);
+
+  // 100 classes: cells of 12 pixels, a 1200-pixel matrix, labelled by name.
+  std::vector<std::int32_t> labels, predicted;
+  std::vector<std::string> names;
+  for (int c = 0; c < 100; ++c) {
+    names.push_back("class " + std::to_string(c) + (c % 7 == 0 ? " with a long name" : ""));
+    for (int k = 0; k < 5; ++k) {
+      labels.push_back(c);
+      predicted.push_back(k == 0 ? (c + 1) % 100 : c);
+    }
+  }
+  const cnn::Evaluation hundred =
+      cnn::evaluation_from(100, labels, predicted, std::vector<float>(labels.size(), 0.5f));
+  cnn::plot_confusion(path("hundred.png"), hundred, "hundred", names);
+  const cnn::GrayImage matrix = cnn::read_image(path("hundred.png"));
+  EXPECT_GT(matrix.width, 1200u);
+  EXPECT_GT(matrix.height, 1200u);
+  EXPECT_LT(matrix.width, 1200u + 500u);
+  EXPECT_GT(coloured_pixels(matrix), 100u * 12u * 12u / 2);  // the shaded diagonal at least
+  cnn::plot_predictions(path("hundred-grid.png"),
+                        uniform_images(100, 3, 32, 32, {30, 120, 220}, 100, 3), 10, "hundred",
+                        names);
+}
+
+TEST_F(PlotsTest, RefusesImagesAndNamesThatDoNotFit) {
+  auto images = uniform_images(2, 1, 4, 4, {0});
+  images[1].image.pixels.pop_back();  // 15 bytes for 4x4
+  EXPECT_THROW(cnn::plot_predictions(path("short.png"), images, 2, "short"), cnn::PlotError);
+  images = uniform_images(2, 2, 4, 4, {0});  // two channels
+  EXPECT_THROW(cnn::plot_predictions(path("two.png"), images, 2, "two"), cnn::PlotError);
+  images = uniform_images(3, 1, 4, 4, {0});  // classes 0, 1, 2 but two names
+  try {
+    cnn::plot_predictions(path("names.png"), images, 3, "names", {"cat", "dog"});
+    FAIL() << "class 2 was drawn without a name";
+  } catch (const cnn::PlotError& e) {
+    EXPECT_NE(std::string(e.what()).find("names.png: image 2 has class 2"), std::string::npos)
+        << e.what();
+  }
+  const cnn::Evaluation e = cnn::evaluation_from(3, {0, 1, 2}, {0, 1, 2}, {1.0f, 1.0f, 1.0f});
+  EXPECT_THROW(cnn::plot_confusion(path("matrix.png"), e, "matrix", {"cat", "dog"}),
+               cnn::PlotError);
+  EXPECT_FALSE(std::filesystem::exists(path("matrix.png")));
 }
 
 TEST_F(PlotsTest, UnwritablePathIsNamed) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "cnn/nn/layers/flatten.hpp"
@@ -25,6 +26,84 @@ TEST(EvaluationTest, FromLabelsAndPredictions) {
   EXPECT_DOUBLE_EQ(e.class_accuracy(2), 1.0);
   const std::string text = e.confusion_text();
   EXPECT_NE(text.find("        1     0     2     1       3    0.6667"), std::string::npos) << text;
+}
+
+// True 0 0 1 1 1 2, predicted 0 1 1 1 2 2 (the matrix of FromLabelsAndPredictions).
+cnn::Evaluation three_classes() {
+  return cnn::evaluation_from(3, {0, 0, 1, 1, 1, 2}, {0, 1, 1, 1, 2, 2},
+                              {0.9f, 0.6f, 0.8f, 0.7f, 0.5f, 0.99f});
+}
+
+TEST(EvaluationTest, ConfusionTextWithNumbersIsTheTableOfEarlierVersions) {
+  const cnn::Evaluation e = three_classes();
+  const std::string expected =
+      "confusion matrix (rows: true class, columns: predicted class)\n"
+      "true\\pred     0     1     2   total  accuracy\n"
+      "        0     1     1     0       2    0.5000\n"
+      "        1     0     2     1       3    0.6667\n"
+      "        2     0     0     1       1    1.0000\n";
+  EXPECT_EQ(e.confusion_text(), expected);
+  EXPECT_EQ(e.confusion_text({"0", "1", "2"}), expected);
+}
+
+TEST(EvaluationTest, ConfusionTextLabelsByNameAndKeepsColumnsAligned) {
+  const cnn::Evaluation e = three_classes();
+  const std::string text = e.confusion_text({"cat", "automobile", "a really long class name"});
+  const std::string expected =
+      "confusion matrix (rows: true class, columns: predicted class)\n"
+      "true\\pred             cat automob. a reall.   total  accuracy\n"
+      "             cat        1        1        0       2    0.5000\n"
+      "      automobile        0        2        1       3    0.6667\n"
+      "a really long c.        0        0        1       1    1.0000\n";
+  EXPECT_EQ(text, expected);
+  // Every line of the table (after the title) is equally long.
+  std::vector<std::size_t> lengths;
+  std::size_t begin = text.find('\n') + 1;
+  for (std::size_t end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) {
+    lengths.push_back(end - begin);
+  }
+  ASSERT_EQ(lengths.size(), 4u);
+  for (const std::size_t length : lengths) EXPECT_EQ(length, lengths[0]) << text;
+}
+
+TEST(EvaluationTest, ConfusionTextCountsCharactersNotBytes) {
+  // "café" is 5 bytes but 4 characters: padded to the column as 4 characters; a long name in
+  // UTF-8 is cut between characters, never inside one.
+  const cnn::Evaluation e = cnn::evaluation_from(2, {0, 1}, {0, 1}, {1.0f, 1.0f});
+  const std::string text = e.confusion_text(
+      {"café", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"});
+  EXPECT_NE(text.find("true\\pred     café ééééééé.   total"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nééééééééé        0        1       1    1.0000"), std::string::npos)
+      << text;
+  EXPECT_EQ(cnn::shorten_class_name("tab\there", 20), "tab?here");
+  EXPECT_EQ(cnn::shorten_class_name("abcdef", 4), "abc.");
+  EXPECT_EQ(cnn::shorten_class_name("abcd", 4), "abcd");
+  EXPECT_EQ(cnn::display_width("café"), 4u);
+}
+
+TEST(EvaluationTest, ConfusionTextWidensColumnsForLargeCounts) {
+  // 123456 images of class 0, all right: the count needs 6 characters, the columns widen.
+  std::vector<std::int32_t> labels(123456, 0);
+  std::vector<float> confidence(labels.size(), 1.0f);
+  const cnn::Evaluation e = cnn::evaluation_from(2, labels, labels, confidence);
+  const std::string text = e.confusion_text();
+  EXPECT_NE(text.find("true\\pred      0      1   total"), std::string::npos) << text;
+  EXPECT_NE(text.find("        0 123456      0  123456    1.0000"), std::string::npos) << text;
+}
+
+TEST(EvaluationTest, ClassAccuracyTextAndWrongNameCounts) {
+  const cnn::Evaluation e = three_classes();
+  EXPECT_EQ(e.class_accuracy_text(), "per-class accuracy: 0: 0.5000 1: 0.6667 2: 1.0000\n");
+  EXPECT_EQ(e.class_accuracy_text({"cat", "dog", "a long name"}),
+            "per-class accuracy: cat: 0.5000 dog: 0.6667 a long name: 1.0000\n");
+  try {
+    (void)e.confusion_text({"cat", "dog"});
+    FAIL() << "2 names for 3 classes were accepted";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("2 class names for 3 classes"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_THROW((void)e.class_accuracy_text({"a", "b", "c", "d"}), std::invalid_argument);
 }
 
 TEST(EvaluationTest, RejectsMismatchedInput) {

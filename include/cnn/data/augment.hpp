@@ -16,6 +16,11 @@
 //   Δ = α · (G_σ ⊛ U),  U: one uniform draw in [−1, 1] per pixel and axis,
 //   G_σ: the normalised Gaussian of standard deviation σ pixels (cut at 3σ),
 // a smooth random field of displacements: small σ gives rough, large σ nearly rigid moves.
+//
+// Colour: all C channels of an image move by the same map (the draws above are made once per
+// image, never per channel, and the same field Δ bends every channel), so a pixel's colour
+// stays together; the channels of a C-channel image move exactly as C one-channel images with
+// the same key would.
 #pragma once
 
 #include <cstdint>
@@ -44,9 +49,9 @@ class Augmenter {
   // [0.5, 20].
   explicit Augmenter(const AugmentOptions& options);
 
-  // Replaces every image of x [N, C, H, W] by its randomly moved copy, image n moved as its key
-  // image_keys[n] says; std::invalid_argument unless there are N keys. Allocates only when the
-  // batch is larger than any before.
+  // Replaces every image of x [N, C, H, W] by its randomly moved copy, image n (all its C
+  // channels alike) moved as its key image_keys[n] says; std::invalid_argument unless there are N
+  // keys. Allocates only when the batch is larger than any before.
   void apply(Tensor& x, std::span<const std::uint64_t> image_keys);
   const AugmentOptions& options() const { return options_; }
 

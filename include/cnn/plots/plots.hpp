@@ -64,20 +64,43 @@ void plot_lr_find(const std::filesystem::path& path, const LrFindResult& result,
                   const std::string& title);
 
 struct PredictedImage {
-  GrayImage image;    // white digit on black, as in MNIST
+  Image image;        // 1 (grey) or 3 (RGB) channels, planar, as a Dataset's image
   int label = 0;      // true class
   int predicted = 0;  // the model's class
   float confidence = 0.0f;
 };
 
-// A grid of images, `columns` a row, drawn dark on light like ink on paper, each captioned with its
-// predicted class; wrong predictions are framed in red and captioned with the true class too.
+// How grey (1-channel) images are drawn. Colour images are always drawn as they are.
+enum class GreyDrawing {
+  ink_on_paper,  // inverted: white strokes on black (as MNIST stores digits) drawn dark on light
+  as_is,         // 0 black, 255 white: Fashion-MNIST, grey photos
+};
+
+// A grid of images, `columns` a row, each captioned with its predicted class; wrong predictions
+// are framed in red and captioned with the true class too. Classes are named by class_names (one
+// per class; numbers when empty, or when the names are the numbers "0", "1", ...: then captions
+// read "3 (true 5)" as before names); a name too wide for its cell is cut and ends in '.'. Images
+// are drawn in colour when they have 3 channels, grey ones as `grey` says; each is scaled by a
+// whole factor to at most 96 pixels a side (28x28 three times, 32x32 three times) or, when larger,
+// shrunk to 96 pixels on its longer side; non-square images keep their aspect ratio. Throws
+// PlotError for no images or no columns, an image whose pixels do not match its size or whose
+// channels are not 1 or 3, class names that are neither empty nor cover every class shown, or a
+// file that cannot be written.
 void plot_predictions(const std::filesystem::path& path, const std::vector<PredictedImage>& images,
-                      std::size_t columns, const std::string& title);
+                      std::size_t columns, const std::string& title,
+                      const std::vector<std::string>& class_names = {},
+                      GreyDrawing grey = GreyDrawing::ink_on_paper);
 
 // The confusion matrix as a heat map (rows: true class, columns: predicted class; shade: fraction
-// of the row), every cell with its count, and each class's accuracy at the end of its row.
+// of the row), every cell with its count (left out when the cells are too small to read, beyond
+// about 40 classes), and each class's accuracy at the end of its row. Rows and columns are
+// labelled by class_names (numbers when empty; the column labels turned upright when they are
+// names or too many to fit side by side); the labels' size follows the cells, long names are cut
+// to at most 150 pixels and end in '.'. Up to 10 classes have cells of 60 pixels, more share about
+// 600 pixels (at least 12 each: 100 classes make a matrix of 1200). Throws PlotError for an
+// empty or inconsistent matrix, class names that are neither empty nor one per class, or a file
+// that cannot be written.
 void plot_confusion(const std::filesystem::path& path, const Evaluation& evaluation,
-                    const std::string& title);
+                    const std::string& title, const std::vector<std::string>& class_names = {});
 
 }  // namespace cnn

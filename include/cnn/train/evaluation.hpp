@@ -30,9 +30,25 @@ struct Evaluation {
   std::size_t class_count(std::size_t c) const;
   double class_accuracy(std::size_t c) const;
   // The matrix as text: a header row of predicted classes, one row per true class with its count
-  // and accuracy, e.g. for printing at the end of training.
-  std::string confusion_text() const;
+  // and accuracy, e.g. for printing at the end of training. Classes are labelled by
+  // class_names (one per class) or, when empty, by their numbers; numbers (or the names
+  // "0", "1", ...) give the table of earlier versions byte for byte. A column is as wide as its
+  // largest count and the longest name allow, at least 5 and, for names, at most 8 characters; row
+  // labels at least 9 and at most 16. A longer name is cut and ends in '.' ("automob."). Widths
+  // count UTF-8 characters, not bytes; control characters print as '?'.
+  // std::invalid_argument when class_names is neither empty nor one per class.
+  std::string confusion_text(const std::vector<std::string>& class_names = {}) const;
+  // One line "per-class accuracy: 0: 0.9900 1: 0.9800 ..." (names instead of numbers when
+  // given, whole), ending in '\n'; std::invalid_argument as confusion_text.
+  std::string class_accuracy_text(const std::vector<std::string>& class_names = {}) const;
 };
+
+// `name` cut to at most `width` characters (UTF-8 characters, not bytes; never in the middle of
+// one), the last one replaced by '.' when it is cut; control characters become '?'. For tables
+// and pictures where a long class name must fit.
+std::string shorten_class_name(const std::string& name, std::size_t width);
+// The number of UTF-8 characters of text (bytes that do not continue a character).
+std::size_t display_width(const std::string& text);
 
 // Throws ShapeError "the model's output [1, 4] does not fit 10 classes" unless the model maps one
 // image of data to data.classes() values; training and evaluation check this before they start.
