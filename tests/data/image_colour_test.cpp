@@ -89,9 +89,11 @@ Bytes write_test_png(const PngSpec& spec) {
 
 // A JPEG written with libjpeg at quality 100 from interleaved samples of `space` (JCS_GRAYSCALE,
 // JCS_RGB or JCS_CMYK). `app1` (when not empty) is written as an APP1 segment; `adobe` false
-// leaves out the Adobe segment libjpeg writes for CMYK.
+// leaves out the Adobe segment libjpeg writes for CMYK; `ycck` stores CMYK as YCCK (Photoshop's
+// usual CMYK JPEG).
 Bytes write_test_jpeg(std::size_t width, std::size_t height, J_COLOR_SPACE space,
-                      const Bytes& samples, const Bytes& app1 = {}, bool adobe = true) {
+                      const Bytes& samples, const Bytes& app1 = {}, bool adobe = true,
+                      bool ycck = false) {
   jpeg_compress_struct cinfo;
   jpeg_error_mgr errors;
   cinfo.err = jpeg_std_error(&errors);
@@ -106,7 +108,7 @@ Bytes write_test_jpeg(std::size_t width, std::size_t height, J_COLOR_SPACE space
   jpeg_set_defaults(&cinfo);
   jpeg_set_quality(&cinfo, 100, TRUE);
   if (space == JCS_CMYK) {
-    jpeg_set_colorspace(&cinfo, JCS_CMYK);
+    jpeg_set_colorspace(&cinfo, ycck ? JCS_YCCK : JCS_CMYK);
     cinfo.write_Adobe_marker = adobe ? TRUE : FALSE;
   }
   // No chroma subsampling, so that flat colour blocks stay within a few levels.
@@ -435,6 +437,19 @@ TEST(DecodeNaturalJpeg, AdobeCmykIsInverted) {
     cmyk.push_back(255);
   }
   const Image image = decode(write_test_jpeg(16, 16, JCS_CMYK, cmyk));
+  ASSERT_EQ(image.channels, 3u);
+  EXPECT_LE(max_difference(image.pixels, original.pixels), 6);
+}
+
+TEST(DecodeNaturalJpeg, AdobeYcckIsConvertedLikeCmyk) {
+  const Image original = colour_blocks();
+  Bytes cmyk;
+  for (std::size_t i = 0; i < 16 * 16; ++i) {
+    for (std::size_t c = 0; c < 3; ++c) cmyk.push_back(original.pixels[c * 256 + i]);
+    cmyk.push_back(255);
+  }
+  const Bytes jpeg = write_test_jpeg(16, 16, JCS_CMYK, cmyk, {}, /*adobe=*/true, /*ycck=*/true);
+  const Image image = decode(jpeg);
   ASSERT_EQ(image.channels, 3u);
   EXPECT_LE(max_difference(image.pixels, original.pixels), 6);
 }
