@@ -22,10 +22,11 @@ void check_image(const Image& image, const char* function) {
   }
 }
 
-// One output sample of a resampled axis: the first input index and the normalised weights of
-// the inputs from there on.
-struct Taps {
-  std::size_t first = 0;
+// The taps of a resampled axis, flat (one allocation each, not one per output sample): output
+// sample o blends inputs first[o] .. first[o] + count[o] - 1 with weights[o · stride + k].
+struct AxisTaps {
+  std::vector<std::size_t> first, count;
+  std::size_t stride = 0;
   std::vector<float> weights;
 };
 
@@ -33,43 +34,50 @@ struct Taps {
 // PIL's way: sample centres at half pixels, the filter's support (1 input pixel each side)
 // widened by the scale factor when shrinking, the taps that fall outside the image dropped and
 // the rest normalised to sum 1 (which is the same as clamping at the edge when enlarging).
-std::vector<Taps> triangle_taps(std::size_t in, std::size_t out) {
+AxisTaps triangle_taps(std::size_t in, std::size_t out) {
   const double scale = static_cast<double>(in) / static_cast<double>(out);
   const double widen = std::max(scale, 1.0);
   const double support = widen;
-  std::vector<Taps> taps(out);
+  AxisTaps taps;
+  taps.first.resize(out);
+  taps.count.resize(out);
+  taps.stride = static_cast<std::size_t>(std::ceil(2 * support)) + 2;
+  taps.weights.assign(out * taps.stride, 0.0f);
+  std::vector<double> weights(taps.stride);
   for (std::size_t o = 0; o < out; ++o) {
     const double centre = (static_cast<double>(o) + 0.5) * scale;
-    const auto first = static_cast<std::ptrdiff_t>(std::floor(centre - support + 0.5));
-    const auto last = static_cast<std::ptrdiff_t>(std::floor(centre + support + 0.5));  // past
-    const std::size_t begin = static_cast<std::size_t>(std::max<std::ptrdiff_t>(first, 0));
-    const std::size_t end =
-        std::min(static_cast<std::size_t>(std::max<std::ptrdiff_t>(last, 0)), in);
-    Taps& t = taps[o];
-    t.first = begin;
+    const auto lowest = static_cast<std::ptrdiff_t>(std::floor(centre - support + 0.5));
+    const auto past = static_cast<std::ptrdiff_t>(std::floor(centre + support + 0.5));
+    const auto begin = static_cast<std::size_t>(std::max<std::ptrdiff_t>(lowest, 0));
+    const std::size_t end = std::min(
+        {static_cast<std::size_t>(std::max<std::ptrdiff_t>(past, 0)), in, begin + taps.stride});
     double sum = 0;
-    std::vector<double> weights;
+    std::size_t count = 0;
     for (std::size_t i = begin; i < end; ++i) {
       const double distance = std::abs((static_cast<double>(i) + 0.5 - centre) / widen);
-      const double weight = std::max(0.0, 1.0 - distance);
-      weights.push_back(weight);
-      sum += weight;
+      weights[i - begin] = std::max(0.0, 1.0 - distance);
+      sum += weights[i - begin];
+      if (weights[i - begin] > 0.0) count = i - begin + 1;  // trailing zero weights dropped
     }
-    // Trailing zero weights are dropped; a sum of zero cannot happen (the nearest input sample
-    // is always within half a pixel of the centre) but is guarded all the same.
-    while (!weights.empty() && weights.back() == 0.0) weights.pop_back();
+    taps.first[o] = begin;
+    float* to = taps.weights.data() + o * taps.stride;
     if (sum <= 0.0) {
-      t.first = std::min(static_cast<std::size_t>(centre), in - 1);
-      t.weights = {1.0f};
+      // Cannot happen (the nearest input sample is always within half a pixel of the centre),
+      // guarded all the same: the nearest sample.
+      taps.first[o] = std::min(static_cast<std::size_t>(centre), in - 1);
+      taps.count[o] = 1;
+      to[0] = 1.0f;
       continue;
     }
-    for (const double w : weights) t.weights.push_back(static_cast<float>(w / sum));
+    taps.count[o] = count;
+    for (std::size_t k = 0; k < count; ++k) to[k] = static_cast<float>(weights[k] / sum);
   }
   return taps;
 }
 
 std::uint8_t to_byte(float value) {
-  return static_cast<std::uint8_t>(std::clamp(std::lround(value), 0L, 255L));
+  // Round half up; the weights sum to 1, so the value is within 0..255 up to rounding error.
+  return static_cast<std::uint8_t>(std::clamp(value + 0.5f, 0.0f, 255.0f));
 }
 
 }  // namespace
@@ -111,34 +119,38 @@ Image resize_image(const Image& image, std::size_t height, std::size_t width) {
     throw std::invalid_argument("resize_image: the image is empty");
   }
   if (height == image.height && width == image.width) return image;
-  const std::vector<Taps> across = triangle_taps(image.width, width);
-  const std::vector<Taps> down = triangle_taps(image.height, height);
+  const AxisTaps across = triangle_taps(image.width, width);
+  const AxisTaps down = triangle_taps(image.height, height);
   Image out{image.channels, height, width,
             std::vector<std::uint8_t>(image.channels * height * width)};
   // Rows first (input height x output width, kept in float, no rounding between the passes),
   // then columns.
   std::vector<float> rows(image.height * width);
+  std::vector<float> sums(width);
   for (std::size_t c = 0; c < image.channels; ++c) {
     const std::uint8_t* in = image.pixels.data() + c * image.height * image.width;
     for (std::size_t y = 0; y < image.height; ++y) {
       const std::uint8_t* row = in + y * image.width;
       for (std::size_t x = 0; x < width; ++x) {
-        const Taps& t = across[x];
+        const std::uint8_t* from = row + across.first[x];
+        const float* weight = across.weights.data() + x * across.stride;
         float sum = 0;
-        for (std::size_t k = 0; k < t.weights.size(); ++k) sum += t.weights[k] * row[t.first + k];
+        for (std::size_t k = 0; k < across.count[x]; ++k) sum += weight[k] * from[k];
         rows[y * width + x] = sum;
       }
     }
     std::uint8_t* to = out.pixels.data() + c * height * width;
     for (std::size_t y = 0; y < height; ++y) {
-      const Taps& t = down[y];
-      for (std::size_t x = 0; x < width; ++x) {
-        float sum = 0;
-        for (std::size_t k = 0; k < t.weights.size(); ++k) {
-          sum += t.weights[k] * rows[(t.first + k) * width + x];
-        }
-        to[y * width + x] = to_byte(sum);
+      const float* from = rows.data() + down.first[y] * width;
+      const float* weight = down.weights.data() + y * down.stride;
+      // Whole rows at a time (contiguous, so the compiler vectorises the inner loop).
+      std::fill(sums.begin(), sums.end(), 0.0f);
+      for (std::size_t k = 0; k < down.count[y]; ++k) {
+        const float w = weight[k];
+        const float* source = from + k * width;
+        for (std::size_t x = 0; x < width; ++x) sums[x] += w * source[x];
       }
+      for (std::size_t x = 0; x < width; ++x) to[y * width + x] = to_byte(sums[x]);
     }
   }
   return out;

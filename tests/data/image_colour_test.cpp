@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <jpeglib.h>
 #include <png.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <csetjmp>
@@ -41,6 +42,7 @@ struct PngSpec {
   std::vector<png_color> palette{};
   std::vector<std::uint8_t> palette_alpha{};  // tRNS for a palette image
   Bytes exif{};                               // eXIf chunk (a TIFF structure), when not empty
+  bool interlaced = false;                    // Adam7
   Bytes rows{};                               // all rows, as libpng takes them (16-bit big-endian)
 };
 
@@ -61,7 +63,8 @@ Bytes write_test_png(const PngSpec& spec) {
   }
   png_set_write_fn(png, &out, png_append, nullptr);
   png_set_IHDR(png, info, spec.width, spec.height, spec.bit_depth, spec.colour_type,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+               spec.interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (!spec.palette.empty()) {
     png_set_PLTE(png, info, spec.palette.data(), static_cast<int>(spec.palette.size()));
   }
@@ -73,8 +76,11 @@ Bytes write_test_png(const PngSpec& spec) {
   if (!exif.empty()) png_set_eXIf_1(png, info, static_cast<png_uint_32>(exif.size()), exif.data());
   png_write_info(png, info);
   const std::size_t row_bytes = spec.rows.size() / spec.height;
-  for (std::uint32_t y = 0; y < spec.height; ++y) {
-    png_write_row(png, spec.rows.data() + y * row_bytes);
+  const int passes = png_set_interlace_handling(png);
+  for (int pass = 0; pass < passes; ++pass) {
+    for (std::uint32_t y = 0; y < spec.height; ++y) {
+      png_write_row(png, spec.rows.data() + y * row_bytes);
+    }
   }
   png_write_end(png, info);
   png_destroy_write_struct(&png, &info);
@@ -83,9 +89,11 @@ Bytes write_test_png(const PngSpec& spec) {
 
 // A JPEG written with libjpeg at quality 100 from interleaved samples of `space` (JCS_GRAYSCALE,
 // JCS_RGB or JCS_CMYK). `app1` (when not empty) is written as an APP1 segment; `adobe` false
-// leaves out the Adobe segment libjpeg writes for CMYK.
+// leaves out the Adobe segment libjpeg writes for CMYK; `ycck` stores CMYK as YCCK (Photoshop's
+// usual CMYK JPEG).
 Bytes write_test_jpeg(std::size_t width, std::size_t height, J_COLOR_SPACE space,
-                      const Bytes& samples, const Bytes& app1 = {}, bool adobe = true) {
+                      const Bytes& samples, const Bytes& app1 = {}, bool adobe = true,
+                      bool ycck = false) {
   jpeg_compress_struct cinfo;
   jpeg_error_mgr errors;
   cinfo.err = jpeg_std_error(&errors);
@@ -100,7 +108,7 @@ Bytes write_test_jpeg(std::size_t width, std::size_t height, J_COLOR_SPACE space
   jpeg_set_defaults(&cinfo);
   jpeg_set_quality(&cinfo, 100, TRUE);
   if (space == JCS_CMYK) {
-    jpeg_set_colorspace(&cinfo, JCS_CMYK);
+    jpeg_set_colorspace(&cinfo, ycck ? JCS_YCCK : JCS_CMYK);
     cinfo.write_Adobe_marker = adobe ? TRUE : FALSE;
   }
   // No chroma subsampling, so that flat colour blocks stay within a few levels.
@@ -355,6 +363,14 @@ TEST(DecodeNatural, FullyTransparentColourIsGrey) {
   EXPECT_EQ(image.pixels, (Bytes{255, 30}));
 }
 
+TEST(DecodeNatural, InterlacedPngIsDeinterlaced) {
+  PngSpec spec{.width = 9, .height = 7, .interlaced = true};
+  const Image pattern = colour_pattern(7, 9);
+  spec.rows = interleave(pattern);
+  const Image image = decode(write_test_png(spec));
+  EXPECT_EQ(image.pixels, pattern.pixels);
+}
+
 TEST(DecodeNatural, GreyFixturesMatchTheGreyReader) {
   const fs::path digits = fs::path(CNN_SOURCE_DIR) / "tests" / "fixtures" / "digits";
   for (const char* name : {"0-black-on-white-300x300.png", "3-small-64x64.pgm",
@@ -421,6 +437,19 @@ TEST(DecodeNaturalJpeg, AdobeCmykIsInverted) {
     cmyk.push_back(255);
   }
   const Image image = decode(write_test_jpeg(16, 16, JCS_CMYK, cmyk));
+  ASSERT_EQ(image.channels, 3u);
+  EXPECT_LE(max_difference(image.pixels, original.pixels), 6);
+}
+
+TEST(DecodeNaturalJpeg, AdobeYcckIsConvertedLikeCmyk) {
+  const Image original = colour_blocks();
+  Bytes cmyk;
+  for (std::size_t i = 0; i < 16 * 16; ++i) {
+    for (std::size_t c = 0; c < 3; ++c) cmyk.push_back(original.pixels[c * 256 + i]);
+    cmyk.push_back(255);
+  }
+  const Bytes jpeg = write_test_jpeg(16, 16, JCS_CMYK, cmyk, {}, /*adobe=*/true, /*ycck=*/true);
+  const Image image = decode(jpeg);
   ASSERT_EQ(image.channels, 3u);
   EXPECT_LE(max_difference(image.pixels, original.pixels), 6);
 }
@@ -636,16 +665,34 @@ TEST(DecodeNaturalBroken, MissingFileAndFolderAreNamed) {
                        "is a folder, not an image"));
 }
 
+TEST(DecodeNaturalBroken, HugeJpegIsRefusedFromItsHeader) {
+  Bytes jpeg = write_test_jpeg(8, 8, JCS_GRAYSCALE, Bytes(64, 100));
+  // The SOF0 segment: FF C0, length (2), precision (1), height (2), width (2).
+  std::size_t sof = 2;
+  while (sof + 9 < jpeg.size() && !(jpeg[sof] == 0xff && jpeg[sof + 1] == 0xc0)) ++sof;
+  ASSERT_LT(sof + 9, jpeg.size());
+  for (const std::size_t at : {sof + 5, sof + 7}) {
+    jpeg[at] = 0x4e;  // 20000
+    jpeg[at + 1] = 0x20;
+  }
+  EXPECT_TRUE(
+      Contains(natural_error_of(jpeg), "test.img: the image is 20000x20000 pixels, more than"));
+}
+
 TEST(DecodeNaturalBroken, HugePngIsRefusedFromItsHeader) {
   PngSpec spec{.width = 1, .height = 1, .rows = {1, 2, 3}};
   Bytes png = write_test_png(spec);
-  // The width in IHDR (at byte 16) set to 20000; the CRC is then wrong, which libpng reports
-  // before or instead of the size: either way an ImageError naming the file.
-  png[16] = 0;
-  png[17] = 0;
-  png[18] = 0x4e;
-  png[19] = 0x20;
-  EXPECT_TRUE(Contains(natural_error_of(png), "test.img"));
+  // IHDR: width at byte 16, height at 20, its CRC (over type and data) at 29.
+  for (const std::size_t at : {16, 20}) {
+    png[at] = 0;
+    png[at + 1] = 0;
+    png[at + 2] = 0x4e;  // 20000
+    png[at + 3] = 0x20;
+  }
+  const auto crc = static_cast<std::uint32_t>(crc32(0, png.data() + 12, 17));
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+  EXPECT_TRUE(
+      Contains(natural_error_of(png), "test.img: the image is 20000x20000 pixels, more than"));
 }
 
 // ---- convert_channels -------------------------------------------------------------------------
