@@ -29,6 +29,6 @@ Command add_plot_command(CLI::App& app);
 Command add_lr_find_command(CLI::App& app);
 
 // Throws UsageError naming the flag when dir is not a folder, saying how to fetch MNIST.
-void require_data_folder(const std::string& dir);
+void require_data_path(const std::string& path);
 
 }  // namespace cnn::cli

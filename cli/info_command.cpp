@@ -25,9 +25,16 @@ int run_info(const std::string& path) {
   std::printf("training data checksum: %s\n", recorded(kDataChecksumKey).c_str());
   std::printf("architecture: preset %s, input %s, %zu classes\n", info.preset.c_str(),
               info.input.to_string().c_str(), info.classes);
-  std::printf(
-      "input normalisation: x = pixel / 255 (pixels 0..255 to [0, 1]), no mean "
-      "subtraction\n");
+  std::string names;
+  for (const std::string& name : info.names()) names += (names.empty() ? "" : ", ") + name;
+  std::printf("classes: %s%s\n", names.c_str(),
+              info.class_names.empty() ? " (numbered: the file names none)" : "");
+  std::printf("input normalisation: %s\n", describe(info.normalization).c_str());
+  std::printf("preparation for cnn predict: %s\n",
+              info.preparation == Preparation::digit
+                  ? "digit (as MNIST's digits: inverted when dark on light, cropped, scaled into "
+                    "20x20, centred by mass in 28x28)"
+                  : "resize (converted to the input's channels and resized to its size)");
   std::printf("parameters: %zu\n", loaded.model.parameter_count());
   std::printf("layers (output shapes for one image):\n");
   std::fputs(loaded.model.summary(Shape{1, info.input[0], info.input[1], info.input[2]}).c_str(),

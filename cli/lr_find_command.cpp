@@ -11,10 +11,12 @@
 #include "cnn/arch/architecture.hpp"
 #include "cnn/core/numbers.hpp"
 #include "cnn/core/parallel.hpp"
+#include "cnn/data/data_source.hpp"
 #include "cnn/data/dataset.hpp"
 #include "cnn/plots/plots.hpp"
 #include "cnn/train/lr_finder.hpp"
 #include "commands.hpp"
+#include "data_options.hpp"
 #include "options.hpp"
 #include "recipe_options.hpp"
 
@@ -23,7 +25,7 @@ namespace cnn::cli {
 namespace {
 
 struct LrFindArgs {
-  std::string data;
+  DataFlags data;
   std::string preset = "seed";
   std::size_t batch = 4;
   double momentum = 0.9;
@@ -75,7 +77,7 @@ void check_args(const LrFindArgs& args) {
   if (std::filesystem::absolute(args.csv) == std::filesystem::absolute(args.png)) {
     throw UsageError("--csv and --png: both name '" + args.csv + "'; give two files");
   }
-  require_data_folder(args.data);
+  require_data_path(args.data.path);
 }
 
 // Written to a temporary file beside the target, then renamed: never half a table.
@@ -101,13 +103,21 @@ void write_csv(const std::string& path, const LrFindResult& result) {
 int run_lr_find(const LrFindArgs& args, const CLI::App& cmd) {
   check_args(args);
   set_num_threads(args.threads);
-  const MnistSplits data = load_mnist(args.data);
+  const DataSource data = load_data(args.data, data_options(args.data, true));
   if (args.val >= data.train.size()) {
     throw UsageError("--val: must be less than the " + std::to_string(data.train.size()) +
                      " training images, got " + std::to_string(args.val));
   }
-  // The images `cnn train` trains on with the same --val; the held-out ones stay unseen.
-  const Dataset train_set = data.train.slice(0, data.train.size() - args.val);
+  // The images `cnn train` trains on with the same --val (and its default --split-seed); the
+  // held-out ones stay unseen.
+  Dataset train_set = data.train;
+  if (data.validation) {
+    // The data's own validation set is not among the training images.
+  } else if (data.format == DataFormat::idx || data.format == DataFormat::cifar10) {
+    train_set = data.train.slice(0, data.train.size() - args.val);
+  } else if (args.val > 0) {
+    train_set = split_stratified(data.train, args.val, 1).train;
+  }
 
   const bool custom = !args.recipe.arch.empty() || !args.recipe.arch_file.empty();
   const std::string architecture = architecture_text(args.recipe, args.preset);
@@ -132,6 +142,7 @@ int run_lr_find(const LrFindArgs& args, const CLI::App& cmd) {
   sweep.end_rate = args.end_lr;
   sweep.steps = args.iterations;
 
+  std::fputs(data_report(args.data, data).c_str(), stdout);
   std::printf("lr-find: %s '%s' on %zu images, batch %zu, seed %llu, %zu thread%s\n",
               custom ? "architecture" : "preset",
               custom ? architecture.c_str() : args.preset.c_str(), train_set.size(), args.batch,
@@ -200,7 +211,7 @@ Command add_lr_find_command(CLI::App& app) {
       "Learning-rate range test (Smith 2017): train briefly with a rate rising exponentially "
       "from --start-lr to --end-lr, write the loss against the rate (CSV and PNG) and suggest a "
       "rate for --lr. Takes train's model and optimizer flags; the swept model is not saved");
-  add_data_option(*cmd, args->data);
+  add_data_flags(*cmd, args->data, /*shape=*/true);
   auto* preset = add_preset_option(*cmd, args->preset);
   add_recipe_options(*cmd, args->recipe, preset);
   add_batch_option(*cmd, args->batch);

@@ -77,14 +77,6 @@ class HelpFormatter : public CLI::Formatter {
   static std::string allowed_values(const CLI::Option* option);
 };
 
-// --data, the folder of a dataset in MNIST's layout (train, eval).
-inline CLI::Option* add_data_option(CLI::App& cmd, std::string& data) {
-  return cmd
-      .add_option("--data", data, "Folder with the four IDX files of MNIST's layout (raw or .gz)")
-      ->required()
-      ->type_name("DIR");
-}
-
 // --preset (train, lr-find): one of the presets, named in any case, recorded in lower case.
 CLI::Option* add_preset_option(CLI::App& cmd, std::string& preset);
 

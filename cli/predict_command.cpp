@@ -1,5 +1,6 @@
-// cnn predict: classifies digits in image files (PNG, JPEG, PGM) with a saved model, after
-// preparing each image as the MNIST digits were prepared (cnn/image.hpp).
+// cnn predict: classifies image files (PNG, JPEG, PGM, PPM) or the rows of a CSV file with a saved
+// model, preparing each image as the model file says (digits as MNIST's were, other images
+// converted and resized to the model's input) and normalising it as the model was trained.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "cnn/data/csv.hpp"
 #include "cnn/data/image.hpp"
 #include "cnn/io/model_file.hpp"
 #include "cnn/nn/softmax_cross_entropy.hpp"
@@ -24,6 +26,7 @@ namespace {
 struct PredictArgs {
   std::string model;
   std::vector<std::string> images;
+  std::string csv;
   bool json = false;
   std::size_t top = 3;
   std::string save_prepared;
@@ -35,15 +38,15 @@ struct Ranked {
 };
 
 // The names of the prepared images in --save-prepared's folder: the input's whole file name (so
-// 7.jpg and 7.png do not meet) and -28x28.pgm; where two inputs still share a name (the same
-// name in two folders, or one file given twice) the later ones are numbered -2, -3, ...
+// 7.jpg and 7.png do not meet) and the suffix (-28x28.pgm); where two inputs still share a name
+// (the same name in two folders, or one file given twice) the later ones are numbered -2, -3, ...
 class PreparedNames {
  public:
-  std::string next(const std::string& file) {
+  std::string next(const std::string& file, const std::string& suffix) {
     const std::string name = std::filesystem::path(file).filename().string();
-    std::string candidate = name + "-28x28.pgm";
+    std::string candidate = name + suffix;
     for (int n = 2; !used_.insert(candidate).second; ++n) {
-      candidate = name + "-" + std::to_string(n) + "-28x28.pgm";
+      candidate = name + "-" + std::to_string(n) + suffix;
     }
     return candidate;
   }
@@ -52,7 +55,95 @@ class PreparedNames {
   std::set<std::string> used_;
 };
 
+// An image file as the model takes it, prepared as its file records (model_file.hpp):
+// digit: as MNIST's digits (prepare_digit), then converted and resized when the model's input is
+// not 1x28x28; resize: the picture's colour kept or converted to the model's channels and resized
+// to its input. Throws ImageError naming the file.
+Image prepare_for(const ModelInfo& info, const std::string& file) {
+  const Shape& input = info.input;
+  Image image;
+  if (info.preparation == Preparation::digit) {
+    GrayImage digit = prepare_digit(read_image(file), file);
+    image = Image{1, digit.height, digit.width, std::move(digit.pixels)};
+  } else {
+    image = read_image_natural(file);
+  }
+  if (image.channels != input[0]) image = convert_channels(image, input[0]);
+  if (image.height != input[1] || image.width != input[2]) {
+    image = resize_image(image, input[1], input[2]);
+  }
+  return image;
+}
+
+// The top classes of each row of probs [N, classes], most probable first.
+std::vector<Ranked> ranked_row(const Tensor& probs, std::size_t row, std::size_t top) {
+  const std::size_t classes = probs.shape()[1];
+  std::vector<Ranked> ranked;
+  for (std::size_t c = 0; c < classes; ++c) {
+    ranked.push_back({c, probs.data()[row * classes + c]});
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const Ranked& a, const Ranked& b) { return a.probability > b.probability; });
+  ranked.resize(std::min(top, classes));
+  return ranked;
+}
+
+nlohmann::json ranked_json(const std::vector<Ranked>& ranked,
+                           const std::vector<std::string>& names) {
+  nlohmann::json best = nlohmann::json::array();
+  for (const Ranked& r : ranked) {
+    best.push_back({{"class", r.label}, {"name", names[r.label]}, {"probability", r.probability}});
+  }
+  return best;
+}
+
+// --csv: every row of the file classified, printed as CSV (row,predicted,name,probability and
+// the label when the file has one) or with --json as a JSON array.
+int predict_csv(const PredictArgs& args, LoadedModel& loaded) {
+  const CsvPixels rows = load_pixel_csv(args.csv, loaded.info.input);
+  const std::vector<std::string> names = loaded.info.names();
+  const Normalization& normalization = loaded.info.normalization;
+  const Shape& input = loaded.info.input;
+  const std::size_t count = rows.pixels.size() / input.numel(), batch = 100;
+  const bool labelled = rows.labels.has_value();
+  nlohmann::json results = nlohmann::json::array();
+  if (!args.json) std::printf("row,predicted,name,probability%s\n", labelled ? ",label" : "");
+  Tensor x, probs;
+  for (std::size_t begin = 0; begin < count; begin += batch) {
+    const std::size_t n = std::min(batch, count - begin);
+    x.resize(Shape{n, input[0], input[1], input[2]});
+    for (std::size_t i = 0; i < n; ++i) {
+      normalization.apply(rows.pixels.data() + (begin + i) * input.numel(), input[0],
+                          input[1] * input[2], x.data() + i * input.numel());
+    }
+    softmax(loaded.model.forward(x, /*training=*/false), probs);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::vector<Ranked> ranked = ranked_row(probs, i, args.top);
+      const std::size_t row = begin + i + 1;
+      if (args.json) {
+        nlohmann::json result = {{"row", row},
+                                 {"predicted", ranked[0].label},
+                                 {"name", names[ranked[0].label]},
+                                 {"top", ranked_json(ranked, names)}};
+        if (labelled) result["label"] = (*rows.labels)[begin + i];
+        results.push_back(std::move(result));
+      } else {
+        std::printf("%zu,%zu,%s,%.6f", row, ranked[0].label, names[ranked[0].label].c_str(),
+                    static_cast<double>(ranked[0].probability));
+        if (labelled) std::printf(",%u", static_cast<unsigned>((*rows.labels)[begin + i]));
+        std::printf("\n");
+      }
+    }
+  }
+  if (args.json) std::printf("%s\n", results.dump(2).c_str());
+  return 0;
+}
+
 int run_predict(const PredictArgs& args) {
+  if (args.images.empty() == args.csv.empty()) {
+    throw UsageError(args.csv.empty() ? "give IMAGE files or --csv FILE"
+                                      : "give IMAGE files or --csv FILE, not both");
+  }
   const std::filesystem::path prepared_dir = args.save_prepared;
   std::error_code ec;
   if (!args.save_prepared.empty() && std::filesystem::exists(prepared_dir, ec) &&
@@ -60,6 +151,7 @@ int run_predict(const PredictArgs& args) {
     throw UsageError("--save-prepared: '" + args.save_prepared + "' is a file, expected a folder");
   }
   LoadedModel loaded = load_model(args.model);
+  if (!args.csv.empty()) return predict_csv(args, loaded);
   // Created (with its parents) only once the model has loaded, so a bad model leaves nothing.
   if (!args.save_prepared.empty() && !std::filesystem::create_directories(prepared_dir, ec) && ec) {
     throw std::runtime_error("--save-prepared: cannot create folder '" + args.save_prepared +
@@ -67,18 +159,16 @@ int run_predict(const PredictArgs& args) {
   }
   PreparedNames prepared_names;
   const Shape& input = loaded.info.input;
-  if (!(input == Shape{1, 28, 28})) {
-    throw std::runtime_error(args.model + ": the model takes images " + input.to_string() +
-                             "; cnn predict prepares digits as 1x28x28 (MNIST)");
-  }
-  const std::size_t top = std::min(args.top, loaded.info.classes);
+  const std::vector<std::string> names = loaded.info.names();
+  const std::string suffix = "-" + std::to_string(input[1]) + "x" + std::to_string(input[2]) +
+                             (input[0] == 1 ? ".pgm" : ".png");
   nlohmann::json results = nlohmann::json::array();
   int status = 0;
-  Tensor x(Shape{1, 1, 28, 28}), probs;
+  Tensor x(Shape{1, input[0], input[1], input[2]}), probs;
   for (const std::string& file : args.images) {
-    GrayImage prepared;
+    Image prepared;
     try {
-      prepared = prepare_digit(read_image(file), file);
+      prepared = prepare_for(loaded.info, file);
     } catch (const ImageError& e) {
       std::cerr << "cnn: error: " << e.what() << "\n";
       if (args.json) results.push_back({{"file", file}, {"error", e.what()}});
@@ -86,30 +176,29 @@ int run_predict(const PredictArgs& args) {
       continue;
     }
     if (!args.save_prepared.empty()) {
-      write_pgm(prepared_dir / prepared_names.next(file), prepared);
-    }
-    // The same scaling as training (Dataset::gather): pixel / 255.
-    for (std::size_t i = 0; i < prepared.pixels.size(); ++i) {
-      x.data()[i] = static_cast<float>(prepared.pixels[i]) / 255.0f;
-    }
-    softmax(loaded.model.forward(x, /*training=*/false), probs);
-    std::vector<Ranked> ranked;
-    for (std::size_t c = 0; c < loaded.info.classes; ++c) ranked.push_back({c, probs.data()[c]});
-    std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
-      return a.probability > b.probability;
-    });
-    ranked.resize(top);
-    if (args.json) {
-      nlohmann::json best = nlohmann::json::array();
-      for (const Ranked& r : ranked) {
-        best.push_back({{"class", r.label}, {"probability", r.probability}});
+      const std::filesystem::path path = prepared_dir / prepared_names.next(file, suffix);
+      if (prepared.channels == 1) {
+        write_pgm(path, GrayImage{prepared.width, prepared.height, prepared.pixels});
+      } else {
+        write_png(path, prepared);
       }
-      results.push_back({{"file", file}, {"predicted", ranked[0].label}, {"top", best}});
+    }
+    // The normalisation the model was trained with (pixel / 255 for models before version 2).
+    loaded.info.normalization.apply(prepared.pixels.data(), input[0], input[1] * input[2],
+                                    x.data());
+    softmax(loaded.model.forward(x, /*training=*/false), probs);
+    const std::vector<Ranked> ranked = ranked_row(probs, 0, args.top);
+    if (args.json) {
+      results.push_back({{"file", file},
+                         {"predicted", ranked[0].label},
+                         {"name", names[ranked[0].label]},
+                         {"top", ranked_json(ranked, names)}});
     } else {
-      std::printf("%s: %zu", file.c_str(), ranked[0].label);
+      std::printf("%s: %s", file.c_str(), names[ranked[0].label].c_str());
       const char* separator = "  (";
       for (const Ranked& r : ranked) {
-        std::printf("%s%zu: %.3f", separator, r.label, static_cast<double>(r.probability));
+        std::printf("%s%s: %.3f", separator, names[r.label].c_str(),
+                    static_cast<double>(r.probability));
         separator = ", ";
       }
       std::printf(")\n");
@@ -125,19 +214,26 @@ Command add_predict_command(CLI::App& app) {
   auto args = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand(
       "predict",
-      "Classify digits in PNG, JPEG or PGM images (any size; dark on light or light on dark)");
+      "Classify image files (PNG, JPEG, PGM, PPM; any size), prepared as the model records: "
+      "digits as MNIST's (dark on light or light on dark), other models' images converted and "
+      "resized to the input; or the rows of a CSV file (--csv)");
   cmd->add_option("--model", args->model, "Model file written by 'cnn train'")
       ->required()
       ->type_name("FILE");
-  cmd->add_option("IMAGE", args->images, "Image files")->required();
+  cmd->add_option("IMAGE", args->images, "Image files");
+  cmd->add_option("--csv", args->csv,
+                  "Classify every row of this CSV file (pixels in the model's input shape, with or "
+                  "without a label column first, as Kaggle's test.csv): prints "
+                  "row,predicted,name,probability lines (1-based rows), or JSON with --json")
+      ->type_name("FILE");
   cmd->add_flag("--json", args->json, "Print the results as a JSON array");
   cmd->add_option("--top", args->top, "Classes to show per image, most probable first")
       ->check(integer_at_least(1, 1000))
       ->capture_default_str();
   cmd->add_option("--save-prepared", args->save_prepared,
-                  "Write each prepared 28x28 image (what the network sees) as FILE-28x28.pgm "
-                  "(FILE: the image's file name, e.g. 7.jpg-28x28.pgm) into this folder, created "
-                  "if missing")
+                  "Write each prepared image (what the network sees) as FILE-HxW.pgm (FILE-HxW.png "
+                  "in colour; FILE: the image's file name, e.g. 7.jpg-28x28.pgm) into this folder, "
+                  "created if missing")
       ->type_name("DIR");
   return [args] { return run_predict(*args); };
 }

@@ -40,30 +40,48 @@ std::string describe_processes(const TrainPlan& plan) {
 // What is about to be trained, on what and how.
 void print_plan(TrainPlan& plan) {
   const TrainArgs& args = plan.args;
+  std::fputs(plan.data_report.c_str(), stdout);
   std::printf("training %s '%s' on %zu images (%zu held out for validation), %zu test images\n",
               plan.custom ? "architecture" : "preset",
               plan.custom ? plan.architecture.c_str() : args.preset.c_str(), plan.train_set.size(),
               plan.val_set.size(), plan.test_set.size());
+  std::printf("validation: %s; input %s; predict's preparation: %s\n", plan.validation_text.c_str(),
+              describe(plan.train_set.normalization()).c_str(),
+              preparation_name(plan.preparation).c_str());
   std::printf("batch %zu, %zu iterations, lr %s, momentum %s, decay %s, seed %llu, %s\n",
               args.batch, plan.iterations.total, format_number(args.lr).c_str(),
               format_number(args.momentum).c_str(), format_number(args.decay).c_str(),
               static_cast<unsigned long long>(args.seed), describe_processes(plan).c_str());
   std::printf("%s\n", describe_recipe(args.recipe).c_str());
   std::printf("run folder %s\n", plan.run.c_str());
-  std::fputs(plan.model.summary(Shape{args.batch, 1, plan.train_set.rows(), plan.train_set.cols()})
+  std::fputs(plan.model
+                 .summary(Shape{args.batch, plan.train_set.channels(), plan.train_set.rows(),
+                                plan.train_set.cols()})
                  .c_str(),
              stdout);
+}
+
+// What model files and checkpoints record of the network and its input.
+ModelInfo network_info(const TrainPlan& plan) {
+  ModelInfo info{plan.custom ? "custom" : plan.args.preset,
+                 plan.train_set.image_shape(),
+                 plan.train_set.classes(),
+                 {},
+                 plan.architecture};
+  info.class_names = plan.train_set.class_names();
+  info.normalization = plan.train_set.normalization();
+  info.preparation = plan.preparation;
+  return info;
 }
 
 // Checkpoints, --resume and Ctrl-C wired into plan.options; a checkpoint records the settings.
 CheckpointSession checkpoint_session(TrainPlan& plan) {
   TrainArgs& args = plan.args;
+  ModelInfo info = network_info(plan);
+  info.extra =
+      recorded_settings(run_settings(args), args.checkpoints, num_threads(), plan.train_set.size());
   return CheckpointSession(
-      args.checkpoints, plan.resumed ? &plan.resumed->state : nullptr, plan.model,
-      {args.preset, plan.train_set.image_shape(), plan.train_set.classes(),
-       recorded_settings(run_settings(args), args.checkpoints, num_threads(),
-                         plan.train_set.size()),
-       plan.architecture},
+      args.checkpoints, plan.resumed ? &plan.resumed->state : nullptr, plan.model, std::move(info),
       [&plan] { return plan.progress.extras(); }, plan.options);
 }
 
@@ -110,11 +128,7 @@ SessionResult train_model(TrainPlan& plan, const CheckpointSession& checkpoints,
 // The model file's metadata: how the model was trained and how well it does.
 ModelInfo model_info(const TrainPlan& plan, double val_accuracy, double test_accuracy) {
   const TrainArgs& args = plan.args;
-  ModelInfo info{plan.custom ? "custom" : args.preset,
-                 plan.train_set.image_shape(),
-                 plan.train_set.classes(),
-                 {},
-                 plan.architecture};
+  ModelInfo info = network_info(plan);
   info.extra = {{"batch", std::to_string(args.batch)},
                 {"iterations", std::to_string(plan.iterations.total)},
                 {"learning_rate", format_number(args.lr)},
@@ -173,9 +187,13 @@ void print_summary(const TrainPlan& plan, const SessionResult& session, double t
                 session.final_validation_accuracy.value_or(0.0),
                 session.final_validation_iteration);
   }
-  std::printf(
-      "test accuracy %.4f (model of step %zu)\n", test_accuracy,
-      plan.args.keep_best && progress.best_accuracy ? progress.best_iteration : result.iterations);
+  const std::size_t step =
+      plan.args.keep_best && progress.best_accuracy ? progress.best_iteration : result.iterations;
+  if (plan.test_set.size() > 0) {
+    std::printf("test accuracy %.4f (model of step %zu)\n", test_accuracy, step);
+  } else {
+    std::printf("no test set (model of step %zu)\n", step);
+  }
   std::printf(
       "summary: %zu of %zu iterations%s, %.3f s training, %.0f images/s\n", result.iterations,
       plan.iterations.total, result.stopped_early ? " (early stop)" : "", session.training_seconds,
@@ -214,14 +232,27 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
   if (plan.val_set.size() > 0) {
     std::printf("validation accuracy %.4f (%zu images)\n", val_accuracy, plan.val_set.size());
   }
-  // Every process computes its share; rank 0 gets the whole evaluation and writes everything.
-  const Evaluation evaluation = evaluate_in_detail(plan.model, plan.test_set, 100, plan.processes);
+  // The test set, or where the data has none the validation images, make the confusion matrix and
+  // the pictures. Every process computes its share; rank 0 gets the whole evaluation and writes
+  // everything.
+  const bool has_test = plan.test_set.size() > 0;
+  const Dataset& reported = has_test ? plan.test_set : plan.val_set;
+  const bool evaluated = reported.size() > 0;
+  const Evaluation evaluation =
+      evaluated ? evaluate_in_detail(plan.model, reported, 100, plan.processes) : Evaluation{};
   if (!plan.writes_files()) return;
-  const double test_accuracy = evaluation.accuracy();
-  std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, plan.test_set.size());
-  std::fputs(evaluation.confusion_text(plan.test_set.class_names()).c_str(), stdout);
+  const double test_accuracy = has_test ? evaluation.accuracy() : 0.0;
+  if (has_test) {
+    std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, plan.test_set.size());
+  } else {
+    std::printf("no test set in %s: the confusion matrix and the pictures show the %s\n",
+                plan.args.data.path.c_str(),
+                evaluated ? "validation images" : "nothing (no validation images either)");
+  }
+  if (evaluated) std::fputs(evaluation.confusion_text(reported.class_names()).c_str(), stdout);
 
   ModelInfo info = model_info(plan, val_accuracy, test_accuracy);
+  if (!has_test) info.extra.erase("test_accuracy");
   add_early_stopping_info(info, plan, session);
   // Only for data-parallel runs, so that one process keeps writing the same bytes.
   if (plan.processes->size() > 1) info.extra["processes"] = std::to_string(plan.processes->size());
@@ -231,13 +262,15 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
     save_model(plan.args.save, plan.model, info);
     std::printf("saved model to %s\n", plan.args.save.c_str());
   }
-  write_test_results(plan.run, plan.test_set, evaluation);
-  files.insert(files.end(), {"test_predictions.csv", "samples.png"});
-  const GreyDrawing grey =
-      info.preparation == Preparation::digit ? GreyDrawing::ink_on_paper : GreyDrawing::as_is;
-  for (const auto& picture : draw_run_pictures(plan.run, plan.run.filename().string(),
-                                               plan.test_set.class_names(), grey)) {
-    files.push_back(picture.filename());
+  if (evaluated) {
+    write_test_results(plan.run, reported, evaluation);
+    files.insert(files.end(), {"test_predictions.csv", "samples.png"});
+    const GreyDrawing grey =
+        info.preparation == Preparation::digit ? GreyDrawing::ink_on_paper : GreyDrawing::as_is;
+    for (const auto& picture :
+         draw_run_pictures(plan.run, plan.run.filename().string(), reported.class_names(), grey)) {
+      files.push_back(picture.filename());
+    }
   }
   print_summary(plan, session, test_accuracy, files);
 
@@ -256,7 +289,12 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
     record.set("stopped_early", result.stopped_early);
   }
   record.set("keep_best", plan.args.keep_best);
-  record.set("test_accuracy", test_accuracy);
+  if (has_test) record.set("test_accuracy", test_accuracy);
+  if (!plan.data.skipped.empty()) {
+    record.set("skipped_images", plan.data.skipped.size());
+    std::printf("summary: %zu unreadable image%s skipped (--skip-bad-images)\n",
+                plan.data.skipped.size(), plan.data.skipped.size() == 1 ? "" : "s");
+  }
   if (!plan.args.save.empty()) record.set("saved_model", plan.args.save);
   record.end("finished");
 }
@@ -264,8 +302,13 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
 // Prepares the plan, trains, reports; after Ctrl-C says how to resume instead of reporting.
 int run_train(TrainArgs args, const CLI::App& cmd, ProcessGroup& processes) {
   TrainPlan plan = prepare_plan(std::move(args), cmd, processes);
-  RunRecord record(plan.run, plan.args.data, plan.resumed.has_value());
+  RunRecord record(plan.run, plan.args.data.path, plan.resumed.has_value());
   record.set("processes", processes.size());
+  record.set("data_format", format_name(plan.data.format));
+  record.set("class_names", plan.train_set.class_names());
+  record.set("preparation", preparation_name(plan.preparation));
+  record.set("validation", plan.validation_text);
+  record.set("input_normalization", normalization_name(plan.train_set.normalization().kind()));
   record.set("threads_per_process", num_threads());
   print_plan(plan);
   CheckpointSession checkpoints = checkpoint_session(plan);
@@ -277,9 +320,9 @@ int run_train(TrainArgs args, const CLI::App& cmd, ProcessGroup& processes) {
   if (session.train.interrupted) {
     if (!plan.writes_files()) return 0;
     record.set("iterations", session.train.iterations);
-    record.set("resume_command", checkpoints.resume_command(plan.args.data, plan.args.save));
+    record.set("resume_command", checkpoints.resume_command(plan.args.data.path, plan.args.save));
     record.end("interrupted");
-    return checkpoints.report_interrupted(session.train, plan.iterations.total, plan.args.data,
+    return checkpoints.report_interrupted(session.train, plan.iterations.total, plan.args.data.path,
                                           plan.args.save);
   }
   report_run(plan, session, record);
@@ -288,17 +331,33 @@ int run_train(TrainArgs args, const CLI::App& cmd, ProcessGroup& processes) {
 
 }  // namespace
 
-void require_data_folder(const std::string& dir) {
-  if (!std::filesystem::is_directory(dir)) {
-    throw UsageError("--data: folder '" + dir +
-                     "' not found; fetch MNIST into it with: scripts/fetch-mnist.sh " + dir);
+void require_data_path(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw UsageError("--data: '" + path +
+                     "' not found; fetch MNIST into it with: scripts/fetch-mnist.sh " + path);
   }
 }
 
 Command add_train_command(CLI::App& app, ProcessGroup& processes) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a network and report its accuracy");
-  add_data_option(*cmd, args->data);
+  add_data_flags(*cmd, args->data, /*shape=*/true);
+  cmd->add_option("--normalize", args->normalize,
+                  "Input normalisation: unit (pixel / 255), standard (per channel: minus the "
+                  "training images' mean, divided by their standard deviation) or none (0..255)")
+      ->transform(one_of({"unit", "standard", "none"}))
+      ->capture_default_str();
+  cmd->add_option("--preparation", args->preparation,
+                  "How cnn predict prepares image files for the model: digit (as MNIST's digits: "
+                  "inverted, cropped, centred), resize (converted and resized), or auto (digit for "
+                  "grey 28x28 images of the classes 0-9)")
+      ->transform(one_of({"auto", "digit", "resize"}))
+      ->capture_default_str();
+  cmd->add_option("--split-seed", args->split_seed,
+                  "Seed of the stratified validation split of image folders and CSV files")
+      ->check(integer_at_least(0, (1LL << 62)))
+      ->capture_default_str();
   auto* preset = add_preset_option(*cmd, args->preset);
   add_recipe_options(*cmd, args->recipe, preset);
   add_batch_option(*cmd, args->batch);
@@ -319,9 +378,11 @@ Command add_train_command(CLI::App& app, ProcessGroup& processes) {
       ->check(number_in({0, 1e6, false, false}, "a number >= 0"))
       ->capture_default_str();
   add_seed_option(*cmd, args->seed);
-  cmd->add_option("--val", args->val, "Training images held out for validation")
-      ->check(integer_at_least(0))
-      ->capture_default_str();
+  cmd->add_option("--val", args->val,
+                  "Training images held out for validation (default 5000, or a tenth of the "
+                  "training images when they are fewer than 50,000; unused when the data has a "
+                  "val/ folder or val.csv)")
+      ->check(integer_at_least(0));
   add_threads_option(*cmd, args->threads);
   cmd->add_option("--report-every", args->report_every,
                   "Iterations between loss reports (default: 20 reports per run)")

@@ -10,6 +10,7 @@
 
 #include "cnn/arch/architecture.hpp"
 #include "cnn/core/parallel.hpp"
+#include "cnn/data/data_source.hpp"
 #include "cnn/io/run_log.hpp"
 #include "commands.hpp"
 #include "fault_injection.hpp"
@@ -53,7 +54,7 @@ std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd,
     // The checkpoint records the text itself (as --arch), not the file, which may change.
     args.recipe.arch = architecture_text(args.recipe, args.preset);
   }
-  require_data_folder(args.data);
+  require_data_path(args.data.path);
   // Early stopping and --keep-best watch the validation accuracy: there must be one.
   if (args.val == 0) {
     if (args.early_stop > 0) {
@@ -82,21 +83,87 @@ std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd,
   return resumed;
 }
 
-// Loads the data; the validation images are the last --val of the training file, as a held-out
-// split. A resumed run must see as many training images as before.
-void load_data(TrainPlan& plan) {
-  const TrainArgs& args = plan.args;
-  MnistSplits data = load_mnist(args.data);
-  if (args.val >= data.train.size()) {
-    throw UsageError("--val: must be less than the " + std::to_string(data.train.size()) +
-                     " training images, got " + std::to_string(args.val));
+// Settles --val: given, or 5,000 (MNIST's custom), a tenth of the images when they are fewer
+// than 50,000 (so that small sets of one's own keep most images for training).
+void settle_validation_count(TrainArgs& args, const CLI::App& cmd, std::size_t images) {
+  if (cmd.count("--val") > 0 || !args.checkpoints.resume.empty()) return;
+  if (images < 50000) args.val = images / 10;
+}
+
+// The normalisation the flags ask for: a resumed run keeps its checkpoint's.
+Normalization input_normalization(const TrainPlan& plan, const Dataset& train) {
+  if (plan.resumed) return plan.resumed->info.normalization;
+  const auto kind = parse_normalization_kind(plan.args.normalize);
+  if (kind == NormalizationKind::none) return Normalization::none();
+  if (kind == NormalizationKind::standard) {
+    // train is a slice or a selection: its images are contiguous from image(0).
+    return Normalization::measure(train.image(0), train.size(), train.channels(),
+                                  train.rows() * train.cols());
   }
-  plan.train_set = data.train.slice(0, data.train.size() - args.val);
-  plan.val_set = data.train.slice(data.train.size() - args.val, args.val);
-  plan.test_set = std::move(data.test);
+  return Normalization::unit();
+}
+
+// Loads the data and holds out the validation images: the val/ folder or val.csv when the data
+// has one; the last --val images of IDX and CIFAR-10 training files, which are shuffled, as
+// before; a stratified split seeded by --split-seed of image folders and CSV files, which may be
+// sorted by class. A resumed run must see as many training images as before.
+void load_data(TrainPlan& plan, const CLI::App& cmd) {
+  TrainArgs& args = plan.args;
+  plan.data = load_data(args.data, data_options(args.data, !args.quiet));
+  plan.data_report = data_report(args.data, plan.data);
+  const DataSource& source = plan.data;
+  Dataset train = source.train;
+  Dataset validation;
+  if (source.validation) {
+    if (cmd.count("--val") > 0) {
+      plan.data_report +=
+          "note: --val is not used: " + args.data.path + " holds its own validation images\n";
+    }
+    validation = *source.validation;
+    plan.validation_text = "the data's own validation set";
+    args.val = validation.size();
+  } else {
+    settle_validation_count(args, cmd, train.size());
+    if (args.val >= train.size()) {
+      throw UsageError("--val: must be less than the " + std::to_string(train.size()) +
+                       " training images, got " + std::to_string(args.val));
+    }
+    if (source.format == DataFormat::idx || source.format == DataFormat::cifar10) {
+      validation = train.slice(train.size() - args.val, args.val);
+      train = train.slice(0, train.size() - args.val);
+      plan.validation_text = "the last " + std::to_string(args.val) + " training images";
+    } else if (args.val > 0) {
+      StratifiedSplit split = split_stratified(train, args.val, args.split_seed);
+      train = std::move(split.train);
+      validation = std::move(split.validation);
+      plan.validation_text = "a split of " + std::to_string(args.val) +
+                             " images stratified by class, --split-seed " +
+                             std::to_string(args.split_seed);
+    } else {
+      validation = train.slice(0, 0);
+      plan.validation_text = "none (--val 0)";
+    }
+  }
+  plan.data_report += class_counts_report(train, "training images");
   if (plan.resumed) {
-    check_same_data(*plan.resumed, args.checkpoints, plan.train_set.size(),
-                    "--data " + args.data + " with --val " + std::to_string(args.val));
+    check_same_data(*plan.resumed, args.checkpoints, train.size(),
+                    "--data " + args.data.path + " with --val " + std::to_string(args.val));
+    if (!(plan.resumed->info.input == train.image_shape())) {
+      throw CheckpointError(args.checkpoints.resume + ": the checkpoint's model takes images " +
+                            plan.resumed->info.input.to_string() + " but --data " + args.data.path +
+                            " gives " + train.image_shape().to_string());
+    }
+  }
+  const Normalization normalization = input_normalization(plan, train);
+  plan.train_set = train.with_normalization(normalization);
+  plan.val_set = validation.with_normalization(normalization);
+  plan.test_set = source.test ? source.test->with_normalization(normalization) : train.slice(0, 0);
+  if (args.preparation == "auto") {
+    plan.preparation = train.image_shape() == Shape{1, 28, 28} && digit_classes(train.class_names())
+                           ? Preparation::digit
+                           : Preparation::resize;
+  } else {
+    plan.preparation = *parse_preparation(args.preparation);
   }
 }
 
@@ -139,7 +206,7 @@ TrainPlan prepare_plan(TrainArgs args, const CLI::App& cmd, ProcessGroup& proces
   plan.processes = &processes;
   plan.resumed = settle_settings(args, cmd, processes);
   plan.args = std::move(args);
-  load_data(plan);
+  load_data(plan, cmd);
   plan.custom = !plan.args.recipe.arch.empty();
   plan.architecture = architecture_text(plan.args.recipe, plan.args.preset);
   plan.model = make_model(plan);
@@ -190,6 +257,13 @@ std::vector<RunSetting> run_settings(TrainArgs& args) {
           {"--decay", "decay", &args.decay},
           {"--seed", "seed", &args.seed},
           {"--val", "val", &args.val},
+          // Recorded since other data than MNIST's IDX files came (format version 2).
+          {"--channels", "channels", &args.data.channels, true},
+          {"--image-size", "image_size", &args.data.image_size, true},
+          {"--skip-bad-images", "skip_bad_images", &args.data.skip_bad_images, true},
+          {"--normalize", "normalize", &args.normalize, true},
+          {"--preparation", "preparation", &args.preparation, true},
+          {"--split-seed", "split_seed", &args.split_seed, true},
           {"--report-every", "report_every", &args.report_every},
           {"--arch", "arch", &args.recipe.arch},
           {"--optimizer", "optimizer", &args.recipe.optimizer},

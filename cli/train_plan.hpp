@@ -13,15 +13,20 @@
 #include "checkpoint_options.hpp"
 #include "cnn/data/dataset.hpp"
 #include "cnn/io/checkpoint.hpp"
+#include "cnn/io/model_file.hpp"
 #include "cnn/nn/sequential.hpp"
 #include "cnn/train/training.hpp"
+#include "data_options.hpp"
 #include "recipe_options.hpp"
 #include "train_session.hpp"
 
 namespace cnn::cli {
 
 struct TrainArgs {
-  std::string data;
+  DataFlags data;                    // --data and how to read it
+  std::string normalize = "unit";    // --normalize none|unit|standard
+  std::string preparation = "auto";  // --preparation auto|digit|resize
+  std::size_t split_seed = 1;        // --split-seed: the stratified validation split's seed
   std::string preset = "seed";
   std::size_t batch = 4;
   std::size_t iterations = 2000;
@@ -50,11 +55,15 @@ std::vector<RunSetting> run_settings(TrainArgs& args);
 // Everything a run needs before its first step, worked out once: the settings, the data, the
 // model, the iteration counts, the library's options and the run folder.
 struct TrainPlan {
-  TrainArgs args;                     // the flags, completed by --resume or --arch-file
-  std::optional<Checkpoint> resumed;  // --resume: the checkpoint (its model is now `model`)
-  Dataset train_set, val_set, test_set;
-  bool custom = false;       // --arch or --arch-file rather than a preset
-  std::string architecture;  // the text the model is built from
+  TrainArgs args;                        // the flags, completed by --resume or --arch-file
+  std::optional<Checkpoint> resumed;     // --resume: the checkpoint (its model is now `model`)
+  Dataset train_set, val_set, test_set;  // normalised as the model expects; test_set may be empty
+  DataSource data;                       // what --data was found to be (its notes, skipped files)
+  std::string data_report;               // its printout (data_options.hpp), shown by print_plan
+  std::string validation_text;           // how the validation images were chosen
+  Preparation preparation = Preparation::digit;  // how predict will prepare images for the model
+  bool custom = false;                           // --arch or --arch-file rather than a preset
+  std::string architecture;                      // the text the model is built from
   Sequential model;
   IterationPlan iterations;  // what the session, the schedule and the reports count
   TrainOptions options;

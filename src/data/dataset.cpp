@@ -57,8 +57,10 @@ Dataset::Dataset(LabelledImages images) {
     throw DataError("images of " + shape.to_string() + " are too large");
   }
   if (images.pixels.size() % image_size != 0) {
+    const std::string size = (channels_ == 1 ? "" : std::to_string(channels_) + "x") +
+                             std::to_string(rows_) + "x" + std::to_string(cols_);
     throw DataError(std::to_string(images.pixels.size()) +
-                    " pixel bytes are not a whole number of " + shape.to_string() + " images");
+                    " pixel bytes are not a whole number of " + size + " images");
   }
   count_ = images.pixels.size() / image_size;
   if (images.labels.size() != count_) {

@@ -281,17 +281,6 @@ StoredNetwork read_network(const SafetensorsContents& contents) {
   info.classes = parse_classes(classes);
   const auto architecture = metadata.find("architecture");
   if (architecture != metadata.end()) info.architecture = architecture->second;
-  info.class_names = read_class_names(metadata, info.classes);
-  info.normalization = read_normalization(metadata, info.input[0]);
-  const auto preparation = metadata.find("preparation");
-  if (preparation == metadata.end()) {
-    info.preparation = preparation_for_older_files(info.input);
-  } else if (const auto parsed = parse_preparation(preparation->second)) {
-    info.preparation = *parsed;
-  } else {
-    throw StoredModelError("__metadata__ preparation '" + preparation->second +
-                           "' is not digit or resize");
-  }
   try {
     network.model = info.architecture.empty()
                         ? make_preset(info.preset, info.input, info.classes)
@@ -303,6 +292,19 @@ StoredNetwork read_network(const SafetensorsContents& contents) {
     network.taken = load_state_dict(network.model, contents.tensors);
   } catch (const SafetensorsError& e) {
     throw StoredModelError(e.what());
+  }
+  // After the network and its tensors: a file whose classes or input do not fit them says that
+  // first.
+  info.class_names = read_class_names(metadata, info.classes);
+  info.normalization = read_normalization(metadata, info.input[0]);
+  const auto preparation = metadata.find("preparation");
+  if (preparation == metadata.end()) {
+    info.preparation = preparation_for_older_files(info.input);
+  } else if (const auto parsed = parse_preparation(preparation->second)) {
+    info.preparation = *parsed;
+  } else {
+    throw StoredModelError("__metadata__ preparation '" + preparation->second +
+                           "' is not digit or resize");
   }
   return network;
 }

@@ -24,6 +24,7 @@
 
 #include "cli_runner.hpp"
 #include "cnn/data/idx.hpp"
+#include "cnn/data/image.hpp"
 
 namespace {
 
@@ -412,13 +413,16 @@ TEST_F(BadInputTest, DataFilesThatDoNotFitTogether) {
   });
   expect_error("image and label counts differ", {"train", "--data", counts.string()}, 1,
                {"100 images but", "99 labels"});
+  // IDX files may hold any number of classes (the largest label + 1); class-names.txt fixes it.
   const fs::path label = data_copy("label", [](const fs::path& d) {
     std::vector<std::uint8_t> labels = cnn::read_idx_labels(d / "train-labels-idx1-ubyte");
     labels[7] = 10;
     cnn::write_idx_labels(d / "train-labels-idx1-ubyte", labels, false);
+    write_text(d / "class-names.txt", "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
   });
-  expect_error("label out of range", {"train", "--data", label.string()}, 1,
-               {"train-labels-idx1-ubyte", "10"});
+  expect_error(
+      "label out of range", {"train", "--data", label.string()}, 1,
+      {"train-labels-idx1-ubyte", "label 10 at index 7", "10 classes of", "class-names.txt"});
   const fs::path sizes = data_copy("sizes", [](const fs::path& d) {
     cnn::IdxImages small;
     small.count = 20;
@@ -428,6 +432,92 @@ TEST_F(BadInputTest, DataFilesThatDoNotFitTogether) {
   });
   expect_error("test images of another size", {"train", "--data", sizes.string()}, 1,
                {"t10k-images-idx3-ubyte", "20x20"});
+}
+
+// ---- image folders, CSV and CIFAR-10 files ---------------------------------------------------
+
+// A folder of class folders: `per_class` grey 8x8 PNGs in each of DIR/<part>/<class>/.
+void write_image_folders(const fs::path& dir, const std::vector<std::string>& parts,
+                         const std::vector<std::string>& classes, std::size_t per_class) {
+  for (const std::string& part : parts) {
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      fs::create_directories(dir / part / classes[c]);
+      for (std::size_t i = 0; i < per_class; ++i) {
+        cnn::Image image{1, 8, 8,
+                         std::vector<std::uint8_t>(64, static_cast<std::uint8_t>(40 * c + i))};
+        cnn::write_png(dir / part / classes[c] / (std::to_string(i) + ".png"), image);
+      }
+    }
+  }
+}
+
+TEST_F(BadInputTest, BadImageFolders) {
+  const fs::path corrupt = dir_ / "corrupt";
+  write_image_folders(corrupt, {"train", "test"}, {"cat", "dog"}, 6);
+  write_text(corrupt / "train" / "dog" / "3.png", "\x89PNG\r\n\x1a\n broken");
+  expect_error("a corrupt image in an image folder",
+               {"train", "--data", corrupt.string(), "--no-cache"}, 1, {"dog", "3.png", "PNG"});
+  const fs::path truncated = dir_ / "truncated";
+  write_image_folders(truncated, {"train"}, {"cat", "dog"}, 6);
+  fs::resize_file(truncated / "train" / "cat" / "2.png", 40);
+  expect_error("a truncated image in an image folder",
+               {"train", "--data", truncated.string(), "--no-cache"}, 1, {"cat", "2.png"});
+  const fs::path size = dir_ / "size";
+  write_image_folders(size, {"train"}, {"cat", "dog"}, 6);
+  cnn::write_png(size / "train" / "dog" / "9.png",
+                 cnn::Image{1, 9, 8, std::vector<std::uint8_t>(72, 1)});
+  expect_error("an image of another size without --image-size",
+               {"train", "--data", size.string(), "--no-cache"}, 1, {"9.png", "--image-size"});
+  const fs::path empty = dir_ / "empty-class";
+  write_image_folders(empty, {"train"}, {"cat", "dog"}, 6);
+  fs::create_directories(empty / "train" / "emu");
+  expect_error("an empty class folder", {"train", "--data", empty.string(), "--no-cache"}, 1,
+               {"emu", "no images"});
+  const fs::path extra = dir_ / "extra-class";
+  write_image_folders(extra, {"train"}, {"cat", "dog"}, 6);
+  write_image_folders(extra, {"test"}, {"cat", "zebra"}, 2);
+  expect_error("a class in test/ that train/ lacks",
+               {"train", "--data", extra.string(), "--no-cache"}, 1, {"zebra", "cat, dog"});
+}
+
+TEST_F(BadInputTest, BadCsvFiles) {
+  const auto csv = [&](const std::string& name, const std::string& text) {
+    const fs::path file = dir_ / name;
+    write_text(file, text);
+    return file.string();
+  };
+  // Lines joined (built with += rather than +, which trips GCC 12's -Wrestrict).
+  const auto lines = [](std::initializer_list<const char*> parts) {
+    std::string text;
+    for (const char* part : parts) text += part, text += '\n';
+    return text;
+  };
+  const char* row = "3,0,0,0,0";  // a label and 2x2 pixels
+  const std::string columns = csv("columns.csv", lines({"label,a,b,c,d", row, "1,0,0,0", row}));
+  expect_error("a CSV row with the wrong number of columns", {"train", "--data", columns}, 1,
+               {"columns.csv", "line 3", "5"});
+  const std::string word = csv("word.csv", lines({row, "1,0,x,0,0", row}));
+  expect_error("a CSV value that is not a number", {"train", "--data", word}, 1,
+               {"word.csv", "line 2", "x"});
+  const std::string pixel = csv("pixel.csv", lines({row, row, "1,0,0,256,0"}));
+  expect_error("a CSV pixel out of 0..255", {"train", "--data", pixel}, 1,
+               {"pixel.csv", "line 3", "256"});
+  const std::string label = csv("label.csv", lines({row, "300,0,0,0,0"}));
+  expect_error("a CSV label out of range", {"train", "--data", label}, 1,
+               {"label.csv", "line 2", "300"});
+  const std::string empty = csv("empty.csv", "");
+  expect_error("an empty CSV file", {"train", "--data", empty}, 1, {"empty.csv"});
+}
+
+TEST_F(BadInputTest, BadCifarFiles) {
+  const fs::path dir = dir_ / "cifar";
+  fs::create_directories(dir);
+  const std::string record(3073, '\x01');
+  for (int b = 1; b <= 5; ++b)
+    write_text(dir / ("data_batch_" + std::to_string(b) + ".bin"), record + record);
+  write_text(dir / "test_batch.bin", record + record.substr(0, 100));
+  expect_error("a CIFAR-10 batch of the wrong length", {"train", "--data", dir.string()}, 1,
+               {"test_batch.bin", "3073"});
 }
 
 // ---- model files -----------------------------------------------------------------------------

@@ -127,7 +127,7 @@ TEST_F(CliHabitsTest, HelpShowsPlaceholdersRangesAndDefaultsAsPeopleWriteThem) {
     }
   }
   EXPECT_TRUE(batch_line) << r.out;
-  EXPECT_TRUE(Contains(r.out, "--data DIR")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "--data PATH")) << r.out;
   EXPECT_TRUE(Contains(r.out, "(at least 1, default")) << r.out;          // --iterations
   EXPECT_TRUE(Contains(r.out, "(a number > 0, default 0.01)")) << r.out;  // --lr
   EXPECT_TRUE(Contains(r.out, "not with --preset")) << r.out;             // --arch

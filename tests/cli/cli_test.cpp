@@ -544,7 +544,7 @@ TEST_F(CliTest, InfoShowsArchitectureShapesAndSettings) {
   EXPECT_TRUE(Contains(r.out, "0.weight   [3, 1, 5, 5]"));
   EXPECT_TRUE(Contains(r.out, "6.bias     [10]"));
   EXPECT_TRUE(Contains(r.out, "learning_rate: 0.02"));
-  EXPECT_TRUE(Contains(r.out, "input normalisation: x = pixel / 255"));
+  EXPECT_TRUE(Contains(r.out, "input normalisation: unit: x = pixel / 255"));
 
   const Result missing = run({"info", (dir_ / "nope.safetensors").string()});
   EXPECT_EQ(missing.status, 1);

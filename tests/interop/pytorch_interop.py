@@ -101,14 +101,21 @@ def check_preset(cnn: str, data: Path, work: Path, preset: str, flags, images, l
     assert metadata["preset"] == preset, metadata
     classes = int(metadata["classes"])
     assert metadata["input_shape"] == "1,28,28", metadata["input_shape"]
-    scale, mean = float(metadata["input_scale"]), float(metadata["input_mean"])
+    # x = (pixel * input_scale - input_mean[c]) / input_std[c]: one value for every channel or
+    # one per channel (model_file.hpp).
+    scale = float(metadata["input_scale"])
+    mean, std = (torch.tensor([float(v) for v in metadata.get(key, "0").split(",")],
+                              dtype=torch.float32).view(1, -1, 1, 1)
+                 for key in ("input_mean", "input_std"))
+    if "input_std" not in metadata:
+        std = torch.ones_like(std)
     model = build(metadata["preset"], classes)
     state = {name: torch.from_numpy(array.copy()) for name, array in tensors.items()}
     model.load_state_dict(state, strict=True)  # every name and shape must match PyTorch's
     model.eval()
     torch.set_num_threads(2)
     with torch.no_grad():
-        x = torch.from_numpy(images.astype(np.float32)) * scale - mean
+        x = (torch.from_numpy(images.astype(np.float32)) * scale - mean) / std
         logits = model(x).numpy().astype(np.float64)
     predicted = logits.argmax(axis=1)
     agreement = float((predicted == cnn_predicted).mean())
@@ -158,8 +165,11 @@ def main() -> int:
     labels = read_idx(args.data / "t10k-labels-idx1-ubyte", 8).astype(np.int64)
     work = Path(tempfile.mkdtemp(prefix="cnn-interop-"))
     try:
+        # The seed network with per-channel standardisation, so that the mean and std the model
+        # file records are what PyTorch must apply; LeNet-5 with the default pixel / 255.
         ok = check_preset(args.cnn, args.data, work, "seed",
-                          ["--iterations", "2000", "--batch", "4", "--lr", "0.01"], images, labels)
+                          ["--iterations", "2000", "--batch", "4", "--lr", "0.01",
+                           "--normalize", "standard"], images, labels)
         ok = check_preset(args.cnn, args.data, work, "lenet5",
                           ["--epochs", "1", "--batch", "64", "--lr", "0.05"], images,
                           labels) and ok

@@ -123,6 +123,38 @@ TEST_F(FormatFixturesTest, Version0CheckpointLoads) {
   EXPECT_EQ(checkpoint.state.random_streams.size(), 2u);  // augmentation, dropout
 }
 
+const fs::path kV1 = fs::path(CNN_SOURCE_DIR) / "tests/fixtures/formats/v1";
+
+TEST_F(FormatFixturesTest, Version1ModelLoadsAsUnitNumberedDigitsAndClassifiesAsThatBuildDid) {
+  cnn::LoadedModel loaded = cnn::load_model(kV1 / "model.safetensors");
+  EXPECT_EQ(loaded.info.architecture, kArchitecture);
+  EXPECT_TRUE(loaded.info.class_names.empty());
+  EXPECT_EQ(loaded.info.names(), cnn::numbered_class_names(10));
+  EXPECT_EQ(loaded.info.normalization, cnn::Normalization::unit());
+  EXPECT_EQ(loaded.info.preparation, cnn::Preparation::digit);
+  EXPECT_FALSE(loaded.info.extra.contains("input_scale"));
+  // As cnn predict does it: the digit preparation, the model's normalisation, softmax.
+  const fs::path drawing = fs::path(CNN_SOURCE_DIR) / "tests/fixtures/digits/3-small-64x64.pgm";
+  const cnn::GrayImage prepared = cnn::prepare_digit(cnn::read_image(drawing), drawing.string());
+  cnn::Tensor x(cnn::Shape{1, 1, 28, 28}), probs;
+  loaded.info.normalization.apply(prepared.pixels.data(), 1, 784, x.data());
+  cnn::softmax(loaded.model.forward(x, /*training=*/false), probs);
+  // That build printed "5  (5: 0.305, 4: 0.199, 3: 0.160)" (%.3f).
+  const std::vector<std::pair<std::size_t, double>> printed = {{5, 0.305}, {4, 0.199}, {3, 0.160}};
+  for (const auto& [label, probability] : printed) {
+    EXPECT_NEAR(probs.data()[label], probability, 0.0005) << label;
+  }
+}
+
+TEST_F(FormatFixturesTest, Version1CheckpointLoads) {
+  const cnn::Checkpoint checkpoint = cnn::load_checkpoint(kV1 / "checkpoint.safetensors");
+  EXPECT_EQ(checkpoint.info.architecture, kArchitecture);
+  EXPECT_EQ(checkpoint.info.normalization, cnn::Normalization::unit());
+  EXPECT_EQ(checkpoint.info.preparation, cnn::Preparation::digit);
+  EXPECT_EQ(checkpoint.state.iteration, 20u);
+  EXPECT_EQ(checkpoint.info.extra.at("iterations"), "30");
+}
+
 TEST_F(FormatFixturesTest, CheckpointGivenAsAModelSaysWhatItIs) {
   // Its weights load; its optimizer state does not belong in a model, and the message says why
   // (it once named the checkpoint's preset, "seed", for a network built from --arch).

@@ -693,6 +693,85 @@ TEST_F(ModelFileTest, InputNormalisationIsRecordedAndChecked) {
   EXPECT_NO_THROW(cnn::load_model(old));
 }
 
+TEST_F(ModelFileTest, ClassNamesNormalisationAndPreparationRoundTrip) {
+  cnn::Sequential model = cnn::make_preset("lenet5", cnn::Shape{3, 32, 32}, 3);
+  model.initialize(5);
+  cnn::ModelInfo info{"lenet5", cnn::Shape{3, 32, 32}, 3, {}};
+  info.class_names = {"cat", "dog, big", "\"quoted\" ünïcode"};
+  info.normalization = cnn::Normalization::standard({0.49f, 0.48f, 0.45f}, {0.25f, 0.24f, 0.26f});
+  info.preparation = cnn::Preparation::resize;
+  const fs::path file = path("colour.safetensors");
+  cnn::save_model(file, model, info);
+  const cnn::LoadedModel loaded = cnn::load_model(file);
+  EXPECT_EQ(loaded.info.class_names, info.class_names);
+  EXPECT_EQ(loaded.info.normalization, info.normalization);  // every float back bit for bit
+  EXPECT_EQ(loaded.info.preparation, cnn::Preparation::resize);
+  const json metadata = split(read_bytes(file)).header["__metadata__"];
+  EXPECT_EQ(metadata["format_version"], "2");
+  EXPECT_EQ(metadata["input_normalization"], "standard");
+  EXPECT_EQ(metadata["input_scale"], "0.00392156862745098");
+  EXPECT_EQ(json::parse(metadata["class_names"].get<std::string>()), json(info.class_names));
+  // The normalisation keys are not training settings.
+  EXPECT_FALSE(loaded.info.extra.contains("input_mean"));
+  EXPECT_FALSE(loaded.info.extra.contains("class_names"));
+}
+
+TEST_F(ModelFileTest, FilesBeforeVersion2LoadAsUnitWithNumberedClassesAndDigits) {
+  const Parts parts = split(write_valid(path("valid.safetensors")));
+  json header = parts.header;
+  for (const char* key : {"class_names", "input_normalization", "input_std", "preparation"}) {
+    header["__metadata__"].erase(key);
+  }
+  header["__metadata__"]["format_version"] = "1";
+  const fs::path old = path("v1.safetensors");
+  write_bytes(old, join(header, parts.data));
+  const cnn::LoadedModel loaded = cnn::load_model(old);
+  EXPECT_TRUE(loaded.info.class_names.empty());
+  EXPECT_EQ(loaded.info.names(), cnn::numbered_class_names(10));
+  EXPECT_EQ(loaded.info.normalization, cnn::Normalization::unit());
+  EXPECT_EQ(loaded.info.preparation, cnn::Preparation::digit);  // 1x28x28: MNIST's digits
+  EXPECT_EQ(cnn::preparation_for_older_files(cnn::Shape{3, 32, 32}), cnn::Preparation::resize);
+}
+
+TEST_F(ModelFileTest, BadClassNamesNormalisationOrPreparationIsRefused) {
+  EXPECT_TRUE(Contains(
+      edited_error([](json& h, Bytes&) { h["__metadata__"]["class_names"] = R"(["a","b"])"; }),
+      "bad __metadata__ class_names: expected a JSON array of 10 non-empty names"));
+  EXPECT_TRUE(
+      Contains(edited_error([](json& h, Bytes&) { h["__metadata__"]["class_names"] = "not json"; }),
+               "bad __metadata__ class_names"));
+  EXPECT_TRUE(Contains(
+      edited_error([](json& h, Bytes&) { h["__metadata__"]["input_normalization"] = "zscore"; }),
+      "input_normalization 'zscore' is not none, unit or standard"));
+  const auto standard = [](const std::string& mean, const std::string& std) {
+    return [=](json& h, Bytes&) {
+      h["__metadata__"]["input_normalization"] = "standard";
+      h["__metadata__"]["input_mean"] = mean;
+      h["__metadata__"]["input_std"] = std;
+    };
+  };
+  EXPECT_TRUE(Contains(edited_error(standard("0.1,0.2", "0.3,0.3")),
+                       "input_mean and input_std need 1 or 1 values"));
+  EXPECT_TRUE(Contains(edited_error(standard("0.1", "0")), "a std > 0 needed"));
+  EXPECT_TRUE(Contains(edited_error(standard("x", "1")), "bad __metadata__ input_mean: 'x'"));
+  EXPECT_TRUE(Contains(edited_error(standard("0.1", "nan")), "bad __metadata__ input_std"));
+  EXPECT_TRUE(Contains(
+      edited_error([](json& h, Bytes&) { h["__metadata__"]["input_normalization"] = "none"; }),
+      "input_scale '0.00392156862745098' is not 1"));
+  EXPECT_TRUE(
+      Contains(edited_error([](json& h, Bytes&) { h["__metadata__"]["preparation"] = "crop"; }),
+               "preparation 'crop' is not digit or resize"));
+  // One mean and std for every channel is read as that value for each.
+  const Parts parts = split(write_valid(path("valid.safetensors")));
+  json header = parts.header;
+  Bytes unused;
+  standard("0.1307", "0.3081")(header, unused);
+  const fs::path file = path("standard.safetensors");
+  write_bytes(file, join(header, parts.data));
+  EXPECT_EQ(cnn::load_model(file).info.normalization,
+            cnn::Normalization::standard({0.1307f}, {0.3081f}));
+}
+
 }  // namespace
 
 // ---- training data checksum ----------------------------------------------------------------
