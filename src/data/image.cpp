@@ -227,6 +227,14 @@ struct JpegHeader {
   int orientation = 1;                       // EXIF, 1 when there is none
 };
 
+// Routes libjpeg's errors and warnings to `errors` (its message starts as "unknown error").
+void use_error_manager(jpeg_decompress_struct& cinfo, JpegErrorManager& errors) {
+  cinfo.err = jpeg_std_error(&errors.manager);
+  errors.manager.error_exit = jpeg_on_error;
+  errors.manager.emit_message = jpeg_on_message;
+  std::snprintf(errors.message, sizeof errors.message, "unknown error");
+}
+
 // The functions below are C-style on purpose: nothing with a destructor lives between setjmp
 // and longjmp. They return false with `message` (JMSG_LENGTH_MAX bytes) filled on failure.
 
@@ -234,10 +242,7 @@ bool read_jpeg_header(const std::uint8_t* data, std::size_t size, JpegHeader* he
                       char* message) {
   jpeg_decompress_struct cinfo;
   JpegErrorManager errors;
-  cinfo.err = jpeg_std_error(&errors.manager);
-  errors.manager.error_exit = jpeg_on_error;
-  errors.manager.emit_message = jpeg_on_message;
-  std::snprintf(errors.message, sizeof errors.message, "unknown error");
+  use_error_manager(cinfo, errors);
   if (setjmp(errors.jump) != 0) {
     jpeg_destroy_decompress(&cinfo);
     std::snprintf(message, JMSG_LENGTH_MAX, "%s", errors.message);
@@ -270,10 +275,7 @@ bool decode_jpeg_pixels(const std::uint8_t* data, std::size_t size, J_COLOR_SPAC
                         std::uint8_t* pixels, std::size_t row_bytes, char* message) {
   jpeg_decompress_struct cinfo;
   JpegErrorManager errors;
-  cinfo.err = jpeg_std_error(&errors.manager);
-  errors.manager.error_exit = jpeg_on_error;
-  errors.manager.emit_message = jpeg_on_message;
-  std::snprintf(errors.message, sizeof errors.message, "unknown error");
+  use_error_manager(cinfo, errors);
   if (setjmp(errors.jump) != 0) {
     jpeg_destroy_decompress(&cinfo);
     std::snprintf(message, JMSG_LENGTH_MAX, "%s", errors.message);
