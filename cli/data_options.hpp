@@ -32,6 +32,12 @@ std::pair<std::size_t, std::size_t> parse_image_size(const std::string& text);
 // terminal).
 DataOptions data_options(const DataFlags& flags, bool progress);
 
+// --val when it is not given: 5,000 (MNIST's custom), or a tenth of the training images when they
+// are fewer than 50,000 (so that small sets of one's own keep most images for training).
+inline std::size_t default_validation_count(std::size_t images) {
+  return images < 50000 ? images / 10 : 5000;
+}
+
 // Loads --data with options. UsageError when --data does not exist.
 DataSource load_data(const DataFlags& flags, const DataOptions& options);
 

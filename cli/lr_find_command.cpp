@@ -104,9 +104,12 @@ int run_lr_find(const LrFindArgs& args, const CLI::App& cmd) {
   check_args(args);
   set_num_threads(args.threads);
   const DataSource data = load_data(args.data, data_options(args.data, true));
-  if (args.val >= data.train.size()) {
+  // As train settles it, so that the sweep sees the images train would train on.
+  const std::size_t val =
+      cmd.count("--val") > 0 ? args.val : default_validation_count(data.train.size());
+  if (val >= data.train.size()) {
     throw UsageError("--val: must be less than the " + std::to_string(data.train.size()) +
-                     " training images, got " + std::to_string(args.val));
+                     " training images, got " + std::to_string(val));
   }
   // The images `cnn train` trains on with the same --val (and its default --split-seed); the
   // held-out ones stay unseen.
@@ -114,9 +117,9 @@ int run_lr_find(const LrFindArgs& args, const CLI::App& cmd) {
   if (data.validation) {
     // The data's own validation set is not among the training images.
   } else if (data.format == DataFormat::idx || data.format == DataFormat::cifar10) {
-    train_set = data.train.slice(0, data.train.size() - args.val);
-  } else if (args.val > 0) {
-    train_set = split_stratified(data.train, args.val, 1).train;
+    train_set = data.train.slice(0, data.train.size() - val);
+  } else if (val > 0) {
+    train_set = split_stratified(data.train, val, 1).train;
   }
 
   const bool custom = !args.recipe.arch.empty() || !args.recipe.arch_file.empty();
@@ -223,9 +226,9 @@ Command add_lr_find_command(CLI::App& app) {
       ->check(number_in({0, 1e6, false, false}, "a number >= 0"));
   add_seed_option(*cmd, args->seed);
   cmd->add_option("--val", args->val,
-                  "Training images held out for validation (as train: the sweep does not see them)")
-      ->check(integer_at_least(0))
-      ->capture_default_str();
+                  "Training images held out for validation, as train holds them out (default "
+                  "5000, or a tenth below 50,000 images): the sweep does not see them")
+      ->check(integer_at_least(0));
   add_threads_option(*cmd, args->threads);
   cmd->add_option("--start-lr", args->start_lr, "Learning rate of the first step")
       ->check(number_in({0, 1e6, true, false}, "a number > 0"))

@@ -83,11 +83,10 @@ std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd,
   return resumed;
 }
 
-// Settles --val: given, or 5,000 (MNIST's custom), a tenth of the images when they are fewer
-// than 50,000 (so that small sets of one's own keep most images for training).
+// Settles --val: as given (or restored by --resume), else default_validation_count.
 void settle_validation_count(TrainArgs& args, const CLI::App& cmd, std::size_t images) {
   if (cmd.count("--val") > 0 || !args.checkpoints.resume.empty()) return;
-  if (images < 50000) args.val = images / 10;
+  args.val = default_validation_count(images);
 }
 
 // The normalisation the flags ask for: a resumed run keeps its checkpoint's.
