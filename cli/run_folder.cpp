@@ -211,6 +211,10 @@ RunPictureStyle read_run_picture_style(const fs::path& run) {
   return style;
 }
 
+std::size_t sample_index(std::size_t k, std::size_t shown, std::size_t total) {
+  return k * total / shown;
+}
+
 void write_test_results(const fs::path& run, const Dataset& test, const Evaluation& evaluation) {
   write_predictions_csv(run / "test_predictions.csv", test, evaluation, "run folder");
 
@@ -220,7 +224,8 @@ void write_test_results(const fs::path& run, const Dataset& test, const Evaluati
   Image mosaic{channels, rows * height, kSampleColumns * width, {}};
   mosaic.pixels.assign(channels * mosaic.height * mosaic.width, 0);
   for (std::size_t i = 0; i < count; ++i) {
-    const std::uint8_t* image = test.image(i);  // planar: channel after channel
+    // Spread over the set: image folders and CSV files may list the images class by class.
+    const std::uint8_t* image = test.image(sample_index(i, count, test.size()));  // planar
     const std::size_t x0 = (i % kSampleColumns) * width, y0 = (i / kSampleColumns) * height;
     for (std::size_t c = 0; c < channels; ++c) {
       for (std::size_t y = 0; y < height; ++y) {
@@ -280,7 +285,7 @@ std::vector<fs::path> draw_run_pictures(const fs::path& run, const std::string& 
 
   fs::path samples_path;
   const Image samples = read_samples(run, samples_path);
-  // The mosaic is kSampleColumns images wide and as many rows high as the first test images fill.
+  // The mosaic is kSampleColumns images wide and as many rows high as its images fill.
   const std::size_t shown = std::min(kSampleCount, tests.labels.size());
   const std::size_t mosaic_rows = (shown + kSampleColumns - 1) / kSampleColumns;
   if (mosaic_rows == 0 || samples.width % kSampleColumns != 0 ||
@@ -293,6 +298,7 @@ std::vector<fs::path> draw_run_pictures(const fs::path& run, const std::string& 
   }
   const std::size_t width = samples.width / kSampleColumns, height = samples.height / mosaic_rows;
   const std::size_t channels = samples.channels;
+  const bool legacy = samples_path.filename() == "samples.pgm";
   std::vector<PredictedImage> images;
   for (std::size_t i = 0; i < shown; ++i) {
     PredictedImage p;
@@ -305,14 +311,21 @@ std::vector<fs::path> draw_run_pictures(const fs::path& run, const std::string& 
         }
       }
     }
-    p.label = tests.labels[i];
-    p.predicted = tests.predicted[i];
-    p.confidence = tests.confidence[i];
+    // samples.png holds images spread over the test set; samples.pgm the first ones.
+    const std::size_t row = legacy ? i : sample_index(i, shown, tests.labels.size());
+    p.label = tests.labels[row];
+    p.predicted = tests.predicted[row];
+    p.confidence = tests.confidence[row];
     images.push_back(std::move(p));
   }
-  plot_predictions(run / "predictions.png", images, kSampleColumns,
-                   title + ": the first " + std::to_string(shown) + " test images", class_names,
-                   grey);
+  plot_predictions(
+      run / "predictions.png", images, kSampleColumns,
+      title + (legacy ? ": the first " + std::to_string(shown) + " test images"
+                      : ": " + std::to_string(shown) + " test images" +
+                            (shown < tests.labels.size()
+                                 ? " spread over the " + std::to_string(tests.labels.size())
+                                 : "")),
+      class_names, grey);
   written.push_back(run / "predictions.png");
   return written;
 }

@@ -5,12 +5,14 @@
 //   model.safetensors     the trained model
 //   test_predictions.csv  every test image's label, prediction, confidence and logits
 //                         (predictions_csv.hpp)
-//   samples.png           the first test images (up to 100) side by side, 10 a row, for the grid:
-//                         grey or RGB as the data; the images' width is the mosaic's width / 10,
-//                         their height the mosaic's height / its rows (ceil(images / 10) of the
-//                         images in test_predictions.csv, at most 10), so images of any shape cut
-//                         back. Run folders of earlier versions hold samples.pgm (grey, square
-//                         images) instead; `cnn plot` reads either.
+//   samples.png           100 test images spread evenly over the test set (image k·N/100 of N;
+//                         all when N ≤ 100), 10 a row, for the grid (image folders and CSV files
+//                         may list the images class by class, so the first 100 could all be of
+//                         one class): grey or RGB as the data; the images' width is the mosaic's
+//                         width / 10, their height the mosaic's height / its rows (ceil(images /
+//                         10) of the images in test_predictions.csv, at most 10), so images of any
+//                         shape cut back. Run folders of earlier versions hold samples.pgm (grey,
+//                         square images) instead; `cnn plot` reads either.
 //   loss.png predictions.png confusion.png   drawn from the files above (`cnn plot` redraws them)
 #pragma once
 
@@ -27,6 +29,9 @@
 namespace cnn::cli {
 
 inline constexpr std::size_t kSampleCount = 100, kSampleColumns = 10;
+
+// The test image at place k of the `shown` images of samples.png, out of `total`: k·total/shown.
+std::size_t sample_index(std::size_t k, std::size_t shown, std::size_t total);
 
 // --out DIR (created with its parents; refused with a UsageError when it already holds a run's
 // metrics.csv), or a new folder runs/<YYYYmmdd-HHMMSS>-<preset> (with -2, -3... appended when that
