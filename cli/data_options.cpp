@@ -14,24 +14,22 @@
 
 namespace cnn::cli {
 
-void add_data_flags(CLI::App& cmd, DataFlags& flags, bool shape) {
+void add_data_flags(CLI::App& cmd, DataFlags& flags) {
   cmd.add_option("--data", flags.path,
                  "The data: a folder of IDX files (MNIST's layout), CIFAR-10 batches, CSV files "
                  "(train.csv, test.csv) or image folders (train/<class>/, test/<class>/), or one "
                  "CSV file; the format is recognised and printed")
       ->required()
       ->type_name("PATH");
-  if (shape) {
-    cmd.add_option("--channels", flags.channels,
-                   "Channels of the images: 0 as the data is (colour when any pixel has R != G or "
-                   "G != B), 1 (grey, by luminance) or 3 (colour)")
-        ->check(CLI::IsMember({0, 1, 3}))
-        ->capture_default_str();
-    cmd.add_option("--image-size", flags.image_size,
-                   "HxW: resize every image to H rows and W columns (stretched, aspect ratio not "
-                   "kept; triangle filter); for CSV rows, their shape when not square grey")
-        ->type_name("HxW");
-  }
+  cmd.add_option("--channels", flags.channels,
+                 "Channels of the images: 0 as the data is (colour when any pixel has R != G or "
+                 "G != B), 1 (grey, by luminance) or 3 (colour)")
+      ->check(CLI::IsMember({0, 1, 3}))
+      ->capture_default_str();
+  cmd.add_option("--image-size", flags.image_size,
+                 "HxW: resize every image to H rows and W columns (stretched, aspect ratio not "
+                 "kept; triangle filter); for CSV rows, their shape when not square grey")
+      ->type_name("HxW");
   cmd.add_flag("--skip-bad-images", flags.skip_bad_images,
                "Skip unreadable images of image folders (counted and listed) instead of stopping");
   cmd.add_option("--cache-dir", flags.cache_dir,

@@ -21,9 +21,9 @@ struct DataFlags {
   bool no_cache = false;  // --no-cache
 };
 
-// --data, and with `shape` also --channels and --image-size (train, lr-find: eval and predict
-// take the model's); --skip-bad-images, --cache-dir and --no-cache.
-void add_data_flags(CLI::App& cmd, DataFlags& flags, bool shape);
+// --data, --channels, --image-size, --skip-bad-images, --cache-dir and --no-cache (train, lr-find,
+// eval: eval gives image folders and CSV rows the model's shape unless told otherwise).
+void add_data_flags(CLI::App& cmd, DataFlags& flags);
 
 // "28x28" to 28, 28; UsageError naming --image-size otherwise.
 std::pair<std::size_t, std::size_t> parse_image_size(const std::string& text);

@@ -34,10 +34,14 @@ Dataset evaluation_set(const EvalArgs& args, const LoadedModel& loaded) {
   DataOptions options = data_options(args.data, true);
   const Shape& input = loaded.info.input;
   const auto format = detect_data_format(args.data.path);
+  // Image folders and CSV rows take the model's shape unless --channels or --image-size say
+  // otherwise; IDX and CIFAR-10 files are converted only when they say so (as training did).
   if (format == DataFormat::image_folders || format == DataFormat::csv) {
-    options.channels = input[0];
-    options.height = input[1];
-    options.width = input[2];
+    if (args.data.channels == 0) options.channels = input[0];
+    if (args.data.image_size.empty()) {
+      options.height = input[1];
+      options.width = input[2];
+    }
   }
   options.test_only = true;
   const DataSource source = load_data(args.data, options);
@@ -50,7 +54,10 @@ Dataset evaluation_set(const EvalArgs& args, const LoadedModel& loaded) {
   }
   if (!(set.image_shape() == input)) {
     throw std::runtime_error("the model takes images " + input.to_string() + " but " +
-                             args.data.path + " holds " + set.image_shape().to_string());
+                             args.data.path + " holds " + set.image_shape().to_string() +
+                             "; to convert them as a training run did, give --channels " +
+                             std::to_string(input[0]) + " --image-size " +
+                             std::to_string(input[1]) + "x" + std::to_string(input[2]));
   }
   return relabel_for(set, loaded.info.names(), args.data.path)
       .with_normalization(loaded.info.normalization);
@@ -92,7 +99,7 @@ Command add_eval_command(CLI::App& app) {
   cmd->add_option("--model", args->model, "Model file written by 'cnn train --save'")
       ->required()
       ->type_name("FILE");
-  add_data_flags(*cmd, args->data, /*shape=*/false);
+  add_data_flags(*cmd, args->data);
   cmd->add_option("--batch", args->batch, "Images per forward pass")
       ->check(integer_at_least(1, 1 << 16))
       ->capture_default_str();

@@ -214,7 +214,7 @@ Command add_lr_find_command(CLI::App& app) {
       "Learning-rate range test (Smith 2017): train briefly with a rate rising exponentially "
       "from --start-lr to --end-lr, write the loss against the rate (CSV and PNG) and suggest a "
       "rate for --lr. Takes train's model and optimizer flags; the swept model is not saved");
-  add_data_flags(*cmd, args->data, /*shape=*/true);
+  add_data_flags(*cmd, args->data);
   auto* preset = add_preset_option(*cmd, args->preset);
   add_recipe_options(*cmd, args->recipe, preset);
   add_batch_option(*cmd, args->batch);

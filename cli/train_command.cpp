@@ -342,7 +342,7 @@ void require_data_path(const std::string& path) {
 Command add_train_command(CLI::App& app, ProcessGroup& processes) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a network and report its accuracy");
-  add_data_flags(*cmd, args->data, /*shape=*/true);
+  add_data_flags(*cmd, args->data);
   cmd->add_option("--normalize", args->normalize,
                   "Input normalisation: unit (pixel / 255), standard (per channel: minus the "
                   "training images' mean, divided by their standard deviation) or none (0..255)")

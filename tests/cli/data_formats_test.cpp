@@ -208,4 +208,25 @@ TEST_F(DataFormatsTest, SkipBadImagesCountsTheUnreadableOnes) {
   EXPECT_TRUE(Contains(skipped.out, "summary: 1 unreadable image skipped")) << skipped;
 }
 
+TEST_F(DataFormatsTest, IdxConvertedForTrainingIsConvertedForEvalWhenAsked) {
+  const fs::path data = dir_ / "mnist";
+  fs::create_directories(data);
+  cnn::testing::write_synthetic_mnist(data, 100, 20);
+  const std::string model = path("rgb32.safetensors");
+  const CliResult train = run_cli({"train", "--data", data.string(), "--arch", kArch, "--val", "20",
+                                   "--iterations", "3", "--channels", "3", "--image-size", "32x32",
+                                   "--save", model, "--quiet"},
+                                  dir_);
+  ASSERT_EQ(train.status, 0) << train;
+  EXPECT_TRUE(Contains(train.out, "120 images of 3 channels 32x32")) << train;
+  const CliResult plain = run_cli({"eval", "--model", model, "--data", data.string()}, dir_);
+  EXPECT_EQ(plain.status, 1) << plain;
+  EXPECT_TRUE(Contains(plain.err, "give --channels 3 --image-size 32x32")) << plain;
+  const CliResult converted = run_cli({"eval", "--model", model, "--data", data.string(),
+                                       "--channels", "3", "--image-size", "32x32"},
+                                      dir_);
+  EXPECT_EQ(converted.status, 0) << converted;
+  EXPECT_TRUE(Contains(converted.out, "test accuracy")) << converted;
+}
+
 }  // namespace
