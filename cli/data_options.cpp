@@ -134,12 +134,28 @@ std::string class_counts_report(const Dataset& data, const std::string& what) {
 }
 
 DataSource load_data(const DataFlags& flags, const DataOptions& options) {
-  std::error_code ec;
-  if (!std::filesystem::exists(flags.path, ec)) {
-    throw UsageError("--data: '" + flags.path +
-                     "' not found; fetch MNIST into it with: scripts/fetch-mnist.sh " + flags.path);
-  }
+  require_data_path(flags.path);
   return load_data_source(flags.path, options);
+}
+
+HeldOut hold_out_validation(const DataSource& source, std::size_t count, std::uint64_t split_seed) {
+  if (source.validation) {
+    return {source.train, *source.validation, "the data's own validation set"};
+  }
+  const Dataset& all = source.train;
+  if (count >= all.size()) {
+    throw UsageError("--val: must be less than the " + std::to_string(all.size()) +
+                     " training images, got " + std::to_string(count));
+  }
+  if (source.format == DataFormat::idx || source.format == DataFormat::cifar10) {
+    return {all.slice(0, all.size() - count), all.slice(all.size() - count, count),
+            "the last " + std::to_string(count) + " training images"};
+  }
+  if (count == 0) return {all, all.slice(0, 0), "none (--val 0)"};
+  StratifiedSplit split = split_stratified(all, count, split_seed);
+  return {std::move(split.train), std::move(split.validation),
+          "a split of " + std::to_string(count) + " images stratified by class, --split-seed " +
+              std::to_string(split_seed)};
 }
 
 std::string data_report(const DataFlags& flags, const DataSource& source) {

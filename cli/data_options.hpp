@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,17 @@ DataOptions data_options(const DataFlags& flags, bool progress);
 inline std::size_t default_validation_count(std::size_t images) {
   return images < 50000 ? images / 10 : 5000;
 }
+
+// The data's training images less the validation ones, and how these were chosen (for the plan
+// line and run.json): the data's own validation set (val/, val.csv) when it has one; else `count`
+// images, the last ones of IDX and CIFAR-10 files (which are shuffled), a split stratified by
+// class and seeded by split_seed of image folders and CSV files (which may list the images class
+// by class). UsageError naming --val when `count` is not below the training images.
+struct HeldOut {
+  Dataset train, validation;
+  std::string how;
+};
+HeldOut hold_out_validation(const DataSource& source, std::size_t count, std::uint64_t split_seed);
 
 // Loads --data with options. UsageError when --data does not exist.
 DataSource load_data(const DataFlags& flags, const DataOptions& options);

@@ -104,23 +104,11 @@ int run_lr_find(const LrFindArgs& args, const CLI::App& cmd) {
   check_args(args);
   set_num_threads(args.threads);
   const DataSource data = load_data(args.data, data_options(args.data, true));
-  // As train settles it, so that the sweep sees the images train would train on.
+  // The images `cnn train` trains on with the same --val (settled as train settles it) and its
+  // default --split-seed; the held-out ones stay unseen.
   const std::size_t val =
       cmd.count("--val") > 0 ? args.val : default_validation_count(data.train.size());
-  if (val >= data.train.size()) {
-    throw UsageError("--val: must be less than the " + std::to_string(data.train.size()) +
-                     " training images, got " + std::to_string(val));
-  }
-  // The images `cnn train` trains on with the same --val (and its default --split-seed); the
-  // held-out ones stay unseen.
-  Dataset train_set = data.train;
-  if (data.validation) {
-    // The data's own validation set is not among the training images.
-  } else if (data.format == DataFormat::idx || data.format == DataFormat::cifar10) {
-    train_set = data.train.slice(0, data.train.size() - val);
-  } else if (val > 0) {
-    train_set = split_stratified(data.train, val, 1).train;
-  }
+  const Dataset train_set = hold_out_validation(data, val, 1).train;
 
   const bool custom = !args.recipe.arch.empty() || !args.recipe.arch_file.empty();
   const std::string architecture = architecture_text(args.recipe, args.preset);

@@ -102,47 +102,26 @@ Normalization input_normalization(const TrainPlan& plan, const Dataset& train) {
   return Normalization::unit();
 }
 
-// Loads the data and holds out the validation images: the val/ folder or val.csv when the data
-// has one; the last --val images of IDX and CIFAR-10 training files, which are shuffled, as
-// before; a stratified split seeded by --split-seed of image folders and CSV files, which may be
-// sorted by class. A resumed run must see as many training images as before.
+// Loads the data and holds out the validation images (hold_out_validation). A resumed run must
+// see as many training images as before.
 void load_data(TrainPlan& plan, const CLI::App& cmd) {
   TrainArgs& args = plan.args;
   plan.data = load_data(args.data, data_options(args.data, !args.quiet));
   plan.data_report = data_report(args.data, plan.data);
   const DataSource& source = plan.data;
-  Dataset train = source.train;
-  Dataset validation;
   if (source.validation) {
     if (cmd.count("--val") > 0) {
       plan.data_report +=
           "note: --val is not used: " + args.data.path + " holds its own validation images\n";
     }
-    validation = *source.validation;
-    plan.validation_text = "the data's own validation set";
-    args.val = validation.size();
+    args.val = source.validation->size();
   } else {
-    settle_validation_count(args, cmd, train.size());
-    if (args.val >= train.size()) {
-      throw UsageError("--val: must be less than the " + std::to_string(train.size()) +
-                       " training images, got " + std::to_string(args.val));
-    }
-    if (source.format == DataFormat::idx || source.format == DataFormat::cifar10) {
-      validation = train.slice(train.size() - args.val, args.val);
-      train = train.slice(0, train.size() - args.val);
-      plan.validation_text = "the last " + std::to_string(args.val) + " training images";
-    } else if (args.val > 0) {
-      StratifiedSplit split = split_stratified(train, args.val, args.split_seed);
-      train = std::move(split.train);
-      validation = std::move(split.validation);
-      plan.validation_text = "a split of " + std::to_string(args.val) +
-                             " images stratified by class, --split-seed " +
-                             std::to_string(args.split_seed);
-    } else {
-      validation = train.slice(0, 0);
-      plan.validation_text = "none (--val 0)";
-    }
+    settle_validation_count(args, cmd, source.train.size());
   }
+  HeldOut held_out = hold_out_validation(source, args.val, args.split_seed);
+  const Dataset& train = held_out.train;
+  const Dataset& validation = held_out.validation;
+  plan.validation_text = std::move(held_out.how);
   plan.data_report += class_counts_report(train, "training images");
   if (plan.resumed) {
     check_same_data(*plan.resumed, args.checkpoints, train.size(),

@@ -77,6 +77,43 @@ std::size_t largest_label(const std::vector<std::uint8_t>& labels) {
   return labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end());
 }
 
+// Labels read from a file, for messages.
+struct LabelsOf {
+  fs::path file;
+  const std::vector<std::uint8_t>* labels;
+};
+
+// The names in dir/class-names.txt when it is there, each label of `parts` checked to have one
+// (DataError naming the file, the label and its index otherwise); nullopt without the file.
+std::optional<std::vector<std::string>> names_from_file(const fs::path& dir,
+                                                        const std::vector<LabelsOf>& parts) {
+  const fs::path names_file = dir / "class-names.txt";
+  if (!path_exists(names_file)) return std::nullopt;
+  std::vector<std::string> names = read_names_file(names_file);
+  for (const LabelsOf& part : parts) {
+    const std::size_t largest = largest_label(*part.labels);
+    if (largest >= names.size()) {
+      const auto at =
+          std::find(part.labels->begin(), part.labels->end(), largest) - part.labels->begin();
+      throw DataError(part.file.string() + ": label " + std::to_string(largest) + " at index " +
+                      std::to_string(at) + " is out of range for the " +
+                      std::to_string(names.size()) + " classes of " + names_file.string());
+    }
+  }
+  return names;
+}
+
+// IDX classes: named by class-names.txt, else numbered up to the largest label, at least MNIST's
+// ten (so that a small subset of it keeps all ten classes).
+std::vector<std::string> idx_class_names(const fs::path& dir, const std::vector<LabelsOf>& parts) {
+  if (auto names = names_from_file(dir, parts)) return std::move(*names);
+  std::size_t labelled = 0;
+  for (const LabelsOf& part : parts) {
+    labelled = std::max(labelled, largest_label(*part.labels) + 1);
+  }
+  return numbered_class_names(std::max<std::size_t>(labelled, 10));
+}
+
 // Every image given `channels` channels and a height x width size (0: unchanged).
 void adapt(LabelledImages& images, std::size_t channels, std::size_t height, std::size_t width,
            const std::string& name) {
@@ -139,11 +176,7 @@ DataSource load_idx(const fs::path& dir, const DataOptions& options) {
   const fs::path test_labels = find("t10k-labels-idx1-ubyte");
   if (options.test_only) {
     LabelledImages test = read(test_images, test_labels);
-    const std::size_t labelled = largest_label(test.labels) + 1;
-    const fs::path names_file = dir / "class-names.txt";
-    test.class_names = path_exists(names_file)
-                           ? read_names_file(names_file)
-                           : numbered_class_names(std::max<std::size_t>(labelled, 10));
+    test.class_names = idx_class_names(dir, {{test_labels, &test.labels}});
     adapt(test, options.channels, options.height, options.width, test_images.string());
     DataSource source;
     source.format = DataFormat::idx;
@@ -162,35 +195,17 @@ DataSource load_idx(const fs::path& dir, const DataOptions& options) {
                     std::to_string(test.image[2]) + " but " + train_images.string() + " has " +
                     std::to_string(train.image[1]) + "x" + std::to_string(train.image[2]));
   }
-  std::vector<std::string> names;
-  const fs::path names_file = dir / "class-names.txt";
-  const std::size_t labelled =
-      std::max(largest_label(train.labels), largest_label(test.labels)) + 1;
-  if (path_exists(names_file)) {
-    names = read_names_file(names_file);
-    for (const auto& [part, labels] :
-         {std::pair{&train_labels, &train.labels}, std::pair{&test_labels, &test.labels}}) {
-      const std::size_t largest = largest_label(*labels);
-      if (largest >= names.size()) {
-        const auto at = std::find(labels->begin(), labels->end(), largest) - labels->begin();
-        throw DataError(part->string() + ": label " + std::to_string(largest) + " at index " +
-                        std::to_string(at) + " is out of range for the " +
-                        std::to_string(names.size()) + " classes of " + names_file.string());
-      }
-    }
-  } else {
-    // MNIST's ten digits at least, so that a small subset of it keeps all ten classes.
-    names = numbered_class_names(std::max<std::size_t>(labelled, 10));
-  }
+  const std::vector<std::string> names =
+      idx_class_names(dir, {{train_labels, &train.labels}, {test_labels, &test.labels}});
   train.class_names = names;
   test.class_names = names;
   adapt(train, options.channels, options.height, options.width, train_images.string());
   adapt(test, options.channels, options.height, options.width, test_images.string());
   DataSource source;
   source.format = DataFormat::idx;
-  source.description = "IDX files (" + train_images.filename().string() + ", " +
-                       test_images.filename().string() + ", ...)" +
-                       (path_exists(names_file) ? ", class names from class-names.txt" : "");
+  source.description =
+      "IDX files (" + train_images.filename().string() + ", " + test_images.filename().string() +
+      ", ...)" + (path_exists(dir / "class-names.txt") ? ", class names from class-names.txt" : "");
   source.train = make_dataset(std::move(train), train_images.string());
   source.test = make_dataset(std::move(test), test_images.string());
   return source;
@@ -228,13 +243,6 @@ LabelledImages read_labelled_csv(const fs::path& path, const DataOptions& option
   return images;
 }
 
-// The classes of several labelled parts: numbered up to the largest label of any.
-void share_numbered_classes(std::vector<LabelledImages*> parts) {
-  std::size_t classes = 0;
-  for (const LabelledImages* part : parts) classes = std::max(classes, part->class_names.size());
-  for (LabelledImages* part : parts) part->class_names = numbered_class_names(classes);
-}
-
 DataSource load_csv(const fs::path& path, const DataOptions& options) {
   DataSource source;
   source.format = DataFormat::csv;
@@ -247,7 +255,7 @@ DataSource load_csv(const fs::path& path, const DataOptions& options) {
   }
   const fs::path train_path = *raw_or_gz(path, "train.csv");
   LabelledImages train = read_labelled_csv(train_path, options);
-  std::vector<LabelledImages*> parts{&train};
+  std::vector<std::pair<fs::path, LabelledImages*>> parts{{train_path, &train}};
   std::optional<LabelledImages> validation, test;
   source.description = "CSV files (" + train_path.filename().string();
   // Every part has the training rows' shape.
@@ -257,7 +265,7 @@ DataSource load_csv(const fs::path& path, const DataOptions& options) {
   shaped.width = train.image[2];
   if (const auto val_path = raw_or_gz(path, "val.csv")) {
     validation = read_labelled_csv(*val_path, shaped);
-    parts.push_back(&*validation);
+    parts.push_back({*val_path, &*validation});
     source.description += ", " + val_path->filename().string();
   }
   if (const auto test_path = raw_or_gz(path, "test.csv")) {
@@ -265,7 +273,7 @@ DataSource load_csv(const fs::path& path, const DataOptions& options) {
     if (pixels.labels) {
       test = LabelledImages{pixels.image, std::move(pixels.pixels), std::move(*pixels.labels),
                             numbered_class_names(largest_label(*pixels.labels) + 1)};
-      parts.push_back(&*test);
+      parts.push_back({*test_path, &*test});
       source.description += ", " + test_path->filename().string();
     } else {
       source.notes.push_back(test_path->string() +
@@ -274,20 +282,17 @@ DataSource load_csv(const fs::path& path, const DataOptions& options) {
                              test_path->string());
     }
   }
-  share_numbered_classes(parts);
-  const fs::path names_file = path / "class-names.txt";
-  if (path_exists(names_file)) {
-    const std::vector<std::string> names = read_names_file(names_file);
-    for (LabelledImages* part : parts) {
-      const std::size_t largest = largest_label(part->labels);
-      if (largest >= names.size()) {
-        throw DataError(names_file.string() + ": " + std::to_string(names.size()) +
-                        " class names, but the CSV files have label " + std::to_string(largest));
-      }
-      part->class_names = names;
-    }
-    source.description += ", class names from class-names.txt";
+  // The classes of all parts: named by class-names.txt, else numbered up to the largest label.
+  std::vector<LabelsOf> labels;
+  std::size_t classes = 0;
+  for (const auto& [file, part] : parts) {
+    labels.push_back({file, &part->labels});
+    classes = std::max(classes, part->class_names.size());
   }
+  std::optional<std::vector<std::string>> named = names_from_file(path, labels);
+  if (named) source.description += ", class names from class-names.txt";
+  const std::vector<std::string> names = named ? std::move(*named) : numbered_class_names(classes);
+  for (const auto& [file, part] : parts) part->class_names = names;
   source.description += ")";
   source.train = make_dataset(std::move(train), train_path.string());
   if (validation) source.validation = make_dataset(std::move(*validation), "val.csv");

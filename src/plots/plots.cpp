@@ -38,16 +38,22 @@ class Canvas {
 
   void color(const Rgb& c) { cairo_set_source_rgb(cr(), c.r, c.g, c.b); }
 
-  enum class Align { left, center, right };
-  // Text with its baseline at y, aligned at x; rotated by 90° anticlockwise when vertical.
-  void text(const std::string& s, double x, double y, double size, Align align = Align::left,
-            bool bold = false, bool vertical = false) {
-    cairo_save(cr());
+  // Selects the font at this size and measures s with it (between a save and a restore).
+  cairo_text_extents_t measure(const std::string& s, double size, bool bold) {
     cairo_select_font_face(cr(), kFont, CAIRO_FONT_SLANT_NORMAL,
                            bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr(), size);
     cairo_text_extents_t extents;
     cairo_text_extents(cr(), s.c_str(), &extents);
+    return extents;
+  }
+
+  enum class Align { left, center, right };
+  // Text with its baseline at y, aligned at x; rotated by 90° anticlockwise when vertical.
+  void text(const std::string& s, double x, double y, double size, Align align = Align::left,
+            bool bold = false, bool vertical = false) {
+    cairo_save(cr());
+    const cairo_text_extents_t extents = measure(s, size, bold);
     double shift = 0.0;
     if (align == Align::center) shift = extents.x_advance / 2;
     if (align == Align::right) shift = extents.x_advance;
@@ -61,11 +67,7 @@ class Canvas {
   // How far text of this size advances.
   double text_width(const std::string& s, double size, bool bold = false) {
     cairo_save(cr());
-    cairo_select_font_face(cr(), kFont, CAIRO_FONT_SLANT_NORMAL,
-                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr(), size);
-    cairo_text_extents_t extents;
-    cairo_text_extents(cr(), s.c_str(), &extents);
+    const cairo_text_extents_t extents = measure(s, size, bold);
     cairo_restore(cr());
     return extents.x_advance;
   }

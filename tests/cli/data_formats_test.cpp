@@ -217,10 +217,10 @@ TEST_F(DataFormatsTest, IdxConvertedForTrainingIsConvertedForEvalWhenAsked) {
   fs::create_directories(data);
   cnn::testing::write_synthetic_mnist(data, 100, 20);
   const std::string model = path("rgb32.safetensors");
-  const CliResult train = run_cli({"train", "--data", data.string(), "--arch", kArch, "--val", "20",
-                                   "--iterations", "3", "--channels", "3", "--image-size", "32x32",
-                                   "--save", model, "--quiet"},
-                                  dir_);
+  const CliResult train =
+      run_cli({"train", "--data", data.string(), "--arch", kArch, "--val", "20", "--iterations",
+               "3", "--channels", "3", "--image-size", "32x32", "--save", model, "--quiet"},
+              dir_);
   ASSERT_EQ(train.status, 0) << train;
   EXPECT_TRUE(Contains(train.out, "120 images of 3 channels 32x32")) << train;
   const CliResult plain = run_cli({"eval", "--model", model, "--data", data.string()}, dir_);
