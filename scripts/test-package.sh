@@ -94,6 +94,12 @@ accuracy=$(sed -n 's/^test accuracy: \([0-9.]*\)%$/\1/p' "$work/run.log")
 awk -v a="$accuracy" 'BEGIN { exit !(a >= 90) }' ||
   fail "test accuracy $accuracy% after the example's training; expected at least 90%"
 grep -qF "$image: " "$work/run.log" || fail "the example printed no class for $image"
+# The fixtures are named after their digit; the example's network is sure of the one the test
+# gives it (7-transparent-background-500x500.png: 99.9%).
+digit=$(basename "$image" | cut -c1)
+if [[ $digit == [0-9] ]]; then
+  grep -qF "$image: $digit (" "$work/run.log" || fail "the example did not classify $image as $digit"
+fi
 [ -s "$work/digits.safetensors" ] || fail "the example wrote no model file"
 # The program installed beside the library reads the example's model file.
 "$prefix/bin/cnn" info "$work/digits.safetensors" >/dev/null ||
