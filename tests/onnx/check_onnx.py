@@ -106,8 +106,9 @@ def main():
         return 1
     agree, ties, wrong, max_diff, max_rel = clients_common.compare(ours, theirs)
     ok = wrong == 0 and max_rel <= clients_common.RELATIVE_TOLERANCE
-    print(f"| OpenCV {name} | {agree}/{len(ours)} | {ties} | {max_diff:.3g} (relative "
-          f"{max_rel:.3g}) | {'ok' if ok else 'FAILED'} |")
+    import cv2
+    print(f"| OpenCV {cv2.__version__} | {name} | {agree}/{len(ours)} | {ties} | {max_diff:.3g} "
+          f"(relative {max_rel:.3g}) | {'ok' if ok else 'FAILED'} |")
     return 0 if ok else 1
 
 

@@ -109,8 +109,8 @@ async function main() {
   }
   const ok = wrong === 0 && maxRelative <= RELATIVE_TOLERANCE;
   console.log(`| ONNX Runtime ${ort.env.versions ? ort.env.versions.common : ''} | ${name} | ` +
-              `${agree}/${images.count} | ${nearTies} | ${maxDiff.toPrecision(3)} (relative ` +
-              `${maxRelative.toPrecision(3)}) | ${ok ? 'ok' : 'FAILED'} |`);
+              `${agree}/${images.count} | ${nearTies} | ${maxDiff.toExponential(2)} (relative ` +
+              `${maxRelative.toExponential(2)}) | ${ok ? 'ok' : 'FAILED'} |`);
   process.exit(ok ? 0 : 1);
 }
 
