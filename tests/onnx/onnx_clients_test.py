@@ -10,7 +10,8 @@ export`, has `cnn eval --predictions-out` write our logits of the 10,000 test im
   * check_onnx.py: onnx.checker (full_check), strict shape inference, the graph's names, opset,
     IR version and metadata; OpenCV's dnn on the test images against our logits;
   * run_onnxruntime.js: ONNX Runtime (onnxruntime-node) on the test images against our logits.
-Prints the agreement table. Exit 0 when all pass, 1 on any failure, 77 (skipped) when the MNIST
+and the README's example (readme_example.js, which the README must show verbatim) on the seed
+preset, whose printed classes and probabilities must be the CSV's. Prints the agreement table. Exit 0 when all pass, 1 on any failure, 77 (skipped) when the MNIST
 files are absent or onnxruntime-node is not installed (then after the other checks, saying how to
 install it)."""
 import argparse
@@ -40,6 +41,31 @@ def run(command, what):
         raise RuntimeError(f"{what} failed ({result.returncode}): {' '.join(command)}\n"
                            f"{result.stdout}{result.stderr}")
     return result.stdout
+
+
+def check_readme_example(node, work, images):
+    """Problems of the README's example: not shown verbatim, or printing other results."""
+    example = os.path.join(HERE, "readme_example.js")
+    with open(example) as f:
+        code = f.read()
+    with open(os.path.join(HERE, "..", "..", "README.md")) as f:
+        if code not in f.read():
+            return ["README.md does not show tests/onnx/readme_example.js verbatim"]
+    if node is None or not os.path.exists(os.path.join(work, "seed.onnx")):
+        return []
+    result = subprocess.run([node, example, os.path.join(work, "seed.onnx"), images],
+                            capture_output=True, text=True)
+    print("README example:\n" + result.stdout + result.stderr, end="")
+    with open(os.path.join(work, "seed.csv")) as f:
+        rows = [line.split(",") for line in f.read().splitlines()[1:6]]
+    printed = [line.replace(",", "").split() for line in result.stdout.splitlines()]
+    good = result.returncode == 0 and len(printed) == len(rows) and all(
+        p[3] == row[2] and abs(float(p[5]) - float(row[3])) <= 0.0006
+        for p, row in zip(printed, rows))
+    if not good:
+        return ["the README example printed other classes or probabilities than cnn eval's: " +
+                "; ".join(f"class {row[2]} probability {row[3]}" for row in rows)]
+    return []
 
 
 def main():
@@ -97,6 +123,7 @@ def main():
                 failures.append(f"{name}: run_onnxruntime.js failed")
             rows += [line for line in ort.stdout.splitlines() if line.startswith("|")]
     elapsed = time.monotonic() - started
+    failures += check_readme_example(node if have_ort else None, work, images)
 
     print(f"\nagreement with `cnn eval --predictions-out` on {len(models)} models, 10,000 MNIST "
           f"test images each ({args.iterations} training iterations each; {elapsed:.0f} s in all):")
