@@ -7,8 +7,8 @@
 
 #include "commands.hpp"
 #ifdef CNN_WITH_ONNX
-#include "cnn/io/model_file.hpp"
 #include "cnn/io/onnx_export.hpp"
+#include "cnn/model.hpp"
 #endif
 
 namespace cnn::cli {
@@ -22,14 +22,14 @@ struct ExportArgs {
 
 int run_export(const ExportArgs& args) {
 #ifdef CNN_WITH_ONNX
-  LoadedModel loaded = load_model(args.model);  // ModelFileError names the file
-  export_onnx(loaded.model, loaded.info, args.target);
+  Model model = Model::load(args.model);  // ModelFileError names the file
+  export_onnx(model.network(), model.info(), args.target);
   std::printf(
       "exported %s to %s (ONNX opset %lld, IR version %lld; input '%s': raw pixels "
       "[N, %zu, %zu, %zu], output '%s': [N, %zu] logits)\n",
       args.model.c_str(), args.target.c_str(), static_cast<long long>(kOnnxOpset),
-      static_cast<long long>(kOnnxIrVersion), kOnnxInputName, loaded.info.input[0],
-      loaded.info.input[1], loaded.info.input[2], kOnnxOutputName, loaded.info.classes);
+      static_cast<long long>(kOnnxIrVersion), kOnnxInputName, model.input_shape()[0],
+      model.input_shape()[1], model.input_shape()[2], kOnnxOutputName, model.classes());
   return 0;
 #else
   (void)args;

@@ -53,7 +53,9 @@ class OnnxExportError : public std::runtime_error {
 
 // The serialised ONNX ModelProto of the network as described above. info.input ([C, H, W]) and
 // info.classes give the graph's shapes; the network must map one to the other. Throws
-// OnnxExportError. Deterministic: the same model gives the same bytes.
+// OnnxExportError. Deterministic: the same model gives the same bytes. For a cnn::Model
+// (cnn/model.hpp): onnx_model_bytes(model.network(), model.info()), from one thread at a time
+// (network() is outside the model's lock).
 std::string onnx_model_bytes(Sequential& model, const ModelInfo& info);
 
 // Writes onnx_model_bytes to path atomically (a temporary file in the same folder, renamed over
