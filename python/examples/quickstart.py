@@ -15,7 +15,8 @@ import cnn
 
 root = pathlib.Path(__file__).resolve().parents[2]
 data = sys.argv[1] if len(sys.argv) > 1 else "data/mnist"
-image = sys.argv[2] if len(sys.argv) > 2 else root / "tests/fixtures/digits/7-transparent-background-500x500.png"
+image = (sys.argv[2] if len(sys.argv) > 2 else
+         root / "tests" / "fixtures" / "digits" / "7-transparent-background-500x500.png")
 
 cnn.set_num_threads(0)  # every CPU this process may use
 

@@ -42,17 +42,17 @@ def run_cli(*args):
 
 
 def synthetic_digits(count, seed):
-    """count grey 28x28 uint8 images of ten classes, each a bright 8x8 block at a place of its own
+    """count grey 28x28 uint8 images of ten classes, each a bright 6x6 block at a place of its own
     on a noisy dark background (learnable in a few hundred steps), and their labels."""
     rng = np.random.default_rng(seed)
     labels = (np.arange(count) % 10).astype(np.uint8)
     rng.shuffle(labels)
     images = rng.integers(0, 60, size=(count, 28, 28), dtype=np.uint8)
     for i, label in enumerate(labels):
-        row, col = 2 + 9 * (int(label) // 4), 2 + 8 * (int(label) % 4)
-        dy, dx = rng.integers(-2, 3, size=2)
-        r, c = max(0, row + dy), max(0, col + dx)
-        images[i, r:r + 8, c:c + 8] = rng.integers(180, 256, size=(8, 8), dtype=np.uint8)
+        row, col = 2 + 9 * (int(label) // 4), 1 + 7 * (int(label) % 4)
+        dy, dx = rng.integers(-1, 2, size=2)
+        r, c = min(max(0, row + dy), 28 - 6), min(max(0, col + dx), 28 - 6)
+        images[i, r:r + 6, c:c + 6] = rng.integers(180, 256, size=(6, 6), dtype=np.uint8)
     return images, labels
 
 

@@ -84,7 +84,7 @@ class ModelTest(unittest.TestCase):
         np.testing.assert_array_equal(loaded.predict(self.images).logits,
                                       model.predict(self.images).logits)
         self.assertLessEqual(set(loaded.predict(self.images).names), {"cat", "dog", "bird"})
-        self.assertIn("fc", model.summary().lower())
+        self.assertIn("relu", model.summary().lower())
 
     def test_standard_normalization(self):
         stats = cnn.measure_normalization(self.images)

@@ -32,8 +32,8 @@ class TrainingMatchesCli(DataCase):
     def test_numpy_arrays_give_the_weights_of_cnn_train(self):
         cli_path = self.work / "cli-sgd.safetensors"
         run_cli("train", "--data", self.data, "--preset", "seed", "--iterations", 120, "--batch", 8,
-                "--lr", 0.03, "--momentum", 0.8, "--seed", 5, "--val", 0, "--quiet", "--out",
-                self.work / "run-sgd", "--save", cli_path)
+                "--lr", 0.03, "--momentum", 0.8, "--seed", 5, "--val", 0, "--quiet", "--threads", 1,
+                "--out", self.work / "run-sgd", "--save", cli_path)
         model = cnn.Model.create("seed", (1, 28, 28), 10, seed=5)
         result = model.train(self.train_images, self.train_labels, iterations=120, batch_size=8,
                              lr=0.03, momentum=0.8, seed=5)
@@ -45,8 +45,8 @@ class TrainingMatchesCli(DataCase):
     def test_adam_for_an_epoch_gives_the_weights_of_cnn_train(self):
         cli_path = self.work / "cli-adam.safetensors"
         run_cli("train", "--data", self.data, "--preset", "lenet5", "--epochs", 1, "--batch", 32,
-                "--optimizer", "adam", "--lr", 0.002, "--seed", 9, "--val", 0, "--quiet", "--out",
-                self.work / "run-adam", "--save", cli_path)
+                "--optimizer", "adam", "--lr", 0.002, "--seed", 9, "--val", 0, "--quiet",
+                "--threads", 1, "--out", self.work / "run-adam", "--save", cli_path)
         model = cnn.Model.create("lenet5", (1, 28, 28), 10, seed=9)
         result = model.train(self.train_images, self.train_labels, epochs=1, batch_size=32,
                              optimizer="adam", lr=0.002, seed=9)
@@ -58,7 +58,8 @@ class TrainingMatchesCli(DataCase):
         # The default validation hold-out of both: the last tenth of the IDX training images.
         cli_path = self.work / "cli-folder.safetensors"
         run_cli("train", "--data", self.data, "--preset", "seed", "--iterations", 80, "--batch", 8,
-                "--seed", 2, "--quiet", "--out", self.work / "run-folder", "--save", cli_path)
+                "--seed", 2, "--quiet", "--threads", 1, "--out", self.work / "run-folder", "--save",
+                cli_path)
         model = cnn.Model.create("seed", (1, 28, 28), 10, seed=2)
         reports = []
         model.train_folder(self.data, iterations=80, batch_size=8, seed=2,
