@@ -2,12 +2,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cnn/core/parallel.hpp"
 #include "cnn/data/data_source.hpp"
 #include "cnn/data/dataset.hpp"
-#include "cnn/io/model_file.hpp"
+#include "cnn/model.hpp"
 #include "cnn/train/evaluation.hpp"
 #include "cnn/train/training.hpp"
 #include "commands.hpp"
@@ -25,14 +26,21 @@ struct EvalArgs {
   std::size_t batch = 100;
   std::size_t threads = 0;
   std::string predictions_out;
+  bool json = false;
 };
+
+// Lines for the reader; with --json they go to standard error, so that standard output holds
+// only the JSON document.
+std::FILE* report_stream(const EvalArgs& args) {
+  return args.json ? stderr : stdout;
+}
 
 // The images to evaluate: the data's test set, or where it has none all its images; image folders
 // converted and resized to the model's input, CSV rows read in its shape; labelled as the model
 // names its classes and normalised as it was trained.
-Dataset evaluation_set(const EvalArgs& args, const LoadedModel& loaded) {
+Dataset evaluation_set(const EvalArgs& args, const Model& model) {
   DataOptions options = data_options(args.data, true);
-  const Shape& input = loaded.info.input;
+  const Shape& input = model.input_shape();
   const auto format = detect_data_format(args.data.path);
   // Image folders and CSV rows take the model's shape unless --channels or --image-size say
   // otherwise; IDX and CIFAR-10 files are converted only when they say so (as training did).
@@ -45,12 +53,13 @@ Dataset evaluation_set(const EvalArgs& args, const LoadedModel& loaded) {
   }
   options.test_only = true;
   const DataSource source = load_data(args.data, options);
-  std::fputs(data_report(args.data, source).c_str(), stdout);
+  std::fputs(data_report(args.data, source).c_str(), report_stream(args));
   Dataset set = source.test ? *source.test : source.train;
   if (!source.test) {
-    std::printf("note: %s has no test set: evaluating its %zu training images%s\n",
-                args.data.path.c_str(), source.train.size(),
-                source.validation ? " (not the validation ones)" : "");
+    std::fprintf(report_stream(args),
+                 "note: %s has no test set: evaluating its %zu training images%s\n",
+                 args.data.path.c_str(), source.train.size(),
+                 source.validation ? " (not the validation ones)" : "");
   }
   if (!(set.image_shape() == input)) {
     throw std::runtime_error("the model takes images " + input.to_string() + " but " +
@@ -59,23 +68,62 @@ Dataset evaluation_set(const EvalArgs& args, const LoadedModel& loaded) {
                              std::to_string(input[0]) + " --image-size " +
                              std::to_string(input[1]) + "x" + std::to_string(input[2]));
   }
-  return relabel_for(set, loaded.info.names(), args.data.path)
-      .with_normalization(loaded.info.normalization);
+  // Model::evaluate normalises the images as the model was trained.
+  return relabel_for(set, model.class_names(), args.data.path);
+}
+
+// The evaluation as one JSON document (--json).
+nlohmann::json evaluation_json(const EvalArgs& args, const Model& model, const Dataset& test,
+                               const Evaluation& evaluation, double seconds) {
+  const std::vector<std::string> names = model.class_names();
+  nlohmann::json classes = nlohmann::json::array();
+  nlohmann::json confusion = nlohmann::json::array();
+  for (std::size_t c = 0; c < evaluation.classes; ++c) {
+    classes.push_back({{"class", c},
+                       {"name", names[c]},
+                       {"images", evaluation.class_count(c)},
+                       {"accuracy", evaluation.class_accuracy(c)}});
+    confusion.push_back(std::vector<std::size_t>(
+        evaluation.confusion.begin() + static_cast<std::ptrdiff_t>(c * evaluation.classes),
+        evaluation.confusion.begin() + static_cast<std::ptrdiff_t>((c + 1) * evaluation.classes)));
+  }
+  nlohmann::json result = {{"model", args.model},
+                           {"preset", model.info().preset},
+                           {"parameters", model.parameter_count()},
+                           {"data", args.data.path},
+                           {"images", test.size()},
+                           {"correct", evaluation.correct()},
+                           {"accuracy", evaluation.accuracy()},
+                           {"seconds", seconds},
+                           {"batch", args.batch},
+                           {"threads", num_threads()},
+                           {"classes", classes},
+                           // confusion[true class][predicted class]
+                           {"confusion", confusion}};
+  if (!args.predictions_out.empty()) result["predictions_out"] = args.predictions_out;
+  return result;
 }
 
 int run_eval(const EvalArgs& args) {
   require_data_path(args.data.path);
   set_num_threads(args.threads);
-  LoadedModel loaded = load_model(args.model);
-  const Dataset test = evaluation_set(args, loaded);
-  const std::vector<std::string> names = loaded.info.names();
+  const Model model = Model::load(args.model);
+  const Dataset test = evaluation_set(args, model);
+  const std::vector<std::string> names = model.class_names();
   const auto start = std::chrono::steady_clock::now();
-  const Evaluation evaluation = evaluate_in_detail(loaded.model, test, args.batch);
+  const Evaluation evaluation = model.evaluate(test, args.batch);
   const double accuracy = evaluation.accuracy();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!args.predictions_out.empty()) {
+    write_predictions_csv(args.predictions_out, test, evaluation, "--predictions-out");
+  }
+  if (args.json) {
+    std::printf("%s\n", evaluation_json(args, model, test, evaluation, seconds).dump(2).c_str());
+    return 0;
+  }
   std::printf("model %s (preset %s, %zu parameters)\n", args.model.c_str(),
-              loaded.info.preset.c_str(), loaded.model.parameter_count());
+              model.info().preset.c_str(), model.parameter_count());
   std::printf("test accuracy %.4f (%zu images)\n", accuracy, test.size());
   std::printf("inference time %.3f s (%.0f images/s, batch %zu, %zu thread%s)\n", seconds,
               static_cast<double>(test.size()) / seconds, args.batch, num_threads(),
@@ -83,7 +131,6 @@ int run_eval(const EvalArgs& args) {
   std::printf("%s%s", evaluation.class_accuracy_text(names).c_str(),
               evaluation.confusion_text(names).c_str());
   if (!args.predictions_out.empty()) {
-    write_predictions_csv(args.predictions_out, test, evaluation, "--predictions-out");
     std::printf("wrote the prediction, confidence and logits of every test image to %s\n",
                 args.predictions_out.c_str());
   }
@@ -108,6 +155,9 @@ Command add_eval_command(CLI::App& app) {
                   "Write every test image's label, predicted class, confidence and logits to this "
                   "CSV file (the format of the run folder's test_predictions.csv)")
       ->type_name("FILE");
+  cmd->add_flag("--json", args->json,
+                "Print the results as one JSON document (accuracy, per-class accuracy, confusion "
+                "matrix); the data report goes to standard error");
   return [args] { return run_eval(*args); };
 }
 

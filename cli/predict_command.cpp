@@ -8,14 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "cnn/data/csv.hpp"
 #include "cnn/data/image.hpp"
-#include "cnn/io/model_file.hpp"
-#include "cnn/nn/softmax_cross_entropy.hpp"
+#include "cnn/model.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 
@@ -55,36 +55,14 @@ class PreparedNames {
   std::set<std::string> used_;
 };
 
-// An image file as the model takes it, prepared as its file records (model_file.hpp):
-// digit: as MNIST's digits (prepare_digit), then converted and resized when the model's input is
-// not 1x28x28; resize: the picture's colour kept or converted to the model's channels and resized
-// to its input. Throws ImageError naming the file.
-Image prepare_for(const ModelInfo& info, const std::string& file) {
-  const Shape& input = info.input;
-  Image image;
-  if (info.preparation == Preparation::digit) {
-    GrayImage digit = prepare_digit(read_image(file), file);
-    image = Image{1, digit.height, digit.width, std::move(digit.pixels)};
-  } else {
-    image = read_image_natural(file);
-  }
-  if (image.channels != input[0]) image = convert_channels(image, input[0]);
-  if (image.height != input[1] || image.width != input[2]) {
-    image = resize_image(image, input[1], input[2]);
-  }
-  return image;
-}
-
-// The top classes of each row of probs [N, classes], most probable first.
-std::vector<Ranked> ranked_row(const Tensor& probs, std::size_t row, std::size_t top) {
-  const std::size_t classes = probs.shape()[1];
+// The top classes of image `row` of the predictions, most probable first.
+std::vector<Ranked> ranked_row(const Predictions& predictions, std::size_t row, std::size_t top) {
+  const std::span<const float> probabilities = predictions.probabilities_of(row);
   std::vector<Ranked> ranked;
-  for (std::size_t c = 0; c < classes; ++c) {
-    ranked.push_back({c, probs.data()[row * classes + c]});
-  }
+  for (std::size_t c = 0; c < probabilities.size(); ++c) ranked.push_back({c, probabilities[c]});
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const Ranked& a, const Ranked& b) { return a.probability > b.probability; });
-  ranked.resize(std::min(top, classes));
+  ranked.resize(std::min(top, probabilities.size()));
   return ranked;
 }
 
@@ -99,26 +77,21 @@ nlohmann::json ranked_json(const std::vector<Ranked>& ranked,
 
 // --csv: every row of the file classified, printed as CSV (row,predicted,name,probability and
 // the label when the file has one) or with --json as a JSON array.
-int predict_csv(const PredictArgs& args, LoadedModel& loaded) {
-  const CsvPixels rows = load_pixel_csv(args.csv, loaded.info.input);
-  const std::vector<std::string> names = loaded.info.names();
-  const Normalization& normalization = loaded.info.normalization;
-  const Shape& input = loaded.info.input;
+int predict_csv(const PredictArgs& args, const Model& model) {
+  const Shape& input = model.input_shape();
+  const CsvPixels rows = load_pixel_csv(args.csv, input);
+  const std::vector<std::string> names = model.class_names();
   const std::size_t count = rows.pixels.size() / input.numel(), batch = 100;
   const bool labelled = rows.labels.has_value();
   nlohmann::json results = nlohmann::json::array();
   if (!args.json) std::printf("row,predicted,name,probability%s\n", labelled ? ",label" : "");
-  Tensor x, probs;
   for (std::size_t begin = 0; begin < count; begin += batch) {
     const std::size_t n = std::min(batch, count - begin);
-    x.resize(Shape{n, input[0], input[1], input[2]});
+    // Normalised as the model was trained.
+    const Predictions predictions = model.predict_pixels(
+        std::span(rows.pixels).subspan(begin * input.numel(), n * input.numel()), n);
     for (std::size_t i = 0; i < n; ++i) {
-      normalization.apply(rows.pixels.data() + (begin + i) * input.numel(), input[0],
-                          input[1] * input[2], x.data() + i * input.numel());
-    }
-    softmax(loaded.model.forward(x, /*training=*/false), probs);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::vector<Ranked> ranked = ranked_row(probs, i, args.top);
+      const std::vector<Ranked> ranked = ranked_row(predictions, i, args.top);
       const std::size_t row = begin + i + 1;
       if (args.json) {
         nlohmann::json result = {{"row", row},
@@ -150,25 +123,25 @@ int run_predict(const PredictArgs& args) {
       !std::filesystem::is_directory(prepared_dir, ec)) {
     throw UsageError("--save-prepared: '" + args.save_prepared + "' is a file, expected a folder");
   }
-  LoadedModel loaded = load_model(args.model);
-  if (!args.csv.empty()) return predict_csv(args, loaded);
+  const Model model = Model::load(args.model);
+  if (!args.csv.empty()) return predict_csv(args, model);
   // Created (with its parents) only once the model has loaded, so a bad model leaves nothing.
   if (!args.save_prepared.empty() && !std::filesystem::create_directories(prepared_dir, ec) && ec) {
     throw std::runtime_error("--save-prepared: cannot create folder '" + args.save_prepared +
                              "': " + ec.message());
   }
   PreparedNames prepared_names;
-  const Shape& input = loaded.info.input;
-  const std::vector<std::string> names = loaded.info.names();
+  const Shape& input = model.input_shape();
+  const std::vector<std::string> names = model.class_names();
   const std::string suffix = "-" + std::to_string(input[1]) + "x" + std::to_string(input[2]) +
                              (input[0] == 1 ? ".pgm" : ".png");
   nlohmann::json results = nlohmann::json::array();
   int status = 0;
-  Tensor x(Shape{1, input[0], input[1], input[2]}), probs;
   for (const std::string& file : args.images) {
     Image prepared;
     try {
-      prepared = prepare_for(loaded.info, file);
+      // As the model file says: digit or resize (Model::prepare_file).
+      prepared = model.prepare_file(file);
     } catch (const ImageError& e) {
       std::cerr << "cnn: error: " << e.what() << "\n";
       if (args.json) results.push_back({{"file", file}, {"error", e.what()}});
@@ -183,11 +156,9 @@ int run_predict(const PredictArgs& args) {
         write_png(path, prepared);
       }
     }
-    // The normalisation the model was trained with (pixel / 255 for models before version 2).
-    loaded.info.normalization.apply(prepared.pixels.data(), input[0], input[1] * input[2],
-                                    x.data());
-    softmax(loaded.model.forward(x, /*training=*/false), probs);
-    const std::vector<Ranked> ranked = ranked_row(probs, 0, args.top);
+    // Normalised as the model was trained (pixel / 255 for models before version 2).
+    const std::vector<Ranked> ranked =
+        ranked_row(model.predict_pixels(prepared.pixels, 1), 0, args.top);
     if (args.json) {
       results.push_back({{"file", file},
                          {"predicted", ranked[0].label},

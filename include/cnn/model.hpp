@@ -58,7 +58,9 @@ struct Predictions {
   }
 };
 
-// What Model::train reports after each of TrainOptions::report_every iterations (and the last).
+// What Model::train reports every TrainOptions::report_every iterations, at every validation run
+// and after the last iteration; train.loss is the mean loss of the iterations since the previous
+// report.
 struct ModelProgress {
   TrainProgress train;  // iteration, loss, learning rate, time, ...
   // Validation accuracy at this iteration, when a validation set was given and evaluate_every
@@ -124,7 +126,7 @@ class Model {
   // `count` images of input_shape() as bytes 0..255 (planar, image after image), normalised as the
   // model was trained; std::invalid_argument when pixels.size() is not count · C · H · W.
   Predictions predict_pixels(std::span<const std::uint8_t> pixels, std::size_t count) const;
-  // An image of any size and channel count (1, 3 or 4; Image is planar bytes), prepared as
+  // An image of any size, grey or colour (Image: 1 or 3 planar channels of bytes), prepared as
   // `cnn predict` prepares a file (prepare below), then classified.
   Predictions predict_image(const Image& image) const;
   // An image file (PNG, JPEG, PGM, PPM) read and prepared exactly as `cnn predict` does; throws
@@ -153,9 +155,10 @@ class Model {
 
   // ---- training ----
   // Trains on `data` (labelled with this model's classes; its images of input_shape()) with the
-  // model's normalisation, then records the settings in info().extra. on_progress is called every
-  // options.train.report_every iterations and after the last; returning false stops the run after
-  // that iteration (TrainResult::stopped_early set). options.train.stop_requested also stops it
+  // model's normalisation, then records the settings in info().extra (batch, iterations,
+  // learning_rate, optimizer, seed, threads, the data's checksum, the last validation accuracy).
+  // on_progress is called as ModelProgress says; returning false stops the run after that
+  // iteration (TrainResult::stopped_early set). options.train.stop_requested also stops it
   // (TrainResult::interrupted). Throws what train() throws (training.hpp).
   TrainResult train(const Dataset& data, const ModelTrainOptions& options,
                     const std::function<bool(const ModelProgress&)>& on_progress = {});

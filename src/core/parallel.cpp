@@ -162,6 +162,9 @@ class ThreadPool {
 
 std::size_t g_threads = 1;
 std::unique_ptr<ThreadPool> g_pool;
+// Held by the parallel_for that has the pool (one at a time, see parallel_for) and by
+// set_num_threads while it replaces the pool.
+std::mutex g_pool_mutex;
 
 }  // namespace
 
@@ -177,6 +180,7 @@ void set_num_threads(std::size_t threads) {
   }
   const std::size_t wanted = threads == 0 ? std::min(usable_cpus(), kMaxThreads) : threads;
   if (wanted == g_threads) return;
+  std::lock_guard lock(g_pool_mutex);
   g_pool.reset();
   g_threads = wanted;
 }
@@ -197,6 +201,16 @@ void parallel_for(std::size_t count, ChunkBody body, std::size_t min_chunk) {
   const std::size_t chunks = parallel_chunks(count, min_chunk);
   if (chunks == 1) {
     body(0, 0, count);
+    return;
+  }
+  // Models used from several threads at once (the threading contract of model.hpp): the pool
+  // serves one call at a time, and a call that finds it busy runs its chunks on its own thread,
+  // one after another. The chunks and their indices are the same either way, so are the results.
+  std::unique_lock lock(g_pool_mutex, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
+      body(chunk, count * chunk / chunks, count * (chunk + 1) / chunks);
+    }
     return;
   }
   if (!g_pool) g_pool = std::make_unique<ThreadPool>(g_threads - 1);

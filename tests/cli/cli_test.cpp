@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -548,6 +549,51 @@ TEST_F(CliTest, InfoShowsArchitectureShapesAndSettings) {
 
   const Result missing = run({"info", (dir_ / "nope.safetensors").string()});
   EXPECT_EQ(missing.status, 1);
+  EXPECT_TRUE(Contains(missing.err, "nope.safetensors: no such file"));
+}
+
+TEST_F(CliTest, EvalAndInfoPrintJsonWithTheFiguresOfTheirText) {
+  const fs::path model = dir_ / "m.safetensors";
+  ASSERT_EQ(run({"train", "--data", data(), "--iterations", "30", "--batch", "8", "--val", "50",
+                 "--lr", "0.05", "--out", (dir_ / "run").string(), "--save", model.string()})
+                .status,
+            0);
+  const Result text = run({"eval", "--model", model.string(), "--data", data()});
+  ASSERT_EQ(text.status, 0) << text;
+  const Result json = run({"eval", "--model", model.string(), "--data", data(), "--json"});
+  ASSERT_EQ(json.status, 0) << json;
+  // Only the document on standard output; the data report on standard error.
+  const nlohmann::json eval = nlohmann::json::parse(json.out);
+  EXPECT_TRUE(Contains(json.err, "data: IDX files")) << json;
+  EXPECT_EQ(eval.at("images"), 50);
+  char accuracy[16];
+  std::snprintf(accuracy, sizeof accuracy, "%.4f", eval.at("accuracy").get<double>());
+  EXPECT_EQ(figure_after(text.out, "test accuracy"), accuracy) << text;
+  ASSERT_EQ(eval.at("classes").size(), 10u);
+  ASSERT_EQ(eval.at("confusion").size(), 10u);
+  std::size_t total = 0, diagonal = 0;
+  for (std::size_t t = 0; t < 10; ++t) {
+    for (std::size_t p = 0; p < 10; ++p) total += eval["confusion"][t][p].get<std::size_t>();
+    diagonal += eval["confusion"][t][t].get<std::size_t>();
+  }
+  EXPECT_EQ(total, 50u);
+  EXPECT_EQ(diagonal, eval.at("correct").get<std::size_t>());
+
+  const Result info = run({"info", "--json", model.string()});
+  ASSERT_EQ(info.status, 0) << info;
+  const nlohmann::json described = nlohmann::json::parse(info.out);
+  EXPECT_EQ(described.at("preset"), "seed");
+  EXPECT_EQ(described.at("parameters"), 31504);
+  EXPECT_EQ(described.at("input"), nlohmann::json({1, 28, 28}));
+  EXPECT_EQ(described.at("class_names").size(), 10u);
+  EXPECT_EQ(described.at("normalization").at("kind"), "unit");
+  EXPECT_EQ(described.at("preparation"), "digit");
+  EXPECT_EQ(described.at("layers").back().at("output"), "[1, 10]");
+  EXPECT_EQ(described.at("tensors").front().at("name"), "0.weight");
+  EXPECT_EQ(described.at("settings").at("learning_rate"), "0.05");
+  const Result missing = run({"info", "--json", (dir_ / "nope.safetensors").string()});
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.out, "");
   EXPECT_TRUE(Contains(missing.err, "nope.safetensors: no such file"));
 }
 

@@ -55,7 +55,10 @@ class ChunkBody {
 };
 
 // Calls body(thread_index, begin, end) for the chunks of [0, count), one chunk per thread, and
-// returns when all are done. Runs inline when one thread is used or count is small.
+// returns when all are done. Runs inline when one thread is used or count is small. It may be
+// called from several threads at once: one call at a time gets the pool's threads, a call made
+// while they are busy runs its chunks one after another on the calling thread (same chunks, same
+// results). set_num_threads must not be called while another thread computes.
 // min_chunk: the least amount of work worth handing to a thread.
 void parallel_for(std::size_t count, ChunkBody body, std::size_t min_chunk = 1);
 

@@ -52,6 +52,9 @@ class Sequential {
   // different masks and the same seed draws the same sequence. Inference ignores the keys.
   const Tensor& forward(const Tensor& x, bool training = false,
                         std::span<const std::uint64_t> image_keys = {});
+  // Layer i's output of the last forward (the last layer's: the logits); valid until the next one.
+  // std::out_of_range for i >= size() or before any forward.
+  const Tensor& activation(std::size_t i) const { return activations_.at(i); }
   // Back-propagates dL/dlogits through every layer after forward(x, true), filling every
   // parameter gradient. The input gradient is not computed (no layer needs it).
   void backward(const Tensor& dlogits);
