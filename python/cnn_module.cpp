@@ -279,14 +279,19 @@ cnn::Image image_of(const py::handle& value) {
   cnn::Image image;
   image.height = static_cast<std::size_t>(array.shape(0));
   image.width = static_cast<std::size_t>(array.shape(1));
-  image.channels = array.ndim() == 2 ? 1 : static_cast<std::size_t>(array.shape(2));
+  const std::size_t given = array.ndim() == 2 ? 1 : static_cast<std::size_t>(array.shape(2));
+  // RGBA becomes RGB composited onto white, as transparent pixels of a file are read (paper).
+  image.channels = given == 4 ? 3 : given;
   image.pixels.resize(image.channels * image.height * image.width);
   const std::uint8_t* in = array.data();
   const std::size_t plane = image.height * image.width;
   // Interleaved (H, W, C) to planar (C, H, W).
   for (std::size_t p = 0; p < plane; ++p) {
+    const unsigned alpha = given == 4 ? in[p * 4 + 3] : 255;
     for (std::size_t c = 0; c < image.channels; ++c) {
-      image.pixels[c * plane + p] = in[p * image.channels + c];
+      const unsigned sample = in[p * given + c];
+      image.pixels[c * plane + p] =
+          static_cast<std::uint8_t>((sample * alpha + 255 * (255 - alpha) + 127) / 255);
     }
   }
   return image;
@@ -788,8 +793,9 @@ PYBIND11_MODULE(cnn, m) {
           },
           py::arg("image"),
           "Classifies one picture of any size: uint8 (H, W) grey or (H, W, C) with C = 1, 3 or 4 "
-          "(grey, RGB, RGBA; the layout of numpy.asarray(PIL.Image)), prepared as `cnn predict` "
-          "prepares a file (see preparation). Returns a cnn.Predictions of one image.")
+          "(grey, RGB, RGBA; the layout of numpy.asarray(PIL.Image); RGBA is composited onto white "
+          "as transparent files are), prepared as `cnn predict` prepares a file (see "
+          "preparation). Returns a cnn.Predictions of one image.")
       .def(
           "predict_file",
           [](const Model& model, const std::filesystem::path& path) {

@@ -1,5 +1,6 @@
 """Model from Python: inputs (uint8 and float32, shapes), outputs, files, properties and the
 errors for bad input."""
+import importlib.util
 import pathlib
 import tempfile
 import threading
@@ -112,6 +113,20 @@ class ModelTest(unittest.TestCase):
                                           from_file.logits)
         np.testing.assert_array_equal(self.model.prepare_image(picture),
                                       self.model.prepare_file(path))
+
+    @unittest.skipUnless(importlib.util.find_spec("PIL"), "needs PIL (python3-pil)")
+    def test_pictures_as_pil_gives_them_equal_predict_file(self):
+        from PIL import Image
+        # resize preparation reads files with their colour, alpha composited onto white: the
+        # same as predict_image does with numpy's (H, W, C) of the picture.
+        model = cnn.Model.create("seed", (3, 28, 28), 10, seed=3)
+        self.assertEqual(model.preparation, "resize")
+        for name in ("7-transparent-background-500x500.png", "4-red-off-centre-400x400.png"):
+            picture = np.asarray(Image.open(DIGITS / name))
+            np.testing.assert_array_equal(model.prepare_image(picture),
+                                          model.prepare_file(DIGITS / name), err_msg=name)
+            np.testing.assert_array_equal(model.predict_image(picture).logits,
+                                          model.predict_file(DIGITS / name).logits)
 
     def test_threads(self):
         self.assertEqual(cnn.num_threads(), 1)
