@@ -752,6 +752,12 @@ PYBIND11_MODULE(cnn, m) {
           "The preset name, or \"custom\".")
       .def_property_readonly("parameter_count", &Model::parameter_count,
                              "The number of trainable parameters.")
+      .def("__repr__",
+           [](const Model& model) {
+             return "<cnn.Model " + model.info().preset + " " + model.input_shape().to_string() +
+                    " -> " + std::to_string(model.classes()) + " classes, " +
+                    std::to_string(model.parameter_count()) + " parameters>";
+           })
       .def("summary", &Model::summary, "One line per layer: output shape and parameters.")
       .def("layer_names", &Model::layer_names,
            "Descriptions of the layers in order (\"0 conv(32,3,pad=1)\", ...), one per element of "

@@ -86,6 +86,8 @@ class ModelTest(unittest.TestCase):
                                       model.predict(self.images).logits)
         self.assertLessEqual(set(loaded.predict(self.images).names), {"cat", "dog", "bird"})
         self.assertIn("relu", model.summary().lower())
+        self.assertEqual(repr(loaded),
+                         "<cnn.Model custom [1, 28, 28] -> 3 classes, 12611 parameters>")
 
     def test_standard_normalization(self):
         stats = cnn.measure_normalization(self.images)
