@@ -5,6 +5,8 @@
 #   make sanitize every test (the MNIST training runs included) built with AddressSanitizer and
 #                UndefinedBehaviorSanitizer, without MPI (-DCNN_MPI=OFF: Open MPI's own
 #                allocations would read as leaks; `make test` runs the MPI tests)
+#   make tsan    the tests of the threading contract (tests/api/model_threads_test.cpp, the thread
+#                pool's) built with ThreadSanitizer
 #   make test-isa the unit tests once per kernel instruction set this CPU can run
 #   make fuzz-smoke builds the libFuzzer targets (clang) and runs each for FUZZ_SECONDS (30)
 BUILD_DIR ?= build
@@ -13,10 +15,11 @@ CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
 SANITIZE_DIR ?= build-sanitize
+TSAN_DIR ?= build-tsan
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build data train train-best test sanitize test-isa fuzz-build fuzz-smoke clean
+.PHONY: all deps build data train train-best test sanitize tsan test-isa fuzz-build fuzz-smoke clean
 
 all: build
 
@@ -52,6 +55,15 @@ sanitize: deps data
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS)
 
+# Only the library and the two tests whose point is threads: the other tests run one thread of
+# their own, and the sanitize build above checks their memory.
+tsan: deps
+	cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCNN_BUILD_BENCHMARKS=OFF -DCNN_MPI=OFF \
+	  $(CMAKE_FLAGS) -DCMAKE_CXX_FLAGS="-O1 -g -fsanitize=thread"
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target model_threads_test parallel_test
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/tests/model_threads_test
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/tests/parallel_test
+
 test-isa: deps data
 	scripts/test-isa-paths.sh
 
@@ -67,4 +79,4 @@ fuzz-smoke: fuzz-build
 	scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR) build-isa-portable build-isa-avx2 build-isa-avx512
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(TSAN_DIR) $(FUZZ_DIR) build-isa-portable build-isa-avx2 build-isa-avx512

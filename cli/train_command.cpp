@@ -10,6 +10,7 @@
 #include "cnn/core/numbers.hpp"
 #include "cnn/core/parallel.hpp"
 #include "cnn/io/model_file.hpp"
+#include "cnn/model.hpp"
 #include "cnn/train/evaluation.hpp"
 #include "commands.hpp"
 #include "options.hpp"
@@ -257,9 +258,11 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
   // Only for data-parallel runs, so that one process keeps writing the same bytes.
   if (plan.processes->size() > 1) info.extra["processes"] = std::to_string(plan.processes->size());
   std::vector<std::filesystem::path> files = {"run.json", "metrics.csv", "model.safetensors"};
-  save_model(plan.run / "model.safetensors", plan.model, info);
+  // The trained network with its description, saved as the library's Model (model.hpp).
+  const Model trained(std::move(plan.model), info);
+  trained.save(plan.run / "model.safetensors");
   if (!plan.args.save.empty()) {
-    save_model(plan.args.save, plan.model, info);
+    trained.save(plan.args.save);
     std::printf("saved model to %s\n", plan.args.save.c_str());
   }
   if (evaluated) {

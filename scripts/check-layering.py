@@ -23,6 +23,9 @@ ALLOWED = {
     "io": {"core", "data", "nn", "arch", "train"},
     "plots": {"core", "data", "nn", "train", "io"},
     "mpi": {"core"},
+    "onnx": {"core", "data", "nn", "arch", "io"},
+    # the high-level API: include/cnn/model.hpp (headers right in include/cnn/) and src/api/
+    "api": {"core", "data", "nn", "arch", "train", "io"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
@@ -31,6 +34,8 @@ def group_of(path, root):
     parts = path.relative_to(root).parts
     if parts[0] == "include" and len(parts) > 3:
         return parts[2], True
+    if parts[0] == "include" and len(parts) == 3:
+        return "api", True
     if parts[0] == "src" and len(parts) > 2:
         return parts[1], False
     return None, False
@@ -55,7 +60,8 @@ def main():
             target = match.group(1)
             where = f"{path.relative_to(root)}:{number}: includes \"{target}\""
             if target.startswith("cnn/"):
-                target_group = target.split("/")[1]
+                pieces = target.split("/")
+                target_group = pieces[1] if len(pieces) > 2 else "api"
                 internal = False
             elif "/" in target and (root / "src" / target).exists():
                 target_group = target.split("/")[0]

