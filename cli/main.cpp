@@ -49,10 +49,11 @@ std::string unexpected_arguments(const CLI::App& cmd) {
 int main(int argc, char** argv) {
   // Before anything else runs: a build for a larger instruction set than this CPU has would
   // otherwise die of an illegal instruction somewhere in the kernels.
-  if (const char* missing = cnn::missing_cpu_feature()) {
-    std::cerr << "cnn: error: this build's kernels use " << cnn::compiled_instruction_set().name
-              << ", but this CPU lacks '" << missing
-              << "'; rebuild with -DCNN_ARCH=native (or avx2, or portable)\n";
+  // The library checks too, at first use (the same message); here it comes before any output.
+  try {
+    cnn::require_cpu_support();
+  } catch (const cnn::UnsupportedCpu& e) {
+    std::cerr << "cnn: error: " << e.what() << "\n";
     return 1;
   }
   // Every process an MPI launcher started (or this one alone); only rank 0 prints and writes.

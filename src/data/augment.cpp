@@ -6,12 +6,14 @@
 #include <string>
 #include <utility>
 
+#include "cnn/core/instruction_set.hpp"
 #include "cnn/core/parallel.hpp"
 #include "kernels/kernels.hpp"
 
 namespace cnn {
 
 Augmenter::Augmenter(const AugmentOptions& options) : options_(options) {
+  require_cpu_support();  // before an augmentation can run a kernel (instruction_set.hpp)
   if (!(options.translate >= 0.0) || !(options.rotate >= 0.0 && options.rotate <= 180.0) ||
       !(options.scale >= 0.0 && options.scale < 1.0)) {
     throw std::invalid_argument(

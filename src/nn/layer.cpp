@@ -2,7 +2,13 @@
 
 #include <string>
 
+#include "cnn/core/instruction_set.hpp"
+
 namespace cnn {
+
+Layer::Layer() {
+  require_cpu_support();
+}
 
 double weight_init_variance(WeightInit init, double fan_in, double fan_out, double gain) {
   switch (init) {

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "cnn/core/instruction_set.hpp"
+
 namespace cnn {
 
 StateBlock::StateBlock(const ParameterBlock& parameters, const std::string& suffix)
@@ -20,7 +22,9 @@ Optimizer::Optimizer(ParameterBlock& parameters, const OptimizerOptions& options
     : values_(parameters.values()),
       gradients_(parameters.gradients()),
       count_(parameters.count()),
-      schedule_(check_optimizer_options(options, total_steps)) {}
+      schedule_(check_optimizer_options(options, total_steps)) {
+  require_cpu_support();  // before a step can run a kernel (instruction_set.hpp)
+}
 
 OptimizerState Optimizer::checkpoint_state() {
   OptimizerState saved;

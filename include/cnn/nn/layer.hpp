@@ -108,6 +108,11 @@ class Layer {
   virtual void set_process_group(ProcessGroup* /*group*/) {}
 
  protected:
+  // Checks once per process that this CPU runs the kernels' instruction set: throws
+  // UnsupportedCpu otherwise (core/instruction_set.hpp, require_cpu_support), before any kernel
+  // can die of an illegal instruction.
+  Layer();
+
   // Throws ShapeError "<describe()> <what>: expected shape [..], got [..]" when the shapes
   // differ. Builds the message only then: the training loop calls this on every step.
   void require(const Shape& actual, const Shape& expected, std::string_view what) const;
