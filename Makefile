@@ -3,8 +3,9 @@
 #   make test    the same set-up, then every test
 #   make train-best  the same set-up, then the best preset with its recipe (docs/accuracy.md)
 #   make sanitize every test (the MNIST training runs included) built with AddressSanitizer and
-#                UndefinedBehaviorSanitizer, without MPI (-DCNN_MPI=OFF: Open MPI's own
-#                allocations would read as leaks; `make test` runs the MPI tests)
+#                UndefinedBehaviorSanitizer, without the optional parts (MPI: Open MPI's own
+#                allocations would read as leaks; the Python module: an uninstrumented Python
+#                cannot load it; ONNX and the package test; `make test` runs all of those)
 #   make tsan    the tests of the threading contract (tests/api/model_threads_test.cpp, the thread
 #                pool's) built with ThreadSanitizer
 #   make test-isa the unit tests once per kernel instruction set this CPU can run
@@ -48,8 +49,12 @@ train-best: build data
 test: build data
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+# The optional parts that `make test` checks stay out of the builds below: MPI, the Python module,
+# the ONNX export and the installed-package test.
+OPTIONAL_OFF := -DCNN_MPI=OFF -DCNN_PYTHON=OFF -DCNN_ONNX=OFF -DCNN_PACKAGE_TEST=OFF
+
 sanitize: deps data
-	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Debug -DCNN_BUILD_BENCHMARKS=OFF -DCNN_MPI=OFF \
+	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Debug -DCNN_BUILD_BENCHMARKS=OFF $(OPTIONAL_OFF) \
 	  $(CMAKE_FLAGS) \
 	  -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
@@ -58,20 +63,20 @@ sanitize: deps data
 # Only the library and the two tests whose point is threads: the other tests run one thread of
 # their own, and the sanitize build above checks their memory.
 tsan: deps
-	cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCNN_BUILD_BENCHMARKS=OFF -DCNN_MPI=OFF \
+	cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCNN_BUILD_BENCHMARKS=OFF $(OPTIONAL_OFF) \
 	  $(CMAKE_FLAGS) -DCMAKE_CXX_FLAGS="-O1 -g -fsanitize=thread"
 	cmake --build $(TSAN_DIR) -j $(JOBS) --target model_threads_test parallel_test
 	TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/tests/model_threads_test
 	TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/tests/parallel_test
 
 test-isa: deps data
-	scripts/test-isa-paths.sh
+	CMAKE_FLAGS="$(CMAKE_FLAGS) $(OPTIONAL_OFF)" scripts/test-isa-paths.sh
 
 fuzz-build: deps
 	scripts/install-deps.sh fuzz
 	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
 	  -DCMAKE_CXX_FLAGS=-O1 -DCNN_BUILD_FUZZERS=ON -DCNN_BUILD_TESTS=OFF -DCNN_BUILD_BENCHMARKS=OFF \
-	  -DCNN_MPI=OFF \
+	  $(OPTIONAL_OFF) \
 	  $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_DIR) -j $(JOBS)
 

@@ -554,10 +554,10 @@ PyObject* new_exception(py::module_& m, const char* name, PyObject* base, const 
 PYBIND11_MODULE(cnn, m) {
   // Before anything else: a build for a larger instruction set than this CPU has would die of an
   // illegal instruction in the first kernel.
-  if (const char* missing = cnn::missing_cpu_feature()) {
-    throw py::import_error(std::string("cnn: this build's kernels use ") +
-                           cnn::compiled_instruction_set().name + ", but this CPU lacks '" +
-                           missing + "'; rebuild with -DCNN_ARCH=native (or avx2, or portable)");
+  try {
+    cnn::require_cpu_support();
+  } catch (const cnn::UnsupportedCpu& e) {
+    throw py::import_error(std::string("cnn: ") + e.what());
   }
 
   m.doc() =

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "cnn/core/instruction_set.hpp"
 #include "kernels/kernels.hpp"
 
 namespace cnn {
@@ -10,6 +11,7 @@ namespace cnn {
 namespace {
 
 void check(const Tensor& logits, std::span<const std::int32_t> labels) {
+  require_cpu_support();  // the kernels below may be a program's first (model.hpp's contract)
   if (logits.shape().rank() != 2) {
     throw ShapeError("SoftmaxCrossEntropy: expected logits [N, classes], got " +
                      logits.shape().to_string());
@@ -45,6 +47,7 @@ double SoftmaxCrossEntropy::loss(const Tensor& logits, std::span<const std::int3
 }
 
 void softmax(const Tensor& logits, Tensor& probs) {
+  require_cpu_support();  // on logits that may come from elsewhere, before any layer was built
   if (logits.shape().rank() != 2) {
     throw ShapeError("softmax: expected logits [N, classes], got " + logits.shape().to_string());
   }
