@@ -156,7 +156,8 @@ class Model {
   // ---- training ----
   // Trains on `data` (labelled with this model's classes; its images of input_shape()) with the
   // model's normalisation, then records the settings in info().extra (batch, iterations,
-  // learning_rate, optimizer, seed, threads, the data's checksum, the last validation accuracy).
+  // learning_rate, optimizer, shuffle_seed, threads, the data's checksum, the last validation
+  // accuracy; create() records the initialisation's seed).
   // on_progress is called as ModelProgress says; returning false stops the run after that
   // iteration (TrainResult::stopped_early set). options.train.stop_requested also stops it
   // (TrainResult::interrupted). Throws what train() throws (training.hpp).

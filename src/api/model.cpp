@@ -79,6 +79,7 @@ Model Model::create(const std::string& preset_or_architecture, const Shape& inpu
   info.preparation =
       default_preparation(input, class_names.empty() ? numbered_class_names(classes) : class_names);
   info.class_names = std::move(class_names);
+  info.extra["seed"] = std::to_string(seed);  // as cnn train records its --seed
   Sequential network = build_architecture(info.architecture, input, classes);
   network.initialize(seed);
   return Model(std::move(network), std::move(info));
@@ -300,7 +301,7 @@ TrainResult Model::train(const Dataset& data, const ModelTrainOptions& options,
   info_.extra["iterations"] = std::to_string(result.iterations);
   info_.extra["learning_rate"] = format_number(options.train.optimizer.learning_rate);
   info_.extra["optimizer"] = optimizer_name(options.train.optimizer.kind);
-  info_.extra["seed"] = std::to_string(options.train.shuffle_seed);
+  info_.extra["shuffle_seed"] = std::to_string(options.train.shuffle_seed);
   info_.extra["threads"] = std::to_string(num_threads());
   info_.extra[kDataChecksumKey] = data_checksum(std::vector{data});
   if (last_validation) info_.extra["validation_accuracy"] = format_number(*last_validation);
