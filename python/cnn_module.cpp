@@ -549,6 +549,14 @@ PyObject* new_exception(py::module_& m, const char* name, PyObject* base, const 
   return type;
 }
 
+// Runs compute() with the GIL released, so that other Python threads run while the library
+// computes, and returns its result.
+template <class Compute>
+auto without_gil(Compute compute) {
+  py::gil_scoped_release release;
+  return compute();
+}
+
 }  // namespace
 
 PYBIND11_MODULE(cnn, m) {
@@ -790,12 +798,8 @@ PYBIND11_MODULE(cnn, m) {
           "predict_image",
           [](const Model& model, const py::handle& image) {
             cnn::Image converted = image_of(image);
-            cnn::Predictions predictions;
-            {
-              py::gil_scoped_release release;
-              predictions = model.predict_image(converted);
-            }
-            return result_of(predictions, model.class_names());
+            return result_of(without_gil([&] { return model.predict_image(converted); }),
+                             model.class_names());
           },
           py::arg("image"),
           "Classifies one picture of any size: uint8 (H, W) grey or (H, W, C) with C = 1, 3 or 4 "
@@ -805,12 +809,8 @@ PYBIND11_MODULE(cnn, m) {
       .def(
           "predict_file",
           [](const Model& model, const std::filesystem::path& path) {
-            cnn::Predictions predictions;
-            {
-              py::gil_scoped_release release;
-              predictions = model.predict_file(path);
-            }
-            return result_of(predictions, model.class_names());
+            return result_of(without_gil([&] { return model.predict_file(path); }),
+                             model.class_names());
           },
           py::arg("path"),
           "Classifies an image file (PNG, JPEG, PGM, PPM) read and prepared exactly as `cnn "
@@ -818,12 +818,7 @@ PYBIND11_MODULE(cnn, m) {
       .def(
           "prepare_file",
           [](const Model& model, const std::filesystem::path& path) {
-            cnn::Image image;
-            {
-              py::gil_scoped_release release;
-              image = model.prepare_file(path);
-            }
-            return array_of_image(image);
+            return array_of_image(without_gil([&] { return model.prepare_file(path); }));
           },
           py::arg("path"),
           "The image the network sees for a file, before normalisation: uint8 (C, H, W) of the "
@@ -832,12 +827,7 @@ PYBIND11_MODULE(cnn, m) {
           "prepare_image",
           [](const Model& model, const py::handle& image) {
             cnn::Image converted = image_of(image);
-            cnn::Image prepared;
-            {
-              py::gil_scoped_release release;
-              prepared = model.prepare(converted);
-            }
-            return array_of_image(prepared);
+            return array_of_image(without_gil([&] { return model.prepare(converted); }));
           },
           py::arg("image"),
           "The same for a picture given as predict_image takes it: uint8 (C, H, W).")
