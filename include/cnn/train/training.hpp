@@ -43,7 +43,8 @@ struct TrainOptions {
   ProcessGroup* processes = nullptr;
   // Called after every backward pass with the iteration and the model's parameter block, before
   // the gradients become global: fault injection in the tests of data-parallel training (a NaN on
-  // one process only, a replica that drifts).
+  // one process only, a replica that drifts), and a per-iteration hook that leaves the block
+  // alone (the Python module checks for Ctrl-C there, setting stop_requested).
   std::function<void(std::size_t iteration, ParameterBlock& block)> after_backward;
   // Random moves of the training images (none by default), seeded from shuffle_seed.
   AugmentOptions augment;
