@@ -139,23 +139,29 @@ DataSource load_data(const DataFlags& flags, const DataOptions& options) {
 }
 
 HeldOut hold_out_validation(const DataSource& source, std::size_t count, std::uint64_t split_seed) {
-  if (source.validation) {
-    return {source.train, *source.validation, "the data's own validation set"};
+  ValidationSplit split;
+  try {
+    split = validation_split(source, count, split_seed);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--val: ") + e.what());
   }
-  const Dataset& all = source.train;
-  if (count >= all.size()) {
-    throw UsageError("--val: must be less than the " + std::to_string(all.size()) +
-                     " training images, got " + std::to_string(count));
+  std::string how;
+  switch (split.choice) {
+    case ValidationChoice::own:
+      how = "the data's own validation set";
+      break;
+    case ValidationChoice::last:
+      how = "the last " + std::to_string(count) + " training images";
+      break;
+    case ValidationChoice::none:
+      how = "none (--val 0)";
+      break;
+    case ValidationChoice::stratified:
+      how = "a split of " + std::to_string(count) + " images stratified by class, --split-seed " +
+            std::to_string(split_seed);
+      break;
   }
-  if (source.format == DataFormat::idx || source.format == DataFormat::cifar10) {
-    return {all.slice(0, all.size() - count), all.slice(all.size() - count, count),
-            "the last " + std::to_string(count) + " training images"};
-  }
-  if (count == 0) return {all, all.slice(0, 0), "none (--val 0)"};
-  StratifiedSplit split = split_stratified(all, count, split_seed);
-  return {std::move(split.train), std::move(split.validation),
-          "a split of " + std::to_string(count) + " images stratified by class, --split-seed " +
-              std::to_string(split_seed)};
+  return {std::move(split.train), std::move(split.validation), std::move(how)};
 }
 
 std::string data_report(const DataFlags& flags, const DataSource& source) {

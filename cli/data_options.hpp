@@ -33,17 +33,9 @@ std::pair<std::size_t, std::size_t> parse_image_size(const std::string& text);
 // terminal).
 DataOptions data_options(const DataFlags& flags, bool progress);
 
-// --val when it is not given: 5,000 (MNIST's custom), or a tenth of the training images when they
-// are fewer than 50,000 (so that small sets of one's own keep most images for training).
-inline std::size_t default_validation_count(std::size_t images) {
-  return images < 50000 ? images / 10 : 5000;
-}
-
-// The data's training images less the validation ones, and how these were chosen (for the plan
-// line and run.json): the data's own validation set (val/, val.csv) when it has one; else `count`
-// images, the last ones of IDX and CIFAR-10 files (which are shuffled), a split stratified by
-// class and seeded by split_seed of image folders and CSV files (which may list the images class
-// by class). UsageError naming --val when `count` is not below the training images.
+// The data's training images less the validation ones (the library's validation_split), and how
+// these were chosen (for the plan line and run.json). UsageError naming --val when `count` is not
+// below the training images.
 struct HeldOut {
   Dataset train, validation;
   std::string how;

@@ -967,34 +967,18 @@ PYBIND11_MODULE(cnn, m) {
               if (image_size) std::tie(options.height, options.width) = *image_size;
               const cnn::DataSource source = cnn::load_data_source(data_path, options);
               const std::string name = data_path.string();
-              // The validation images as `cnn train` holds them out: the data's own, else `val`
-              // (default a tenth, at most 5000), the last ones of IDX and CIFAR-10 files,
-              // a split stratified by class of the others.
-              cnn::Dataset held_out;
-              if (source.validation) {
-                train = source.train;
-                held_out = *source.validation;
-              } else {
-                const std::size_t all = source.train.size();
-                const std::size_t count = val.value_or(all < 50000 ? all / 10 : 5000);
-                if (count >= all) {
-                  throw std::invalid_argument("train_folder: val must be less than the " +
-                                              std::to_string(all) + " training images of " + name +
-                                              ", got " + std::to_string(count));
-                }
-                if (source.format == cnn::DataFormat::idx ||
-                    source.format == cnn::DataFormat::cifar10) {
-                  train = source.train.slice(0, all - count);
-                  held_out = source.train.slice(all - count, count);
-                } else if (count == 0) {
-                  train = source.train;
-                } else {
-                  cnn::StratifiedSplit split =
-                      cnn::split_stratified(source.train, count, split_seed);
-                  train = std::move(split.train);
-                  held_out = std::move(split.validation);
-                }
+              // The validation images as `cnn train` holds them out (validation_split).
+              const std::size_t count =
+                  val.value_or(cnn::default_validation_count(source.train.size()));
+              cnn::ValidationSplit split;
+              try {
+                split = cnn::validation_split(source, count, split_seed);
+              } catch (const std::invalid_argument& e) {
+                throw std::invalid_argument("train_folder: val " + std::string(e.what()) + " (" +
+                                            name + ")");
               }
+              train = std::move(split.train);
+              const cnn::Dataset& held_out = split.validation;
               require_shape_of(model, train, name);
               train = cnn::relabel_for(train, model.class_names(), name)
                           .with_normalization(model.normalization());

@@ -50,6 +50,34 @@ Predictions predictions_from(const Tensor& logits) {
   return result;
 }
 
+// Throws ShapeError unless x is a batch [N, C, H, W] of images of `input`; `what` names the call.
+void check_batch(const Tensor& x, const Shape& input, const char* what) {
+  if (x.shape().rank() != 4 || !(Shape{x.dim(1), x.dim(2), x.dim(3)} == input)) {
+    throw ShapeError(std::string(what) + ": the model takes a batch [N, " +
+                     std::to_string(input[0]) + ", " + std::to_string(input[1]) + ", " +
+                     std::to_string(input[2]) + "], got " + x.shape().to_string());
+  }
+}
+
+// Throws ShapeError unless the images of `data` have the shape `input`; `what` names the call and
+// the data ("Model::train", "the validation data").
+void check_images(const Dataset& data, const Shape& input, const std::string& what) {
+  if (!(data.image_shape() == input)) {
+    throw ShapeError(what + ": the model takes images " + input.to_string() + ", the data holds " +
+                     data.image_shape().to_string());
+  }
+}
+
+// The image converted to the input's channels and resized to its height and width (when not
+// already so).
+Image fit_to_input(Image image, const Shape& input) {
+  if (image.channels != input[0]) image = convert_channels(image, input[0]);
+  if (image.height != input[1] || image.width != input[2]) {
+    image = resize_image(image, input[1], input[2]);
+  }
+  return image;
+}
+
 }  // namespace
 
 Preparation default_preparation(const Shape& input, const std::vector<std::string>& class_names) {
@@ -140,11 +168,7 @@ std::string Model::summary() const {
 }
 
 Predictions Model::predict(const Tensor& x) const {
-  if (x.shape().rank() != 4 || !(Shape{x.dim(1), x.dim(2), x.dim(3)} == info_.input)) {
-    throw ShapeError("Model::predict: the model takes a batch [N, " +
-                     std::to_string(info_.input[0]) + ", " + std::to_string(info_.input[1]) + ", " +
-                     std::to_string(info_.input[2]) + "], got " + x.shape().to_string());
-  }
+  check_batch(x, info_.input, "Model::predict");
   std::lock_guard lock(*mutex_);
   if (x.dim(0) == 0) {
     Predictions none;
@@ -171,38 +195,19 @@ Predictions Model::predict_pixels(std::span<const std::uint8_t> pixels, std::siz
 }
 
 Image Model::prepare(const Image& image, const std::string& name) const {
-  const Shape& input = info_.input;
-  Image prepared;
-  if (info_.preparation == Preparation::digit) {
-    const Image grey = image.channels == 1 ? image : convert_channels(image, 1);
-    GrayImage digit = prepare_digit(GrayImage{grey.width, grey.height, grey.pixels}, name);
-    prepared = Image{1, digit.height, digit.width, std::move(digit.pixels)};
-  } else {
-    prepared = image;
-  }
-  if (prepared.channels != input[0]) prepared = convert_channels(prepared, input[0]);
-  if (prepared.height != input[1] || prepared.width != input[2]) {
-    prepared = resize_image(prepared, input[1], input[2]);
-  }
-  return prepared;
+  if (info_.preparation != Preparation::digit) return fit_to_input(image, info_.input);
+  const Image grey = image.channels == 1 ? image : convert_channels(image, 1);
+  GrayImage digit = prepare_digit(GrayImage{grey.width, grey.height, grey.pixels}, name);
+  return fit_to_input(Image{1, digit.height, digit.width, std::move(digit.pixels)}, info_.input);
 }
 
 Image Model::prepare_file(const std::filesystem::path& path) const {
-  const Shape& input = info_.input;
-  const std::string name = path.string();
-  Image image;
-  if (info_.preparation == Preparation::digit) {
-    // read_image's grey conversion, as `cnn predict` has always read digits.
-    GrayImage digit = prepare_digit(read_image(path), name);
-    image = Image{1, digit.height, digit.width, std::move(digit.pixels)};
-  } else {
-    image = read_image_natural(path);
+  if (info_.preparation != Preparation::digit) {
+    return fit_to_input(read_image_natural(path), info_.input);
   }
-  if (image.channels != input[0]) image = convert_channels(image, input[0]);
-  if (image.height != input[1] || image.width != input[2]) {
-    image = resize_image(image, input[1], input[2]);
-  }
-  return image;
+  // read_image's grey conversion, as `cnn predict` has always read digits.
+  GrayImage digit = prepare_digit(read_image(path), path.string());
+  return fit_to_input(Image{1, digit.height, digit.width, std::move(digit.pixels)}, info_.input);
 }
 
 Predictions Model::predict_image(const Image& image) const {
@@ -216,21 +221,14 @@ Predictions Model::predict_file(const std::filesystem::path& path) const {
 }
 
 Evaluation Model::evaluate(const Dataset& data, std::size_t batch_size) const {
-  if (!(data.image_shape() == info_.input)) {
-    throw ShapeError("Model::evaluate: the model takes images " + info_.input.to_string() +
-                     ", the data holds " + data.image_shape().to_string());
-  }
+  check_images(data, info_.input, "Model::evaluate");
   const Dataset normalised = data.with_normalization(info_.normalization);
   std::lock_guard lock(*mutex_);
   return evaluate_in_detail(*network_, normalised, batch_size);
 }
 
 std::vector<Tensor> Model::activations(const Tensor& x) const {
-  if (x.shape().rank() != 4 || !(Shape{x.dim(1), x.dim(2), x.dim(3)} == info_.input)) {
-    throw ShapeError("Model::activations: the model takes a batch [N, " +
-                     std::to_string(info_.input[0]) + ", " + std::to_string(info_.input[1]) + ", " +
-                     std::to_string(info_.input[2]) + "], got " + x.shape().to_string());
-  }
+  check_batch(x, info_.input, "Model::activations");
   std::lock_guard lock(*mutex_);
   network_->forward(x, /*training=*/false);
   std::vector<Tensor> outputs;
@@ -250,14 +248,9 @@ std::vector<std::string> Model::layer_names() const {
 
 TrainResult Model::train(const Dataset& data, const ModelTrainOptions& options,
                          const std::function<bool(const ModelProgress&)>& on_progress) {
-  if (!(data.image_shape() == info_.input)) {
-    throw ShapeError("Model::train: the model takes images " + info_.input.to_string() +
-                     ", the data holds " + data.image_shape().to_string());
-  }
-  if (options.validation != nullptr && !(options.validation->image_shape() == info_.input)) {
-    throw ShapeError("Model::train: the model takes images " + info_.input.to_string() +
-                     ", the validation data holds " +
-                     options.validation->image_shape().to_string());
+  check_images(data, info_.input, "Model::train");
+  if (options.validation != nullptr) {
+    check_images(*options.validation, info_.input, "Model::train (validation data)");
   }
   std::lock_guard lock(*mutex_);
   const Dataset train_set = data.with_normalization(info_.normalization);

@@ -515,4 +515,21 @@ Dataset relabel_for(const Dataset& data, const std::vector<std::string>& model_c
   return Dataset(std::move(relabelled)).with_normalization(data.normalization());
 }
 
+ValidationSplit validation_split(const DataSource& source, std::size_t count,
+                                 std::uint64_t split_seed) {
+  if (source.validation) return {source.train, *source.validation, ValidationChoice::own};
+  const Dataset& all = source.train;
+  if (count >= all.size()) {
+    throw std::invalid_argument("must be less than the " + std::to_string(all.size()) +
+                                " training images, got " + std::to_string(count));
+  }
+  if (source.format == DataFormat::idx || source.format == DataFormat::cifar10) {
+    return {all.slice(0, all.size() - count), all.slice(all.size() - count, count),
+            ValidationChoice::last};
+  }
+  if (count == 0) return {all, all.slice(0, 0), ValidationChoice::none};
+  StratifiedSplit split = split_stratified(all, count, split_seed);
+  return {std::move(split.train), std::move(split.validation), ValidationChoice::stratified};
+}
+
 }  // namespace cnn

@@ -87,6 +87,30 @@ struct StratifiedSplit {
 // DataError when validation is not smaller than the data.
 StratifiedSplit split_stratified(const Dataset& data, std::size_t validation, std::uint64_t seed);
 
+// How many training images a run holds out for validation when not told: 5,000 (MNIST's custom),
+// or a tenth of them when they are fewer than 50,000 (so that small sets keep most for training).
+inline std::size_t default_validation_count(std::size_t images) {
+  return images < 50000 ? images / 10 : 5000;
+}
+
+// Where the validation images of a run come from (validation_split).
+enum class ValidationChoice {
+  own,         // the data's own validation set (val/, val.csv)
+  last,        // the last `count` training images (IDX and CIFAR-10 files, which are shuffled)
+  none,        // count 0 of data that lists images class by class: nothing held out
+  stratified,  // split_stratified(train, count, seed) (image folders and CSV files)
+};
+struct ValidationSplit {
+  Dataset train, validation;
+  ValidationChoice choice = ValidationChoice::own;
+};
+// The data's training images less the validation ones, as `cnn train`, lr-find and the Python
+// module hold them out: the data's own validation set when it has one, else `count` images as
+// ValidationChoice says for its format. std::invalid_argument ("must be less than the 100 training
+// images, got 100") when `count` is not below the training images.
+ValidationSplit validation_split(const DataSource& source, std::size_t count,
+                                 std::uint64_t split_seed);
+
 // The data relabelled for a model whose classes are `model_classes`: each class of the data is
 // found among them by name (so numbered classes, "0", "1", ... of IDX and CSV files, fit a model
 // of numbered classes); classes that hold no images need not be found. Throws DataError naming
