@@ -1,4 +1,5 @@
-// Forward and backward of every layer at the shapes of the seed and LeNet-5 networks (batch 64),
+// Forward and backward of every layer at the shapes of the seed and LeNet-5 networks and of the
+// best preset's convolutions (batch 64),
 // with GFLOP/s and the fraction of one core's measured FMA peak (bench/fma_peak.hpp), and the
 // training-time augmentation.
 //   build/bench/layer_bench [--benchmark_filter=conv]
@@ -172,6 +173,10 @@ int main(int argc, char** argv) {
                        Shape{kBatch, 16, 10, 10});
   register_linear("lenet5/fc400x120", 400, 120);
   register_linear("lenet5/fc120x84", 120, 84);
+  // The best preset's convolutions (its pooling, batch norm and linear layers are measured above
+  // at other sizes).
+  register_conv("best/conv1x32k5", 1, 32, 5, 0, 28);
+  register_conv("best/conv32x64k3", 32, 64, 3, 0, 12);
   // Augmentation (the best preset's recipe).
   register_augment("augment/affine", AugmentOptions{2.0, 10.0, 0.1});
   register_augment("augment/affine+elastic34s4", AugmentOptions{2.0, 10.0, 0.1, 34.0, 4.0});
