@@ -9,6 +9,10 @@
 
 #include <cstddef>
 
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace cnn::kernels::tiles {
 
 #if defined(__AVX512F__)
@@ -33,6 +37,35 @@ inline void store(float* p, Vec v) {
 inline Vec broadcast(float x) {
   return x - Vec{};
 }
+// The first n (< kLanes) floats at p, zeros in the other lanes; and the first n lanes of v stored
+// at p. Neither touches memory past p + n: masked loads and stores leave the other lanes' addresses
+// alone (they do not fault there), so a row's last partial vector needs no scalar loop and no
+// slack after the row.
+inline Vec load_first(const float* p, std::size_t n) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<Vec>(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p));
+#elif defined(__AVX2__)
+  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return reinterpret_cast<Vec>(_mm256_maskload_ps(p, mask));
+#else
+  Vec v = {};
+  for (std::size_t l = 0; l < n; ++l) v[l] = p[l];
+  return v;
+#endif
+}
+inline void store_first(float* p, Vec v, std::size_t n) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), reinterpret_cast<__m512>(v));
+#elif defined(__AVX2__)
+  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  _mm256_maskstore_ps(p, mask, reinterpret_cast<__m256>(v));
+#else
+  for (std::size_t l = 0; l < n; ++l) p[l] = v[l];
+#endif
+}
+
 inline float sum_lanes(Vec v) {
   float total = 0.0f;
   for (std::size_t l = 0; l < kLanes; ++l) total += v[l];
@@ -84,19 +117,22 @@ inline void axpy_tile1(std::size_t K, AValue a, BRow b_row, CRow c_row, bool acc
   }
 }
 
-// The same, element by element, for the last columns (fewer than one vector).
-template <class AValue, class BRow, class CRow>
-inline void axpy_edge(std::size_t rows, std::size_t cols, std::size_t K, AValue a, BRow b_row,
-                      CRow c_row, bool accumulate) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    float sum[kLanes] = {};
-    for (std::size_t k = 0; k < K; ++k) {
-      const float ar = a(r, k);
-      const float* b = b_row(k);
-      for (std::size_t j = 0; j < cols; ++j) sum[j] += ar * b[j];
-    }
+// The same for the last `cols` (< kLanes) columns, through masked loads and stores: the same
+// multiply-adds in the same order as whole vectors, so the edge costs about what a full vector
+// does (a scalar loop here took most of a convolution's time when its rows were a few floats
+// longer than a multiple of the vector).
+template <std::size_t R, class AValue, class BRow, class CRow>
+inline void axpy_edge(std::size_t cols, std::size_t K, AValue a, BRow b_row, CRow c_row,
+                      bool accumulate) {
+  Vec sum[R] = {};
+  for (std::size_t k = 0; k < K; ++k) {
+    const Vec b = load_first(b_row(k), cols);
+    for (std::size_t r = 0; r < R; ++r) sum[r] += broadcast(a(r, k)) * b;
+  }
+  for (std::size_t r = 0; r < R; ++r) {
     float* c = c_row(r);
-    for (std::size_t j = 0; j < cols; ++j) c[j] = accumulate ? c[j] + sum[j] : sum[j];
+    if (accumulate) sum[r] += load_first(c, cols);
+    store_first(c, sum[r], cols);
   }
 }
 
@@ -116,8 +152,8 @@ inline void axpy_row_block(std::size_t N, std::size_t K, AValue a, BRow b_row, C
     j += kLanes;
   }
   if (j < N) {
-    axpy_edge(
-        R, N - j, K, a, [&](std::size_t k) { return b_row(k) + j; },
+    axpy_edge<R>(
+        N - j, K, a, [&](std::size_t k) { return b_row(k) + j; },
         [&](std::size_t r) { return c_row(r) + j; }, accumulate);
   }
 }
