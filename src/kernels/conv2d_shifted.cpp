@@ -173,37 +173,45 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
       return padded ? pads + image * sh.padded : x + (begin + image) * in_image;
     };
     const auto wide_dy = [&](std::size_t image) { return wide_dys + image * D * sh.wide; };
+    // The Wp-wide copy of dy feeds dx and the dot-product form of dW; the transposed form reads dy
+    // itself.
+    const bool needs_wide_dy = dx != nullptr || !transposed_dw;
     for (std::size_t n = begin; n < end; ++n) {
       if (padded) padded_image(x + n * in_image, g, sh, pads + (n - begin) * sh.padded);
-      // dy laid out Wp wide, zero in the extra columns so they add nothing.
       const float* dy_n = dy + n * D * P;
+      // db[d] += Σ_p dy[d, p], the whole plane in vector lanes with one reduction per channel.
+      for (std::size_t d = 0; d < D; ++d) {
+        const float* plane = dy_n + d * P;
+        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (std::size_t p = 0; p < P; ++p) sum += plane[p];
+        db[d] += sum;
+      }
+      if (!needs_wide_dy) continue;
+      // dy laid out Wp wide, zero in the extra columns so they add nothing.
       float* wdy = wide_dy(n - begin);
       for (std::size_t d = 0; d < D; ++d) {
-        float sum = 0.0f;
         for (std::size_t i = 0; i < oh; ++i) {
-          const float* in = dy_n + (d * oh + i) * ow;
           float* out = wdy + d * sh.wide + i * sh.wp;
-          // A reduction, so that the sum is taken in vector lanes: one serial chain of additions
-          // would cost more than the copy it rides on.
-#pragma omp simd reduction(+ : sum)
-          for (std::size_t j = 0; j < ow; ++j) {
-            out[j] = in[j];
-            sum += in[j];
-          }
+          std::copy_n(dy_n + (d * oh + i) * ow, ow, out);
           if (i + 1 < oh) std::fill(out + ow, out + sh.wp, 0.0f);
         }
-        db[d] += sum;
       }
     }
     if (transposed_dw) {
       // dWᵀ[K,D] = Σ_images Σ_q x_shifted[K, q] · dyᵀ[q, D]: with D a whole number of vectors,
       // the same register tiles as the forward pass, broadcasting input values from the K
-      // shifted rows and loading dy transposed, D values per position q.
+      // shifted rows and loading dy transposed, D values per position q (q = i·Wp + j; the
+      // positions j ≥ OW of a wide row are zero, so they add nothing).
       float* dyt = dx_workspace + sh.padded;
       for (std::size_t image = 0; image < end - begin; ++image) {
-        const float* wdy = wide_dy(image);
-        for (std::size_t q = 0; q < sh.wide; ++q)
-          for (std::size_t d = 0; d < D; ++d) dyt[q * D + d] = wdy[d * sh.wide + q];
+        const float* dy_n = dy + (begin + image) * D * P;
+        for (std::size_t i = 0; i < oh; ++i) {
+          float* row = dyt + i * sh.wp * D;
+          for (std::size_t j = 0; j < ow; ++j)
+            for (std::size_t d = 0; d < D; ++d) row[j * D + d] = dy_n[d * P + i * ow + j];
+          if (i + 1 < oh) std::fill(row + ow * D, row + sh.wp * D, 0.0f);
+        }
         const float* in = xp(image);
         tiles::axpy_product(
             K, D, sh.wide, [&](std::size_t k, std::size_t q) { return in[offsets[k] + q]; },
