@@ -73,8 +73,9 @@ inline float sum_lanes(Vec v) {
 }
 
 // Tile of C: kRows rows by two vectors. 6x2 accumulators, two B vectors and one broadcast A value
-// fill 15 of the 16 vector registers of AVX2 (as in BLIS's kernels).
-constexpr std::size_t kRows = 6;
+// fill 15 of the 16 vector registers of AVX2 (as in BLIS's kernels); AVX-512 has 32, and 8 rows
+// fit the convolutions' channel counts (multiples of 8: 16, 32, 64) without a short last tile.
+constexpr std::size_t kRows = kLanes == 16 ? 8 : 6;
 constexpr std::size_t kCols = 2 * kLanes;
 
 // C[r, 0:kCols] (+)= Σ_k A[r, k] · B[k, 0:kCols] for r < R, where a(r, k) gives A[r, k].
@@ -167,6 +168,12 @@ void axpy_product(std::size_t M, std::size_t N, std::size_t K, AValue a, BRow b_
     const auto a_block = [&](std::size_t r, std::size_t k) { return a(i + r, k); };
     const auto c = [&](std::size_t r) { return c_row(i + r); };
     switch (M - i < kRows ? M - i : kRows) {
+      case 8:
+        if constexpr (kRows >= 8) axpy_row_block<8>(N, K, a_block, b_row, c, accumulate);
+        break;
+      case 7:
+        if constexpr (kRows >= 7) axpy_row_block<7>(N, K, a_block, b_row, c, accumulate);
+        break;
       case 6:
         axpy_row_block<6>(N, K, a_block, b_row, c, accumulate);
         break;
