@@ -193,7 +193,8 @@ void print_summary(const TrainPlan& plan, const SessionResult& session, double t
   if (plan.test_set.size() > 0) {
     std::printf("test accuracy %.4f (model of step %zu)\n", test_accuracy, step);
   } else {
-    std::printf("no test set (model of step %zu)\n", step);
+    std::printf("%s (model of step %zu)\n", plan.args.no_test ? "test set left out" : "no test set",
+                step);
   }
   std::printf(
       "summary: %zu of %zu iterations%s, %.3f s training, %.0f images/s\n", result.iterations,
@@ -246,8 +247,9 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
   if (has_test) {
     std::printf("test accuracy %.4f (%zu images)\n", test_accuracy, plan.test_set.size());
   } else {
-    std::printf("no test set in %s: the confusion matrix and the pictures show the %s\n",
-                plan.args.data.path.c_str(),
+    std::printf("%s: the confusion matrix and the pictures show the %s\n",
+                plan.args.no_test ? "test set left out (--no-test)"
+                                  : ("no test set in " + plan.args.data.path).c_str(),
                 evaluated ? "validation images" : "nothing (no validation images either)");
   }
   if (evaluated) std::fputs(evaluation.confusion_text(reported.class_names()).c_str(), stdout);
@@ -292,6 +294,7 @@ void report_run(TrainPlan& plan, const SessionResult& session, RunRecord& record
     record.set("stopped_early", result.stopped_early);
   }
   record.set("keep_best", plan.args.keep_best);
+  record.set("no_test", plan.args.no_test);
   if (has_test) record.set("test_accuracy", test_accuracy);
   if (!plan.data.skipped.empty()) {
     record.set("skipped_images", plan.data.skipped.size());
@@ -413,6 +416,10 @@ Command add_train_command(CLI::App& app, ProcessGroup& processes) {
   cmd->add_flag("--keep-best", args->keep_best,
                 "Save the model of the validation run with the best accuracy, not the last "
                 "(needs --val > 0)");
+  cmd->add_flag("--no-test", args->no_test,
+                "Leave the test set out: no test accuracy is computed or printed, the confusion "
+                "matrix shows the validation images (for choosing settings on the validation split "
+                "alone, docs/accuracy.md)");
   add_checkpoint_options(*cmd, args->checkpoints);
   return [args, cmd, &processes] { return run_train(*args, *cmd, processes); };
 }

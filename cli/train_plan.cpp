@@ -135,7 +135,9 @@ void load_data(TrainPlan& plan, const CLI::App& cmd) {
   const Normalization normalization = input_normalization(plan, train);
   plan.train_set = train.with_normalization(normalization);
   plan.val_set = validation.with_normalization(normalization);
-  plan.test_set = source.test ? source.test->with_normalization(normalization) : train.slice(0, 0);
+  // --no-test: the run goes on as for data without a test set, so no test figure is computed.
+  plan.test_set = source.test && !args.no_test ? source.test->with_normalization(normalization)
+                                               : train.slice(0, 0);
   if (args.preparation == "auto") {
     plan.preparation = train.image_shape() == Shape{1, 28, 28} && digit_classes(train.class_names())
                            ? Preparation::digit
@@ -259,7 +261,8 @@ std::vector<RunSetting> run_settings(TrainArgs& args) {
           {"--eval-every", "eval_every", &args.eval_every, true},
           {"--log-every", "log_every", &args.log_every, true},
           {"--early-stop", "early_stop", &args.early_stop, true},
-          {"--keep-best", "keep_best", &args.keep_best, true}};
+          {"--keep-best", "keep_best", &args.keep_best, true},
+          {"--no-test", "no_test", &args.no_test, true}};
 }
 
 }  // namespace cnn::cli

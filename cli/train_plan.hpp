@@ -45,6 +45,7 @@ struct TrainArgs {
   std::size_t log_every = 0;
   std::size_t early_stop = 0;  // --early-stop N (0: off)
   bool keep_best = false;      // --keep-best
+  bool no_test = false;        // --no-test
   CheckpointArgs checkpoints;  // --checkpoint, --checkpoint-every, --resume
   RecipeArgs recipe;
 };

@@ -2,7 +2,8 @@
 // tests (whose validation accuracy plateaus within a few epochs): the run stops before the
 // planned iterations, the saved model is the best validation run's weights, a run resumed in the
 // middle ends the same, the model file, the metrics and run.json say what happened, and both are
-// refused without validation images.
+// refused without validation images. And --no-test, for runs that choose settings on the
+// validation split: no test figure anywhere.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -189,6 +190,25 @@ TEST_F(EarlyStopTest, BothAreRefusedWithoutValidationImages) {
     EXPECT_TRUE(Contains(r.err, "--val 0 holds none out")) << r;
     EXPECT_FALSE(fs::exists(dir_ / "runs")) << "nothing is written for a refused run";
   }
+}
+
+TEST_F(EarlyStopTest, NoTestComputesNoTestFigure) {
+  const CliResult with = run_cli(training(40, {"--out", "with"}), dir_);
+  ASSERT_EQ(with.status, 0) << with;
+  EXPECT_TRUE(Contains(with.out, "test accuracy ")) << with;
+  const CliResult r = run_cli(training(40, {"--no-test", "--out", "run"}), dir_);
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_EQ(r.out.find("test accuracy"), std::string::npos) << r;
+  EXPECT_TRUE(Contains(r.out,
+                       "test set left out (--no-test): the confusion matrix and the pictures "
+                       "show the validation images"))
+      << r;
+  const nlohmann::json record = nlohmann::json::parse(read_text(dir_ / "run/run.json"));
+  EXPECT_EQ(record.at("no_test"), true);
+  EXPECT_FALSE(record.contains("test_accuracy")) << record.dump();
+  // The same training: only the report differs.
+  EXPECT_EQ(line_starting(r.out, "validation accuracy "),
+            line_starting(with.out, "validation accuracy "));
 }
 
 }  // namespace
