@@ -226,7 +226,6 @@ template <std::size_t R, std::size_t S, class ARow, class BRow, class CRow>
 inline void dot_tile(std::size_t segments, std::size_t K, ARow a_row, BRow b_row, CRow c_row,
                      bool accumulate) {
   Vec sum[R][S] = {};
-  float tail[R][S] = {};
   for (std::size_t g = 0; g < segments; ++g) {
     // The rows' start pointers, fetched once per segment rather than left for the compiler to
     // hoist out of the k loop.
@@ -243,14 +242,22 @@ inline void dot_tile(std::size_t segments, std::size_t K, ARow a_row, BRow b_row
         for (std::size_t s = 0; s < S; ++s) sum[r][s] += a * b[s];
       }
     }
-    for (; k < K; ++k) {
-      for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t s = 0; s < S; ++s) tail[r][s] += a_rows[r][k] * b_rows[s][k];
+    if (k < K) {
+      // The last K mod kLanes values through masked loads (zeros in the other lanes), in the
+      // same vectors of partial sums: a scalar loop here cost as much as the vector part when
+      // rows were a little longer than a multiple of the vector.
+      const std::size_t rest = K - k;
+      Vec b[S];
+      for (std::size_t s = 0; s < S; ++s) b[s] = load_first(b_rows[s] + k, rest);
+      for (std::size_t r = 0; r < R; ++r) {
+        const Vec a = load_first(a_rows[r] + k, rest);
+        for (std::size_t s = 0; s < S; ++s) sum[r][s] += a * b[s];
+      }
     }
   }
   for (std::size_t r = 0; r < R; ++r) {
     for (std::size_t s = 0; s < S; ++s) {
-      const float total = sum_lanes(sum[r][s]) + tail[r][s];
+      const float total = sum_lanes(sum[r][s]);
       float& c = c_row(r)[s];
       c = accumulate ? c + total : total;
     }
