@@ -17,11 +17,21 @@ namespace {
 // them into the windows' four corners (a = top-left, b = top-right, c = bottom-left,
 // d = bottom-right), each a vector of L lanes. The maximum and its corner are then chosen by
 // vector compares and selects, without the data-dependent branches GCC emits for the scalar
-// selects (which mispredict on real data). The rows are short (5 to 14 outputs in the presets),
-// so a row is covered by chunks of the widest L <= its length, the last chunk moved back to end
-// at the row's end (its first outputs are computed twice, with the same results); rows shorter
-// than 4 outputs take the scalar loop. Nothing outside the windows is read or written, so odd
-// heights and widths (whose last row or column no window reads) need no special case.
+// selects (which mispredict on real data).
+//
+// The rows are short (5, 12 or 14 outputs in the presets), often shorter than a vector, and a
+// chunk cannot straddle two rows (their windows lie 2W floats apart, not 2·ow). So a row is done
+// by one of two forms (with_chunk_widths picks the widths):
+// - spill: when H and W are even, a row of ow outputs is one chunk of the least width L > ow
+//   (L <= 2·ow). Its lanes past the row's end read the following rows (which exist: the row is
+//   not the last of its parallel_for chunk) and write garbage over the next row's outputs, which
+//   the next row then overwrites: rows are done in order, and the last row of each parallel_for
+//   chunk takes the exact form, so nothing outside the chunk is written. Backward likewise writes
+//   the top input row, then the bottom one, each spilling only into cells written after it.
+// - exact: chunks of the widest L <= ow, the last one moved back to end at the row's end (its
+//   first outputs are computed twice, with the same results); rows under 4 outputs are scalar.
+//   Nothing outside the windows is read or written, so odd heights and widths (whose last row or
+//   column no window reads) are handled too.
 //
 // Results are those of the general loop, bit for bit: '>' keeps the first maximum in scan order
 // (a, b, c, d), so with ties the earliest corner wins. NaN: a compare with NaN is false, so a NaN
@@ -125,32 +135,40 @@ inline void cover_row(std::size_t ow, Chunk chunk) {
   if (j < ow) chunk(ow - L);
 }
 
-template <std::size_t L>
+// Calls row(plane, i, last) for the output rows of planes [begin, end) in order; last: the final
+// row, which a spilling chunk must not run past.
+template <class Row>
+inline void for_each_row(std::size_t begin, std::size_t end, std::size_t oh, Row row) {
+  for (std::size_t plane = begin; plane < end; ++plane) {
+    for (std::size_t i = 0; i < oh; ++i) row(plane, i, plane + 1 == end && i + 1 == oh);
+  }
+}
+
+// Spill: the spilling chunk width, 0 for none; Exact: the exact chunk width, 1 for scalar.
+template <std::size_t Spill, std::size_t Exact>
 void max_pool_2x2_forward(const float* x, float* y, std::int32_t* argmax, std::size_t planes,
                           const WindowGeometry& g) {
-  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w;
+  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w, in_plane = g.in_h * W;
   parallel_for(planes, [=](std::size_t, std::size_t begin, std::size_t end) {
     const auto width = static_cast<std::int32_t>(W);
-    for (std::size_t plane = begin; plane < end; ++plane) {
-      const float* in = x + plane * g.in_h * W;
-      float* out = y + plane * oh * ow;
-      std::int32_t* arg = argmax + plane * oh * ow;
-      for (std::size_t i = 0; i < oh; ++i) {
-        const float* top = in + 2 * i * W;
-        const auto first = static_cast<std::int32_t>(2 * i * W);
-        float* out_row = out + i * ow;
-        std::int32_t* arg_row = arg + i * ow;
-        if constexpr (L == 1) {
-          for (std::size_t j = 0; j < ow; ++j) {
-            max_pool_2x2_scalar(top, top + W, out_row, arg_row, j, first, width);
-          }
-        } else {
-          cover_row<L>(ow, [&](std::size_t j) {
-            max_pool_2x2_chunk<L>(top, top + W, out_row, arg_row, j, first, width);
-          });
-        }
+    for_each_row(begin, end, oh, [&](std::size_t plane, std::size_t i, bool last) {
+      const float* top = x + plane * in_plane + 2 * i * W;
+      const auto first = static_cast<std::int32_t>(2 * i * W);
+      float* out = y + (plane * oh + i) * ow;
+      std::int32_t* arg = argmax + (plane * oh + i) * ow;
+      if constexpr (Spill != 0) {
+        if (!last) return max_pool_2x2_chunk<Spill>(top, top + W, out, arg, 0, first, width);
       }
-    }
+      if constexpr (Exact == 1) {
+        for (std::size_t j = 0; j < ow; ++j) {
+          max_pool_2x2_scalar(top, top + W, out, arg, j, first, width);
+        }
+      } else {
+        cover_row<Exact>(ow, [&](std::size_t j) {
+          max_pool_2x2_chunk<Exact>(top, top + W, out, arg, j, first, width);
+        });
+      }
+    });
   });
 }
 
@@ -188,52 +206,62 @@ inline void max_pool_2x2_backward_scalar(const float* dy, const std::int32_t* ar
   bottom[2 * j + 1] = offset == width + 1 ? grad : 0.0f;
 }
 
-template <std::size_t L>
+template <std::size_t Spill, std::size_t Exact>
 void max_pool_2x2_backward(const float* dy, const std::int32_t* argmax, float* dx,
                            std::size_t planes, const WindowGeometry& g) {
-  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w;
-  const std::size_t in_plane = g.in_h * W;
+  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w, in_plane = g.in_h * W;
   // An odd height's last row and an odd width's last column belong to no window.
   const bool uncovered = g.in_h % 2 != 0 || W % 2 != 0;
   parallel_for(planes, [=](std::size_t, std::size_t begin, std::size_t end) {
     const auto width = static_cast<std::int32_t>(W);
-    for (std::size_t plane = begin; plane < end; ++plane) {
-      float* d = dx + plane * in_plane;
-      if (uncovered) std::memset(d, 0, in_plane * sizeof(float));
-      const float* grad = dy + plane * oh * ow;
-      const std::int32_t* arg = argmax + plane * oh * ow;
-      for (std::size_t i = 0; i < oh; ++i) {
-        float* top = d + 2 * i * W;
-        const auto first = static_cast<std::int32_t>(2 * i * W);
-        const float* grad_row = grad + i * ow;
-        const std::int32_t* arg_row = arg + i * ow;
-        if constexpr (L == 1) {
-          for (std::size_t j = 0; j < ow; ++j) {
-            max_pool_2x2_backward_scalar(grad_row, arg_row, top, top + W, j, first, width);
-          }
-        } else {
-          cover_row<L>(ow, [&](std::size_t j) {
-            max_pool_2x2_backward_chunk<L>(grad_row, arg_row, top, top + W, j, first, width);
-          });
+    if (uncovered) std::memset(dx + begin * in_plane, 0, (end - begin) * in_plane * sizeof(float));
+    for_each_row(begin, end, oh, [&](std::size_t plane, std::size_t i, bool last) {
+      float* top = dx + plane * in_plane + 2 * i * W;
+      const auto first = static_cast<std::int32_t>(2 * i * W);
+      const float* grad = dy + (plane * oh + i) * ow;
+      const std::int32_t* arg = argmax + (plane * oh + i) * ow;
+      if constexpr (Spill != 0) {
+        if (!last) {
+          return max_pool_2x2_backward_chunk<Spill>(grad, arg, top, top + W, 0, first, width);
         }
       }
-    }
+      if constexpr (Exact == 1) {
+        for (std::size_t j = 0; j < ow; ++j) {
+          max_pool_2x2_backward_scalar(grad, arg, top, top + W, j, first, width);
+        }
+      } else {
+        cover_row<Exact>(ow, [&](std::size_t j) {
+          max_pool_2x2_backward_chunk<Exact>(grad, arg, top, top + W, j, first, width);
+        });
+      }
+    });
   });
 }
 
-// Calls run(std::integral_constant<std::size_t, L>) for the widest chunk L (16, 8 or 4 lanes,
-// at most the instruction set's vector width) that fits in a row of ow outputs; L = 1 (scalar)
-// for rows shorter than 4.
+template <std::size_t N>
+using Width = std::integral_constant<std::size_t, N>;
+
+// Calls run(Width<Spill>, Width<Exact>) with the chunk widths for g's rows (widths 4, 8 or 16, at
+// most the instruction set's vector width): Spill the least width with ow < Spill <= 2·ow, when
+// H and W are even (0: none; <= 2·ow keeps the spilled lanes within the next row); Exact the
+// widest width <= ow (1: scalar, for rows under 4 outputs).
 template <class Run>
-void with_chunk_width(std::size_t ow, Run run) {
+void with_chunk_widths(const WindowGeometry& g, Run run) {
+  const std::size_t ow = g.out_w();
+  const bool even = g.in_h % 2 == 0 && g.in_w % 2 == 0;
+  if (even && 2 <= ow && ow < 4) return run(Width<4>{}, Width<1>{});
+  if constexpr (tiles::kLanes >= 8) {
+    if (even && 4 < ow && ow < 8) return run(Width<8>{}, Width<4>{});
+  }
   if constexpr (tiles::kLanes >= 16) {
-    if (ow >= 16) return run(std::integral_constant<std::size_t, 16>{});
+    if (even && 8 < ow && ow < 16) return run(Width<16>{}, Width<8>{});
+    if (ow >= 16) return run(Width<0>{}, Width<16>{});
   }
   if constexpr (tiles::kLanes >= 8) {
-    if (ow >= 8) return run(std::integral_constant<std::size_t, 8>{});
+    if (ow >= 8) return run(Width<0>{}, Width<8>{});
   }
-  if (ow >= 4) return run(std::integral_constant<std::size_t, 4>{});
-  run(std::integral_constant<std::size_t, 1>{});
+  if (ow >= 4) return run(Width<0>{}, Width<4>{});
+  run(Width<0>{}, Width<1>{});
 }
 
 bool is_2x2_stride_2(const WindowGeometry& g) {
@@ -245,8 +273,9 @@ bool is_2x2_stride_2(const WindowGeometry& g) {
 void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
                         const WindowGeometry& g) {
   if (is_2x2_stride_2(g)) {
-    with_chunk_width(g.out_w(), [&](auto lanes) {
-      max_pool_2x2_forward<decltype(lanes)::value>(x, y, argmax, batch * g.channels, g);
+    with_chunk_widths(g, [&](auto spill, auto exact) {
+      max_pool_2x2_forward<decltype(spill)::value, decltype(exact)::value>(x, y, argmax,
+                                                                           batch * g.channels, g);
     });
     return;
   }
@@ -294,8 +323,9 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
 void max_pool2d_backward(const float* dy, const std::int32_t* argmax, float* dx, std::size_t batch,
                          const WindowGeometry& g) {
   if (is_2x2_stride_2(g)) {
-    with_chunk_width(g.out_w(), [&](auto lanes) {
-      max_pool_2x2_backward<decltype(lanes)::value>(dy, argmax, dx, batch * g.channels, g);
+    with_chunk_widths(g, [&](auto spill, auto exact) {
+      max_pool_2x2_backward<decltype(spill)::value, decltype(exact)::value>(dy, argmax, dx,
+                                                                            batch * g.channels, g);
     });
     return;
   }
