@@ -49,7 +49,7 @@ struct Lanes {
   static void store(float* p, Floats v) { *reinterpret_cast<Floats*>(p) = v; }
   static void store(std::int32_t* p, Ints v) { *reinterpret_cast<Ints*>(p) = v; }
 
-  // Lanes 0, 2, 4, ... (even = true) or 1, 3, 5, ... of the 2L floats lo:hi.
+  // Lanes 0, 2, 4, ... (evens) or 1, 3, 5, ... (odds) of the 2L floats lo:hi.
   template <std::size_t... I>
   static Floats evens(Floats lo, Floats hi, std::index_sequence<I...>) {
     return __builtin_shufflevector(lo, hi, static_cast<int>(2 * I)...);
@@ -106,7 +106,8 @@ inline void max_pool_2x2_chunk(const float* top, const float* bottom, float* out
   V::store(arg + j, corner + V::even_offsets(lanes) + offset);
 }
 
-// The scalar form of the chunk, for rows shorter than 4 outputs.
+// The scalar form of the chunk, for rows shorter than 4 outputs (the only 2x2 code that GCC may
+// still compile to branches; such rows are rare).
 inline void max_pool_2x2_scalar(const float* top, const float* bottom, float* out,
                                 std::int32_t* arg, std::size_t j, std::int32_t first,
                                 std::int32_t width) {
