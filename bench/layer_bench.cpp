@@ -171,6 +171,10 @@ int main(int argc, char** argv) {
   register_conv("lenet5/conv6x16k5", 6, 16, 5, 0, 14);
   register_elementwise("lenet5/maxpool2_16x10", std::make_shared<MaxPool2D>(Size2{2}),
                        Shape{kBatch, 16, 10, 10});
+  register_elementwise("best/maxpool2_32x24", std::make_shared<MaxPool2D>(Size2{2}),
+                       Shape{kBatch, 32, 24, 24});
+  register_elementwise("best/maxpool2_64x10", std::make_shared<MaxPool2D>(Size2{2}),
+                       Shape{kBatch, 64, 10, 10});
   register_linear("lenet5/fc400x120", 400, 120);
   register_linear("lenet5/fc120x84", 120, 84);
   // The best preset's convolutions (its pooling, batch norm and linear layers are measured above

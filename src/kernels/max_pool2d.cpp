@@ -1,58 +1,283 @@
 // Max pooling over (possibly overlapping, possibly padded) windows, one channel plane at a time.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "cnn/core/parallel.hpp"
 #include "kernels/kernels.hpp"
+#include "kernels/tiles.hpp"
 
 namespace cnn::kernels {
 
 namespace {
 
-// The common 2x2 window with stride 2 and no padding, without the general case's clipping: each
-// output reads two pairs of neighbours. Same results as the general loop, ties included (the
-// first maximum in scan order wins).
-void max_pool_2x2(const float* x, float* y, std::int32_t* argmax, std::size_t planes,
-                  const WindowGeometry& g) {
-  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w;
+// ---- the 2x2 window with stride 2 and no padding ---------------------------------------------
+// The common case, without the general loop's clipping, and in vector lanes: a chunk of L
+// neighbouring outputs of one output row reads 2L floats of each of its two input rows and splits
+// them into the windows' four corners (a = top-left, b = top-right, c = bottom-left,
+// d = bottom-right), each a vector of L lanes. The maximum and its corner are then chosen by
+// vector compares and selects, without the data-dependent branches GCC emits for the scalar
+// selects (which mispredict on real data).
+//
+// The rows are short (5, 12 or 14 outputs in the presets), often shorter than a vector, and a
+// chunk cannot straddle two rows (their windows lie 2W floats apart, not 2·ow). So a row is done
+// by one of two forms (with_chunk_widths picks the widths):
+// - spill: when H and W are even, a row of ow outputs is one chunk of the least width L > ow
+//   (L <= 2·ow). Its lanes past the row's end read the following rows (which exist: the row is
+//   not the last of its parallel_for chunk) and write garbage over the next row's outputs, which
+//   the next row then overwrites: rows are done in order, and the last row of each parallel_for
+//   chunk takes the exact form, so nothing outside the chunk is written. Backward likewise writes
+//   the top input row, then the bottom one, each spilling only into cells written after it.
+// - exact: chunks of the widest L <= ow, the last one moved back to end at the row's end (its
+//   first outputs are computed twice, with the same results); rows under 4 outputs are scalar.
+//   Nothing outside the windows is read or written, so odd heights and widths (whose last row or
+//   column no window reads) are handled too.
+//
+// Results are those of the general loop, bit for bit: '>' keeps the first maximum in scan order
+// (a, b, c, d), so with ties the earliest corner wins. NaN: a compare with NaN is false, so a NaN
+// in corner a is the result (nothing beats it), and a NaN in b, c or d never wins.
+
+template <std::size_t L>
+struct Lanes {
+  // typedef: GCC ignores a vector_size that depends on a template parameter in a 'using'.
+  typedef float Floats __attribute__((vector_size(L * sizeof(float)), aligned(4), may_alias));
+  typedef std::int32_t Ints
+      __attribute__((vector_size(L * sizeof(std::int32_t)), aligned(4), may_alias));
+
+  static Floats load(const float* p) { return *reinterpret_cast<const Floats*>(p); }
+  static Ints load(const std::int32_t* p) { return *reinterpret_cast<const Ints*>(p); }
+  static void store(float* p, Floats v) { *reinterpret_cast<Floats*>(p) = v; }
+  static void store(std::int32_t* p, Ints v) { *reinterpret_cast<Ints*>(p) = v; }
+
+  // Lanes 0, 2, 4, ... (evens) or 1, 3, 5, ... (odds) of the 2L floats lo:hi.
+  template <std::size_t... I>
+  static Floats evens(Floats lo, Floats hi, std::index_sequence<I...>) {
+    return __builtin_shufflevector(lo, hi, static_cast<int>(2 * I)...);
+  }
+  template <std::size_t... I>
+  static Floats odds(Floats lo, Floats hi, std::index_sequence<I...>) {
+    return __builtin_shufflevector(lo, hi, static_cast<int>(2 * I + 1)...);
+  }
+  // The inverse: the first (low) or last L floats of e0, o0, e1, o1, ...
+  template <std::size_t... I>
+  static Floats interleave_low(Floats e, Floats o, std::index_sequence<I...>) {
+    return __builtin_shufflevector(e, o, static_cast<int>(I % 2 == 0 ? I / 2 : L + I / 2)...);
+  }
+  template <std::size_t... I>
+  static Floats interleave_high(Floats e, Floats o, std::index_sequence<I...>) {
+    return __builtin_shufflevector(e, o,
+                                   static_cast<int>(I % 2 == 0 ? (L + I) / 2 : L + (L + I) / 2)...);
+  }
+  // 0, 2, 4, ...: the offsets of the lanes' windows from the chunk's first window.
+  template <std::size_t... I>
+  static Ints even_offsets(std::index_sequence<I...>) {
+    return Ints{static_cast<std::int32_t>(2 * I)...};
+  }
+};
+
+// Outputs j .. j+L-1 of one output row: top and bottom are the window rows, first the index of
+// top[0] within the input plane, width the input width.
+template <std::size_t L>
+inline void max_pool_2x2_chunk(const float* top, const float* bottom, float* out, std::int32_t* arg,
+                               std::size_t j, std::int32_t first, std::int32_t width) {
+  using V = Lanes<L>;
+  using Floats = typename V::Floats;
+  using Ints = typename V::Ints;
+  constexpr auto lanes = std::make_index_sequence<L>{};
+  const Floats top_lo = V::load(top + 2 * j), top_hi = V::load(top + 2 * j + L);
+  const Floats bottom_lo = V::load(bottom + 2 * j), bottom_hi = V::load(bottom + 2 * j + L);
+  const Floats a = V::evens(top_lo, top_hi, lanes), b = V::odds(top_lo, top_hi, lanes);
+  const Floats c = V::evens(bottom_lo, bottom_hi, lanes), d = V::odds(bottom_lo, bottom_hi, lanes);
+  // The winner's offset from its window's top-left corner: 0, 1, width or width + 1.
+  const Ints zero{}, one = zero + 1, below = zero + width, below_right = below + 1;
+  Floats best = a;
+  Ints offset = zero;
+  const Ints b_wins = b > best;
+  best = b_wins ? b : best;
+  offset = b_wins ? one : offset;
+  const Ints c_wins = c > best;
+  best = c_wins ? c : best;
+  offset = c_wins ? below : offset;
+  const Ints d_wins = d > best;
+  best = d_wins ? d : best;
+  offset = d_wins ? below_right : offset;
+  V::store(out + j, best);
+  const auto corner = first + static_cast<std::int32_t>(2 * j);
+  V::store(arg + j, corner + V::even_offsets(lanes) + offset);
+}
+
+// The scalar form of the chunk, for rows shorter than 4 outputs (the only 2x2 code that GCC may
+// still compile to branches; such rows are rare).
+inline void max_pool_2x2_scalar(const float* top, const float* bottom, float* out,
+                                std::int32_t* arg, std::size_t j, std::int32_t first,
+                                std::int32_t width) {
+  const float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
+  const auto at = first + 2 * static_cast<std::int32_t>(j);
+  float best = a;
+  std::int32_t index = at;
+  best = b > best ? b : best;
+  index = b > a ? at + 1 : index;
+  const bool c_wins = c > best;
+  best = c_wins ? c : best;
+  index = c_wins ? at + width : index;
+  const bool d_wins = d > best;
+  best = d_wins ? d : best;
+  index = d_wins ? at + width + 1 : index;
+  out[j] = best;
+  arg[j] = index;
+}
+
+// Calls chunk(j) for chunks of L outputs covering a row of ow >= L outputs, the last one ending at
+// the row's end.
+template <std::size_t L, class Chunk>
+inline void cover_row(std::size_t ow, Chunk chunk) {
+  std::size_t j = 0;
+  for (; j + L <= ow; j += L) chunk(j);
+  if (j < ow) chunk(ow - L);
+}
+
+// Calls row(plane, i, last) for the output rows of planes [begin, end) in order; last: the final
+// row, which a spilling chunk must not run past.
+template <class Row>
+inline void for_each_row(std::size_t begin, std::size_t end, std::size_t oh, Row row) {
+  for (std::size_t plane = begin; plane < end; ++plane) {
+    for (std::size_t i = 0; i < oh; ++i) row(plane, i, plane + 1 == end && i + 1 == oh);
+  }
+}
+
+// Spill: the spilling chunk width, 0 for none; Exact: the exact chunk width, 1 for scalar.
+template <std::size_t Spill, std::size_t Exact>
+void max_pool_2x2_forward(const float* x, float* y, std::int32_t* argmax, std::size_t planes,
+                          const WindowGeometry& g) {
+  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w, in_plane = g.in_h * W;
   parallel_for(planes, [=](std::size_t, std::size_t begin, std::size_t end) {
-    for (std::size_t plane = begin; plane < end; ++plane) {
-      const float* in = x + plane * g.in_h * W;
-      float* out = y + plane * oh * ow;
-      std::int32_t* arg = argmax + plane * oh * ow;
-      for (std::size_t i = 0; i < oh; ++i) {
-        const float* top = in + 2 * i * W;
-        const float* bottom = top + W;
-        const auto first = static_cast<std::int32_t>(2 * i * W);
-        const auto width = static_cast<std::int32_t>(W);
-#pragma omp simd
+    const auto width = static_cast<std::int32_t>(W);
+    for_each_row(begin, end, oh, [&](std::size_t plane, std::size_t i, bool last) {
+      const float* top = x + plane * in_plane + 2 * i * W;
+      const auto first = static_cast<std::int32_t>(2 * i * W);
+      float* out = y + (plane * oh + i) * ow;
+      std::int32_t* arg = argmax + (plane * oh + i) * ow;
+      if constexpr (Spill != 0) {
+        if (!last) return max_pool_2x2_chunk<Spill>(top, top + W, out, arg, 0, first, width);
+      }
+      if constexpr (Exact == 1) {
         for (std::size_t j = 0; j < ow; ++j) {
-          const float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
-          const auto at = first + 2 * static_cast<std::int32_t>(j);
-          float best = a;
-          std::int32_t index = at;
-          best = b > best ? b : best;
-          index = b > a ? at + 1 : index;
-          const bool c_wins = c > best;
-          best = c_wins ? c : best;
-          index = c_wins ? at + width : index;
-          const bool d_wins = d > best;
-          best = d_wins ? d : best;
-          index = d_wins ? at + width + 1 : index;
-          out[i * ow + j] = best;
-          arg[i * ow + j] = index;
+          max_pool_2x2_scalar(top, top + W, out, arg, j, first, width);
+        }
+      } else {
+        cover_row<Exact>(ow, [&](std::size_t j) {
+          max_pool_2x2_chunk<Exact>(top, top + W, out, arg, j, first, width);
+        });
+      }
+    });
+  });
+}
+
+// Backward for one chunk: each input cell of the L windows gets its window's gradient if it is
+// the window's arg-max, else 0 (the windows do not overlap, so nothing adds up). The same values
+// as the general scatter's 0 + dy, -0 included: the + 0.0f turns a gradient of -0 into +0.
+template <std::size_t L>
+inline void max_pool_2x2_backward_chunk(const float* dy, const std::int32_t* arg, float* top,
+                                        float* bottom, std::size_t j, std::int32_t first,
+                                        std::int32_t width) {
+  using V = Lanes<L>;
+  using Floats = typename V::Floats;
+  using Ints = typename V::Ints;
+  constexpr auto lanes = std::make_index_sequence<L>{};
+  const Floats grad = V::load(dy + j) + 0.0f;
+  const auto corner = first + static_cast<std::int32_t>(2 * j);
+  const Ints offset = V::load(arg + j) - (corner + V::even_offsets(lanes));
+  const Floats zero{};
+  const Floats a = offset == 0 ? grad : zero, b = offset == 1 ? grad : zero;
+  const Floats c = offset == width ? grad : zero, d = offset == width + 1 ? grad : zero;
+  V::store(top + 2 * j, V::interleave_low(a, b, lanes));
+  V::store(top + 2 * j + L, V::interleave_high(a, b, lanes));
+  V::store(bottom + 2 * j, V::interleave_low(c, d, lanes));
+  V::store(bottom + 2 * j + L, V::interleave_high(c, d, lanes));
+}
+
+inline void max_pool_2x2_backward_scalar(const float* dy, const std::int32_t* arg, float* top,
+                                         float* bottom, std::size_t j, std::int32_t first,
+                                         std::int32_t width) {
+  const float grad = dy[j] + 0.0f;
+  const std::int32_t offset = arg[j] - (first + 2 * static_cast<std::int32_t>(j));
+  top[2 * j] = offset == 0 ? grad : 0.0f;
+  top[2 * j + 1] = offset == 1 ? grad : 0.0f;
+  bottom[2 * j] = offset == width ? grad : 0.0f;
+  bottom[2 * j + 1] = offset == width + 1 ? grad : 0.0f;
+}
+
+template <std::size_t Spill, std::size_t Exact>
+void max_pool_2x2_backward(const float* dy, const std::int32_t* argmax, float* dx,
+                           std::size_t planes, const WindowGeometry& g) {
+  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w, in_plane = g.in_h * W;
+  // An odd height's last row and an odd width's last column belong to no window.
+  const bool uncovered = g.in_h % 2 != 0 || W % 2 != 0;
+  parallel_for(planes, [=](std::size_t, std::size_t begin, std::size_t end) {
+    const auto width = static_cast<std::int32_t>(W);
+    if (uncovered) std::memset(dx + begin * in_plane, 0, (end - begin) * in_plane * sizeof(float));
+    for_each_row(begin, end, oh, [&](std::size_t plane, std::size_t i, bool last) {
+      float* top = dx + plane * in_plane + 2 * i * W;
+      const auto first = static_cast<std::int32_t>(2 * i * W);
+      const float* grad = dy + (plane * oh + i) * ow;
+      const std::int32_t* arg = argmax + (plane * oh + i) * ow;
+      if constexpr (Spill != 0) {
+        if (!last) {
+          return max_pool_2x2_backward_chunk<Spill>(grad, arg, top, top + W, 0, first, width);
         }
       }
-    }
+      if constexpr (Exact == 1) {
+        for (std::size_t j = 0; j < ow; ++j) {
+          max_pool_2x2_backward_scalar(grad, arg, top, top + W, j, first, width);
+        }
+      } else {
+        cover_row<Exact>(ow, [&](std::size_t j) {
+          max_pool_2x2_backward_chunk<Exact>(grad, arg, top, top + W, j, first, width);
+        });
+      }
+    });
   });
+}
+
+template <std::size_t N>
+using Width = std::integral_constant<std::size_t, N>;
+
+// Calls run(Width<Spill>, Width<Exact>) with the chunk widths for g's rows (widths 4, 8 or 16, at
+// most the instruction set's vector width): Spill the least width with ow < Spill <= 2·ow, when
+// H and W are even (0: none; <= 2·ow keeps the spilled lanes within the next row); Exact the
+// widest width <= ow (1: scalar, for rows under 4 outputs).
+template <class Run>
+void with_chunk_widths(const WindowGeometry& g, Run run) {
+  const std::size_t ow = g.out_w();
+  const bool even = g.in_h % 2 == 0 && g.in_w % 2 == 0;
+  if (even && 2 <= ow && ow < 4) return run(Width<4>{}, Width<1>{});
+  if constexpr (tiles::kLanes >= 8) {
+    if (even && 4 < ow && ow < 8) return run(Width<8>{}, Width<4>{});
+  }
+  if constexpr (tiles::kLanes >= 16) {
+    if (even && 8 < ow && ow < 16) return run(Width<16>{}, Width<8>{});
+    if (ow >= 16) return run(Width<0>{}, Width<16>{});
+  }
+  if constexpr (tiles::kLanes >= 8) {
+    if (ow >= 8) return run(Width<0>{}, Width<8>{});
+  }
+  if (ow >= 4) return run(Width<0>{}, Width<4>{});
+  run(Width<0>{}, Width<1>{});
+}
+
+bool is_2x2_stride_2(const WindowGeometry& g) {
+  return g.kernel == Size2{2} && g.stride == Size2{2} && g.padding == Size2{0};
 }
 
 }  // namespace
 
 void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
                         const WindowGeometry& g) {
-  if (g.kernel == Size2{2} && g.stride == Size2{2} && g.padding == Size2{0}) {
-    max_pool_2x2(x, y, argmax, batch * g.channels, g);
+  if (is_2x2_stride_2(g)) {
+    with_chunk_widths(g, [&](auto spill, auto exact) {
+      max_pool_2x2_forward<decltype(spill)::value, decltype(exact)::value>(x, y, argmax,
+                                                                           batch * g.channels, g);
+    });
     return;
   }
   const std::size_t oh = g.out_h(), ow = g.out_w();
@@ -98,6 +323,13 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
 
 void max_pool2d_backward(const float* dy, const std::int32_t* argmax, float* dx, std::size_t batch,
                          const WindowGeometry& g) {
+  if (is_2x2_stride_2(g)) {
+    with_chunk_widths(g, [&](auto spill, auto exact) {
+      max_pool_2x2_backward<decltype(spill)::value, decltype(exact)::value>(dy, argmax, dx,
+                                                                            batch * g.channels, g);
+    });
+    return;
+  }
   const std::size_t out_plane = g.out_h() * g.out_w();
   const std::size_t in_plane = g.in_h * g.in_w;
   parallel_for(batch * g.channels, [&](std::size_t, std::size_t begin, std::size_t end) {

@@ -2,10 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
+#include <ostream>
+#include <vector>
 
+#include "cnn/core/parallel.hpp"
 #include "gradient_check.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn {
 namespace {
@@ -133,6 +139,123 @@ TEST(MaxPool2D, TwoByTwoFastPathMatchesTheDefinitionWithTies) {
             expected_dx.at(n, c, best_a, best_b) = dy.at(n, c, i, j);
           }
     for (std::size_t i = 0; i < dx.size(); ++i) ASSERT_EQ(dx[i], expected_dx[i]) << i;
+  }
+}
+
+// The 2x2/2 kernels (vector lanes, rows spilling into the next row or covered exactly, see
+// src/kernels/max_pool2d.cpp) against a plain loop over the definition, on values with many ties,
+// +0 and -0 among them (equal, so the first in scan order must win, which a bitwise comparison
+// sees), for the presets' shapes, odd batch and channel counts, odd and tiny sizes, and 1 to 3
+// threads: values bitwise, arg-max indices identical, and backward's dx bitwise equal to the
+// scatter 0 + dy[window] at each window's arg-max, 0 elsewhere (-0 gradients become +0).
+struct TwoByTwoCase {
+  std::size_t batch, channels, h, w;
+};
+void PrintTo(const TwoByTwoCase& c, std::ostream* os) {
+  *os << "[" << c.batch << "," << c.channels << "," << c.h << "," << c.w << "]";
+}
+
+class MaxPool2x2Kernel : public ::testing::TestWithParam<TwoByTwoCase> {
+ protected:
+  void TearDown() override { set_num_threads(1); }
+};
+
+std::uint32_t bits(float v) {
+  return std::bit_cast<std::uint32_t>(v);
+}
+
+TEST_P(MaxPool2x2Kernel, MatchesTheDefinitionBitwiseWithTies) {
+  const TwoByTwoCase c = GetParam();
+  WindowGeometry g;
+  g.channels = c.channels;
+  g.in_h = c.h;
+  g.in_w = c.w;
+  g.kernel = Size2{2};
+  g.stride = Size2{2};
+  g.padding = Size2{0};
+  const std::size_t planes = c.batch * c.channels, oh = c.h / 2, ow = c.w / 2;
+  const std::size_t in_size = planes * c.h * c.w, out_size = planes * oh * ow;
+
+  Rng rng(c.h * 1000 + c.w + c.channels);
+  const float pool_values[] = {-1.0f, -0.0f, 0.0f, 0.5f, 2.0f};
+  std::vector<float> x(in_size);
+  for (float& v : x) v = pool_values[rng.below(5)];
+  std::vector<float> dy(out_size);
+  for (float& v : dy) v = rng.below(4) == 0 ? -0.0f : static_cast<float>(rng.below(7)) - 3.0f;
+
+  std::vector<float> expected_y(out_size), expected_dx(in_size, 0.0f);
+  std::vector<std::int32_t> expected_arg(out_size);
+  for (std::size_t p = 0; p < planes; ++p)
+    for (std::size_t i = 0; i < oh; ++i)
+      for (std::size_t j = 0; j < ow; ++j) {
+        std::size_t best = 2 * i * c.w + 2 * j;  // first maximum in scan order
+        for (std::size_t a = 2 * i; a < 2 * i + 2; ++a)
+          for (std::size_t b = 2 * j; b < 2 * j + 2; ++b)
+            if (x[p * c.h * c.w + a * c.w + b] > x[p * c.h * c.w + best]) best = a * c.w + b;
+        const std::size_t k = (p * oh + i) * ow + j;
+        expected_y[k] = x[p * c.h * c.w + best];
+        expected_arg[k] = static_cast<std::int32_t>(best);
+        expected_dx[p * c.h * c.w + best] = 0.0f + dy[k];
+      }
+
+  for (std::size_t threads : {1u, 2u, 3u}) {
+    set_num_threads(threads);
+    std::vector<float> y(out_size, std::nanf("")), dx(in_size, std::nanf(""));
+    std::vector<std::int32_t> arg(out_size, -1);
+    kernels::max_pool2d_forward(x.data(), y.data(), arg.data(), c.batch, g);
+    kernels::max_pool2d_backward(dy.data(), arg.data(), dx.data(), c.batch, g);
+    for (std::size_t k = 0; k < out_size; ++k) {
+      ASSERT_EQ(bits(y[k]), bits(expected_y[k])) << "output " << k << ", " << threads << " threads";
+      ASSERT_EQ(arg[k], expected_arg[k]) << "output " << k << ", " << threads << " threads";
+    }
+    for (std::size_t k = 0; k < in_size; ++k) {
+      ASSERT_EQ(bits(dx[k]), bits(expected_dx[k]))
+          << "input " << k << ", " << threads << " threads";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, MaxPool2x2Kernel,
+    ::testing::Values(TwoByTwoCase{3, 32, 24, 24},  // best
+                      TwoByTwoCase{3, 64, 10, 10},  //
+                      TwoByTwoCase{5, 6, 28, 28},   // lenet5
+                      TwoByTwoCase{3, 16, 10, 10},  //
+                      TwoByTwoCase{3, 12, 28, 28},  // fast
+                      TwoByTwoCase{5, 24, 10, 10},  //
+                      TwoByTwoCase{1, 1, 10, 10},   // a single row chunk: no row may spill
+                      TwoByTwoCase{1, 1, 2, 2}, TwoByTwoCase{3, 5, 4, 4}, TwoByTwoCase{3, 5, 6, 6},
+                      TwoByTwoCase{3, 5, 8, 8}, TwoByTwoCase{3, 5, 12, 14},
+                      TwoByTwoCase{3, 5, 16, 18}, TwoByTwoCase{3, 5, 4, 34},
+                      TwoByTwoCase{2, 3, 6, 64}, TwoByTwoCase{2, 3, 4, 66},
+                      // Odd: the last row or column is in no window.
+                      TwoByTwoCase{3, 5, 7, 9}, TwoByTwoCase{3, 5, 9, 8},
+                      TwoByTwoCase{3, 5, 10, 11}, TwoByTwoCase{2, 3, 5, 3},
+                      TwoByTwoCase{2, 3, 3, 33}));
+
+TEST(MaxPool2D, TwoByTwoNaNWinsOnlyInTheWindowsFirstCorner) {
+  // The documented NaN behaviour of the 2x2 kernel: compares with NaN are false, so a NaN in the
+  // top-left corner is the result and a NaN elsewhere never wins. 16 windows per row: the vector
+  // chunks are used at every instruction set.
+  const float nan = std::nanf("");
+  WindowGeometry g;
+  g.channels = 1;
+  g.in_h = 2;
+  g.in_w = 32;
+  g.kernel = Size2{2};
+  g.stride = Size2{2};
+  std::vector<float> x(64, 1.0f);
+  for (std::size_t j = 0; j < 16; ++j) x[(j % 4 < 2 ? 0 : 32) + 2 * j + j % 2] = nan;
+  std::vector<float> y(16);
+  std::vector<std::int32_t> arg(16);
+  kernels::max_pool2d_forward(x.data(), y.data(), arg.data(), 1, g);
+  for (std::size_t j = 0; j < 16; ++j) {
+    if (j % 4 == 0) {
+      EXPECT_TRUE(std::isnan(y[j])) << j;
+    } else {
+      EXPECT_EQ(y[j], 1.0f) << j;
+    }
+    EXPECT_EQ(arg[j], static_cast<std::int32_t>(2 * j)) << j;  // the top-left corner
   }
 }
 
