@@ -269,6 +269,49 @@ bool is_2x2_stride_2(const WindowGeometry& g) {
   return g.kernel == Size2{2} && g.stride == Size2{2} && g.padding == Size2{0};
 }
 
+// ---- any window without padding --------------------------------------------------------------
+// Every window lies inside the image, so one output row is computed window position by window
+// position (m, n) in scan order, each a pass over the row's outputs: the passes compare whole
+// rows in vector lanes (strided loads and selects), where one window at a time would be a serial
+// chain of compares, each waiting for the last (this loop was a quarter of the seed network's
+// training step at batch 4). '>' keeps the first maximum in scan order, as in the general loop.
+constexpr std::size_t kMaxRowOutputs = 256;  // a row's running maxima live on the stack
+
+void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size_t planes,
+                       const WindowGeometry& g) {
+  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w;
+  const std::size_t kh = g.kernel.h, kw = g.kernel.w, sh = g.stride.h, sw = g.stride.w;
+  parallel_for(planes, [=](std::size_t, std::size_t begin, std::size_t end) {
+    for (std::size_t plane = begin; plane < end; ++plane) {
+      const float* in = x + plane * g.in_h * W;
+      for (std::size_t i = 0; i < oh; ++i) {
+        float* best = y + (plane * oh + i) * ow;
+        std::int32_t* index = argmax + (plane * oh + i) * ow;
+        const auto top = static_cast<std::int32_t>(i * sh * W);
+        const float* row = in + i * sh * W;
+#pragma omp simd
+        for (std::size_t j = 0; j < ow; ++j) {
+          best[j] = row[j * sw];
+          index[j] = top + static_cast<std::int32_t>(j * sw);
+        }
+        for (std::size_t m = 0; m < kh; ++m) {
+          for (std::size_t n = m == 0 ? 1 : 0; n < kw; ++n) {
+            const float* window = row + m * W + n;
+            const auto offset = top + static_cast<std::int32_t>(m * W + n);
+#pragma omp simd
+            for (std::size_t j = 0; j < ow; ++j) {
+              const float v = window[j * sw];
+              const bool wins = v > best[j];
+              best[j] = wins ? v : best[j];
+              index[j] = wins ? offset + static_cast<std::int32_t>(j * sw) : index[j];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
@@ -281,6 +324,10 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
     return;
   }
   const std::size_t oh = g.out_h(), ow = g.out_w();
+  if (g.padding == Size2{0} && ow <= kMaxRowOutputs) {
+    max_pool_unpadded(x, y, argmax, batch * g.channels, g);
+    return;
+  }
   const std::ptrdiff_t H = static_cast<std::ptrdiff_t>(g.in_h);
   const std::ptrdiff_t W = static_cast<std::ptrdiff_t>(g.in_w);
   parallel_for(batch * g.channels, [&](std::size_t, std::size_t begin, std::size_t end) {

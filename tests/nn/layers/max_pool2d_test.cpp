@@ -233,6 +233,52 @@ INSTANTIATE_TEST_SUITE_P(
                       TwoByTwoCase{3, 5, 10, 11}, TwoByTwoCase{2, 3, 5, 3},
                       TwoByTwoCase{2, 3, 3, 33}));
 
+// Windows other than 2x2/2 without padding (the seed network's 3x3/2 among them) take a path that
+// compares whole output rows in vector lanes, window position by window position; the results
+// must be the definition's, bit for bit, ties going to the first maximum in scan order.
+TEST(MaxPool2D, UnpaddedWindowsMatchTheDefinitionBitwiseWithTies) {
+  struct Case {
+    std::size_t kh, kw, sh, sw, h, w;
+  };
+  for (const Case& c : {Case{3, 3, 2, 2, 24, 24}, Case{3, 3, 1, 1, 9, 13}, Case{2, 2, 1, 1, 7, 5},
+                        Case{3, 2, 2, 1, 11, 17}, Case{2, 3, 1, 3, 6, 40}, Case{5, 5, 3, 3, 28, 28},
+                        Case{1, 1, 1, 1, 4, 4}, Case{3, 3, 2, 2, 3, 3}}) {
+    WindowGeometry g;
+    g.channels = 3;
+    g.in_h = c.h;
+    g.in_w = c.w;
+    g.kernel = Size2{c.kh, c.kw};
+    g.stride = Size2{c.sh, c.sw};
+    g.padding = Size2{0};
+    const std::size_t batch = 5, planes = batch * g.channels, oh = g.out_h(), ow = g.out_w();
+    Rng rng(c.h * 100 + c.w);
+    const float pool_values[] = {-1.0f, -0.0f, 0.0f, 0.5f, 2.0f};
+    std::vector<float> x(planes * c.h * c.w);
+    for (float& v : x) v = pool_values[rng.below(5)];
+    for (std::size_t threads : {1u, 2u}) {
+      set_num_threads(threads);
+      std::vector<float> y(planes * oh * ow, std::nanf(""));
+      std::vector<std::int32_t> arg(y.size(), -1);
+      kernels::max_pool2d_forward(x.data(), y.data(), arg.data(), batch, g);
+      for (std::size_t p = 0; p < planes; ++p)
+        for (std::size_t i = 0; i < oh; ++i)
+          for (std::size_t j = 0; j < ow; ++j) {
+            const float* plane = x.data() + p * c.h * c.w;
+            std::size_t best = i * c.sh * c.w + j * c.sw;
+            for (std::size_t a = i * c.sh; a < i * c.sh + c.kh; ++a)
+              for (std::size_t b = j * c.sw; b < j * c.sw + c.kw; ++b)
+                if (plane[a * c.w + b] > plane[best]) best = a * c.w + b;
+            const std::size_t k = (p * oh + i) * ow + j;
+            ASSERT_EQ(bits(y[k]), bits(plane[best]))
+                << c.kh << "x" << c.kw << "/" << c.sh << "," << c.sw << " output " << k;
+            ASSERT_EQ(arg[k], static_cast<std::int32_t>(best))
+                << c.kh << "x" << c.kw << "/" << c.sh << "," << c.sw << " output " << k;
+          }
+    }
+  }
+  set_num_threads(1);
+}
+
 TEST(MaxPool2D, TwoByTwoNaNWinsOnlyInTheWindowsFirstCorner) {
   // The documented NaN behaviour of the 2x2 kernel: compares with NaN are false, so a NaN in the
   // top-left corner is the result and a NaN elsewhere never wins. 16 windows per row: the vector
