@@ -270,42 +270,70 @@ bool is_2x2_stride_2(const WindowGeometry& g) {
 }
 
 // ---- any window without padding --------------------------------------------------------------
-// Every window lies inside the image, so one output row is computed window position by window
-// position (m, n) in scan order, each a pass over the row's outputs: the passes compare whole
-// rows in vector lanes (strided loads and selects), where one window at a time would be a serial
-// chain of compares, each waiting for the last (this loop was a quarter of the seed network's
-// training step at batch 4). '>' keeps the first maximum in scan order, as in the general loop.
-constexpr std::size_t kMaxRowOutputs = 256;  // a row's running maxima live on the stack
+// Every window lies inside the image, and a window's first maximum in scan order (row by row) is
+// the first maximum, down its rows, of each row's first maximum. So each input row is reduced
+// across once (every window of one output row at a time, in vector lanes over the outputs: the
+// windows are independent, where one window at a time was a serial chain of compares, each
+// waiting for the last), and the output rows then combine the kh row maxima below them, shared
+// between windows that overlap vertically. '>' keeps the first maximum at both steps, so results,
+// ties included, are the general loop's.
+constexpr std::size_t kMaxRowOutputs = 256;
+constexpr std::size_t kMaxPlaneRowMaxima = 8192;  // H·OW row maxima per plane, on the stack
 
+bool fits_unpadded(const WindowGeometry& g) {
+  return g.padding == Size2{0} && g.out_w() <= kMaxRowOutputs &&
+         g.in_h * g.out_w() <= kMaxPlaneRowMaxima;
+}
+
+// KW and KH: the window's size when known at compile time (3x3, the seed network's, and 2x2), so
+// that the loops over it unroll inside the lanes' loop; 0: taken from g.
+template <std::size_t KH, std::size_t KW>
 void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size_t planes,
                        const WindowGeometry& g) {
-  const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w;
-  const std::size_t kh = g.kernel.h, kw = g.kernel.w, sh = g.stride.h, sw = g.stride.w;
+  const std::size_t H = g.in_h, W = g.in_w, oh = g.out_h(), ow = g.out_w();
+  const std::size_t kh = KH != 0 ? KH : g.kernel.h, kw = KW != 0 ? KW : g.kernel.w;
+  const std::size_t sh = g.stride.h, sw = g.stride.w;
   parallel_for(planes, [=](std::size_t, std::size_t begin, std::size_t end) {
+    float row_max[kMaxPlaneRowMaxima];  // [H, OW]: each row's maxima over the windows' columns
+    std::int32_t row_arg[kMaxPlaneRowMaxima];
     for (std::size_t plane = begin; plane < end; ++plane) {
-      const float* in = x + plane * g.in_h * W;
+      const float* in = x + plane * H * W;
+      for (std::size_t a = 0; a < H; ++a) {
+        const float* row = in + a * W;
+        const auto first = static_cast<std::int32_t>(a * W);
+        float* maxima = row_max + a * ow;
+        std::int32_t* args = row_arg + a * ow;
+#pragma omp simd
+        for (std::size_t j = 0; j < ow; ++j) {
+          float best = row[j * sw];
+          auto index = first + static_cast<std::int32_t>(j * sw);
+          for (std::size_t n = 1; n < kw; ++n) {
+            const float v = row[j * sw + n];
+            const bool wins = v > best;
+            best = wins ? v : best;
+            index = wins ? first + static_cast<std::int32_t>(j * sw + n) : index;
+          }
+          maxima[j] = best;
+          args[j] = index;
+        }
+      }
       for (std::size_t i = 0; i < oh; ++i) {
         float* best = y + (plane * oh + i) * ow;
         std::int32_t* index = argmax + (plane * oh + i) * ow;
-        const auto top = static_cast<std::int32_t>(i * sh * W);
-        const float* row = in + i * sh * W;
+        const float* top = row_max + i * sh * ow;
+        const std::int32_t* top_arg = row_arg + i * sh * ow;
 #pragma omp simd
         for (std::size_t j = 0; j < ow; ++j) {
-          best[j] = row[j * sw];
-          index[j] = top + static_cast<std::int32_t>(j * sw);
-        }
-        for (std::size_t m = 0; m < kh; ++m) {
-          for (std::size_t n = m == 0 ? 1 : 0; n < kw; ++n) {
-            const float* window = row + m * W + n;
-            const auto offset = top + static_cast<std::int32_t>(m * W + n);
-#pragma omp simd
-            for (std::size_t j = 0; j < ow; ++j) {
-              const float v = window[j * sw];
-              const bool wins = v > best[j];
-              best[j] = wins ? v : best[j];
-              index[j] = wins ? offset + static_cast<std::int32_t>(j * sw) : index[j];
-            }
+          float b = top[j];
+          std::int32_t k = top_arg[j];
+          for (std::size_t m = 1; m < kh; ++m) {
+            const float v = top[m * ow + j];
+            const bool wins = v > b;
+            b = wins ? v : b;
+            k = wins ? top_arg[m * ow + j] : k;
           }
+          best[j] = b;
+          index[j] = k;
         }
       }
     }
@@ -324,8 +352,14 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
     return;
   }
   const std::size_t oh = g.out_h(), ow = g.out_w();
-  if (g.padding == Size2{0} && ow <= kMaxRowOutputs) {
-    max_pool_unpadded(x, y, argmax, batch * g.channels, g);
+  if (fits_unpadded(g)) {
+    if (g.kernel == Size2{3}) {
+      max_pool_unpadded<3, 3>(x, y, argmax, batch * g.channels, g);
+    } else if (g.kernel == Size2{2}) {
+      max_pool_unpadded<2, 2>(x, y, argmax, batch * g.channels, g);
+    } else {
+      max_pool_unpadded<0, 0>(x, y, argmax, batch * g.channels, g);
+    }
     return;
   }
   const std::ptrdiff_t H = static_cast<std::ptrdiff_t>(g.in_h);
