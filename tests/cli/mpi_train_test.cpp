@@ -714,8 +714,10 @@ double agreement(const fs::path& a_folder, const fs::path& b_folder) {
 // another order, nothing else) agree on only about 97% of the predictions and differ by up to a
 // point in accuracy. So the test measures that spread of one process against itself and expects
 // -np 2 to stay within it (at most twice as many disagreements, accuracy within twice the spread
-// or 0.1 point), prints the figures, and checks that the first 60 steps, before the
-// differences grow, have the same losses to 1e-4.
+// or 0.1 point), prints the figures, and checks that the first 30 steps, before the
+// differences grow, have the same losses to 1e-4. Where the runs part depends on the last bits of
+// the kernels' sums: after 60 steps with round one's kernels, after 44 with round two's (the step
+// is printed); 30 leaves a margin for the next change of summation order.
 TEST_F(MpiTrainMnist, TwoProcessesMatchOneOnLenet5) {
   const std::vector<std::string> args = {"train",   "--data",  CNN_MNIST_DIR, "--preset", "lenet5",
                                          "--batch", "64",      "--epochs",    "1",        "--lr",
@@ -755,7 +757,16 @@ TEST_F(MpiTrainMnist, TwoProcessesMatchOneOnLenet5) {
   EXPECT_GT(accuracy_two, 0.95);
 
   const auto losses_one = losses_of(dir_ / "one"), losses_two = losses_of(dir_ / "two");
-  for (std::size_t step = 1; step <= 60; ++step) {
+  std::size_t parting = 0;  // the first step whose losses differ by more than 1e-4
+  for (const auto& [step, loss] : losses_one) {
+    if (losses_two.count(step) == 1 && std::fabs(losses_two.at(step) - loss) > 1e-4 * loss) {
+      parting = step;
+      break;
+    }
+  }
+  std::printf("losses of one process and of -np 2 first differ by more than 1e-4 at step %zu\n",
+              parting);
+  for (std::size_t step = 1; step <= 30; ++step) {
     ASSERT_TRUE(losses_one.count(step) == 1 && losses_two.count(step) == 1) << "step " << step;
     EXPECT_NEAR(losses_two.at(step), losses_one.at(step), 1e-4 * losses_one.at(step))
         << "step " << step;
