@@ -13,9 +13,24 @@ has() {  # has FEATURE...: the CPU lists every feature
   for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done
 }
 
+# ISA_TESTED_BY=PROGRAM (set by .ci/run after `make test`): the leg whose kernels that build of
+# cnn already uses is skipped, its unit tests having just run there (`cnn --version` names the
+# kernels' instruction set).
+covered=""
+if [ -n "${ISA_TESTED_BY:-}" ] && [ -x "$ISA_TESTED_BY" ]; then
+  case $("$ISA_TESTED_BY" --version 2>/dev/null) in
+    *"kernels: AVX-512,"*) covered=avx512 ;;
+    *"kernels: AVX2+FMA,"*) covered=avx2 ;;
+  esac
+fi
+
 status=0
 summary=()
 for arch in portable avx2 avx512; do
+  if [ "$arch" = "$covered" ]; then
+    summary+=("$arch: not rebuilt: $ISA_TESTED_BY's kernels are $arch, and its tests just ran")
+    continue
+  fi
   case $arch in
     portable) needs=() ;;
     avx2) needs=(avx2 fma) ;;
