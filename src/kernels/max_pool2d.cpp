@@ -277,12 +277,10 @@ bool is_2x2_stride_2(const WindowGeometry& g) {
 // waiting for the last), and the output rows then combine the kh row maxima below them, shared
 // between windows that overlap vertically. '>' keeps the first maximum at both steps, so results,
 // ties included, are the general loop's.
-constexpr std::size_t kMaxRowOutputs = 256;
 constexpr std::size_t kMaxPlaneRowMaxima = 8192;  // H·OW row maxima per plane, on the stack
 
 bool fits_unpadded(const WindowGeometry& g) {
-  return g.padding == Size2{0} && g.out_w() <= kMaxRowOutputs &&
-         g.in_h * g.out_w() <= kMaxPlaneRowMaxima;
+  return g.padding == Size2{0} && g.in_h * g.out_w() <= kMaxPlaneRowMaxima;
 }
 
 // KW and KH: the window's size when known at compile time (3x3, the seed network's, and 2x2), so

@@ -41,13 +41,18 @@ inline Vec broadcast(float x) {
 // at p. Neither touches memory past p + n: masked loads and stores leave the other lanes' addresses
 // alone (they do not fault there), so a row's last partial vector needs no scalar loop and no
 // slack after the row.
+#if !defined(__AVX512F__) && defined(__AVX2__)
+// All ones in lanes l < n, the form AVX2's masked loads and stores take.
+inline __m256i first_lanes_mask(std::size_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#endif
 inline Vec load_first(const float* p, std::size_t n) {
 #if defined(__AVX512F__)
   return reinterpret_cast<Vec>(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p));
 #elif defined(__AVX2__)
-  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
-                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  return reinterpret_cast<Vec>(_mm256_maskload_ps(p, mask));
+  return reinterpret_cast<Vec>(_mm256_maskload_ps(p, first_lanes_mask(n)));
 #else
   Vec v = {};
   for (std::size_t l = 0; l < n; ++l) v[l] = p[l];
@@ -58,9 +63,7 @@ inline void store_first(float* p, Vec v, std::size_t n) {
 #if defined(__AVX512F__)
   _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), reinterpret_cast<__m512>(v));
 #elif defined(__AVX2__)
-  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
-                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  _mm256_maskstore_ps(p, mask, reinterpret_cast<__m256>(v));
+  _mm256_maskstore_ps(p, first_lanes_mask(n), reinterpret_cast<__m256>(v));
 #else
   for (std::size_t l = 0; l < n; ++l) p[l] = v[l];
 #endif
