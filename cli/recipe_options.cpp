@@ -70,6 +70,17 @@ const NumberFlag kNumberFlags[] = {
      "Augmentation: smoothness sigma of the elastic distortion, in pixels",
      {0.5, 20, false, false},
      "a number of pixels in [0.5, 20]"},
+    {"--erase",
+     &RecipeArgs::erase,
+     "Augmentation: probability of random erasing (Zhong et al. 2017): a rectangle of 2-40% of "
+     "the image filled with random values",
+     {0, 1, false, false},
+     "a probability in [0, 1]"},
+    {"--label-smoothing",
+     &RecipeArgs::label_smoothing,
+     "Label smoothing: train towards (1 - e) on the label and e/classes on every class",
+     {0, 1, false, true},
+     "a number in [0, 1)"},
 };
 
 }  // namespace
@@ -106,6 +117,9 @@ void add_recipe_options(CLI::App& cmd, RecipeArgs& args, CLI::Option* preset) {
         ->check(number_in(f.allowed, f.description))
         ->capture_default_str();
   }
+  cmd.add_flag("--flip", args.flip,
+               "Augmentation: mirror each training image left to right with probability 1/2 "
+               "(for pictures whose mirror image is of the same class: not for digits)");
 }
 
 std::string architecture_text(const RecipeArgs& args, const std::string& preset) {
@@ -133,7 +147,9 @@ void apply_recipe(const RecipeArgs& args, std::size_t steps_per_epoch, TrainOpti
   options.optimizer.schedule.step_size = std::max<std::size_t>(
       1, static_cast<std::size_t>(
              std::llround(args.step_epochs * static_cast<double>(steps_per_epoch))));
-  options.augment = {args.translate, args.rotate, args.scale, args.elastic, args.elastic_sigma};
+  options.augment = {args.translate,     args.rotate, args.scale, args.elastic,
+                     args.elastic_sigma, args.flip,   args.erase};
+  options.label_smoothing = args.label_smoothing;
 }
 
 std::string describe_recipe(const RecipeArgs& args) {
@@ -144,6 +160,7 @@ std::string describe_recipe(const RecipeArgs& args) {
             format_number(args.gamma) + ")";
   }
   if (args.weight_decay > 0) text += ", weight decay " + format_number(args.weight_decay);
+  if (args.label_smoothing > 0) text += ", label smoothing " + format_number(args.label_smoothing);
   if (args.translate > 0 || args.rotate > 0 || args.scale > 0 || args.elastic > 0) {
     text += ", augmentation: translate " + format_number(args.translate) + " px, rotate " +
             format_number(args.rotate) + " deg, scale " + format_number(args.scale);
@@ -151,8 +168,15 @@ std::string describe_recipe(const RecipeArgs& args) {
       text += ", elastic " + format_number(args.elastic) + " px (sigma " +
               format_number(args.elastic_sigma) + " px)";
     }
+  } else if (args.flip || args.erase > 0) {
+    text += ", augmentation:";
   } else {
     text += ", no augmentation";
+  }
+  if (args.flip) text += std::string(text.back() == ':' ? "" : ",") + " mirror left-right";
+  if (args.erase > 0) {
+    text +=
+        std::string(text.back() == ':' ? "" : ",") + " random erasing " + format_number(args.erase);
   }
   return text;
 }

@@ -21,6 +21,9 @@ struct RecipeArgs {
   double gamma = 0.1;
   double translate = 0.0, rotate = 0.0, scale = 0.0;
   double elastic = 0.0, elastic_sigma = 4.0;
+  bool flip = false;
+  double erase = 0.0;
+  double label_smoothing = 0.0;
 };
 
 // Adds the flags to cmd; preset is the --preset option, which --arch and --arch-file exclude.

@@ -262,7 +262,11 @@ std::vector<RunSetting> run_settings(TrainArgs& args) {
           {"--log-every", "log_every", &args.log_every, true},
           {"--early-stop", "early_stop", &args.early_stop, true},
           {"--keep-best", "keep_best", &args.keep_best, true},
-          {"--no-test", "no_test", &args.no_test, true}};
+          {"--no-test", "no_test", &args.no_test, true},
+          // Recorded since mirroring, random erasing and label smoothing came.
+          {"--flip", "flip", &args.recipe.flip, true},
+          {"--erase", "erase", &args.recipe.erase, true},
+          {"--label-smoothing", "label_smoothing", &args.recipe.label_smoothing, true}};
 }
 
 }  // namespace cnn::cli

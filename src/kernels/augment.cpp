@@ -4,9 +4,28 @@
 #include <cmath>
 
 #include "cnn/core/parallel.hpp"
+#include "cnn/core/rng.hpp"
 #include "kernels/kernels.hpp"
 
 namespace cnn::kernels {
+
+void erase_rectangle(float* x, std::size_t channels, std::size_t height, std::size_t width,
+                     std::size_t top, std::size_t left, std::size_t h, std::size_t w,
+                     std::uint64_t fill_seed) {
+  const std::size_t count = channels * height * width;
+  const auto [lowest, highest] = std::minmax_element(x, x + count);
+  const float lo = *lowest, span = *highest - *lowest;
+  Rng fill(fill_seed);
+  for (std::size_t c = 0; c < channels; ++c) {
+    for (std::size_t i = top; i < top + h; ++i) {
+      float* row = x + (c * height + i) * width;
+      for (std::size_t j = left; j < left + w; ++j) {
+        // 24 random bits: uniform on a grid of 2^-24 in [0, 1).
+        row[j] = lo + span * (static_cast<float>(fill.next_u64() >> 40) * 0x1.0p-24f);
+      }
+    }
+  }
+}
 
 void affine_warp(const float* x, float* y, const float* affine, const float* displacement,
                  std::size_t batch, std::size_t channels, std::size_t height, std::size_t width) {

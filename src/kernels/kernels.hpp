@@ -85,12 +85,15 @@ void relu_forward(const float* x, float* y, std::size_t count);
 void relu_backward(const float* x, const float* dy, float* dx, std::size_t count);
 
 // ---- loss -----------------------------------------------------------------------------------
-// Softmax with max shift, a = exp(z − max z) / Σ exp(z − max z), and cross-entropy
-// L = −(1/M) Σ_n log a[n, label_n]. Writes dlogits = (a − onehot(label)) / M and returns L.
+// Softmax with max shift, a = exp(z − max z) / Σ exp(z − max z), and cross-entropy against the
+// target q = (1 − ε)·onehot(label) + ε/K (label smoothing ε = smoothing in [0, 1); 0: the plain
+// one-hot target): L = −(1/M) Σ_n Σ_k q[n,k] log a[n,k]. Writes dlogits = (a − q) / M and
+// returns L.
 //   logits[N,K], labels[N] (each < K), dlogits[N,K] (may be null); M = mean_over > 0: N itself,
 //   or the global batch of which these N rows are one process's share.
 double softmax_cross_entropy(const float* logits, const std::int32_t* labels, float* dlogits,
-                             std::size_t batch, std::size_t classes, std::size_t mean_over);
+                             std::size_t batch, std::size_t classes, std::size_t mean_over,
+                             double smoothing = 0.0);
 // Softmax alone, for the probabilities of predict and eval, with the same max shift:
 //   probs[n,k] = exp(z[n,k] − max_j z[n,j]) / Σ_j exp(z[n,j] − max_j z[n,j])   (sum in double)
 //   logits[N,K], probs[N,K].
@@ -208,6 +211,14 @@ void adam_step(float* weight, float* m, float* v, const float* grad, std::size_t
 // (column, row), with zero outside the image.
 void affine_warp(const float* x, float* y, const float* affine, const float* displacement,
                  std::size_t batch, std::size_t channels, std::size_t height, std::size_t width);
+
+// Random erasing of one image x[C,H,W]: the rectangle rows [top, top + h), columns
+// [left, left + w) of every channel filled with values uniform in [lo, hi], lo and hi the least
+// and greatest value of the whole image (all channels), each value its own draw from
+// Rng(fill_seed), channel by channel, row by row.
+void erase_rectangle(float* x, std::size_t channels, std::size_t height, std::size_t width,
+                     std::size_t top, std::size_t left, std::size_t h, std::size_t w,
+                     std::uint64_t fill_seed);
 
 // Separable smoothing of `planes` images [H, W]: y = gain · (g ⊛ x) with the 1-D filter
 // taps[0..2r] (r = radius) applied along the rows, then along the columns, zero outside the

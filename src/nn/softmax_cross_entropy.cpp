@@ -32,18 +32,26 @@ void check(const Tensor& logits, std::span<const std::int32_t> labels) {
 
 }  // namespace
 
+SoftmaxCrossEntropy::SoftmaxCrossEntropy(double smoothing) : smoothing_(smoothing) {
+  if (!(smoothing >= 0.0 && smoothing < 1.0)) {
+    throw std::invalid_argument("label smoothing must be in [0, 1), got " +
+                                std::to_string(smoothing));
+  }
+}
+
 double SoftmaxCrossEntropy::forward(const Tensor& logits, std::span<const std::int32_t> labels,
                                     Tensor& dlogits, std::size_t mean_over) const {
   check(logits, labels);
   dlogits.resize(logits.shape());
   return kernels::softmax_cross_entropy(logits.data(), labels.data(), dlogits.data(), logits.dim(0),
-                                        logits.dim(1), mean_over == 0 ? logits.dim(0) : mean_over);
+                                        logits.dim(1), mean_over == 0 ? logits.dim(0) : mean_over,
+                                        smoothing_);
 }
 
 double SoftmaxCrossEntropy::loss(const Tensor& logits, std::span<const std::int32_t> labels) const {
   check(logits, labels);
   return kernels::softmax_cross_entropy(logits.data(), labels.data(), nullptr, logits.dim(0),
-                                        logits.dim(1), logits.dim(0));
+                                        logits.dim(1), logits.dim(0), smoothing_);
 }
 
 void softmax(const Tensor& logits, Tensor& probs) {

@@ -204,7 +204,7 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
   // image_key), not from generators, so they are no state to save or restore.
   std::vector<std::uint64_t> image_keys;
   image_keys.reserve(options.batch_size);
-  SoftmaxCrossEntropy criterion;
+  const SoftmaxCrossEntropy criterion(options.label_smoothing);
   Tensor x, dlogits;
   std::vector<std::int32_t> labels;
   labels.reserve(options.batch_size);

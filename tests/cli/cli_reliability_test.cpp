@@ -208,6 +208,18 @@ TEST_F(CliReliabilityTest, AugmentationAndDropoutResumeBitwise) {
   EXPECT_TRUE(checkpoint.state.random_streams.empty()) << "image keys need no saved generator";
 }
 
+TEST_F(CliReliabilityTest, MirroringErasingAndLabelSmoothingResumeBitwise) {
+  // The settings come back from the checkpoint (the resumed command names none of them), and the
+  // coin of the mirror and the rectangles of random erasing follow from the image keys.
+  const cnn::Checkpoint checkpoint = expect_exact_resume(
+      {"--arch", "conv(4,5) bn relu maxpool(2) fc(16) relu fc(classes)", "--optimizer", "adam",
+       "--lr", "0.002", "--flip", "--erase", "0.5", "--label-smoothing", "0.1", "--threads", "2"},
+      60, 60);
+  EXPECT_EQ(checkpoint.info.extra.at("flip"), "1");
+  EXPECT_NE(checkpoint.info.extra.at("erase"), "0");
+  EXPECT_NE(checkpoint.info.extra.at("label_smoothing"), "0");
+}
+
 TEST_F(CliReliabilityTest, CtrlCFinishesTheStepWritesACheckpointAndSaysHowToResume) {
   const CliResult& straight = reference();
   ASSERT_EQ(straight.status, 0);

@@ -293,6 +293,103 @@ TEST(Augmenter, RejectsBadAmountsAndShapes) {
         << e.what();
   }
   EXPECT_FALSE(AugmentOptions{}.enabled());
+  EXPECT_THROW(Augmenter(AugmentOptions{.erase = -0.1}), std::invalid_argument);
+  EXPECT_THROW(Augmenter(AugmentOptions{.erase = 1.5}), std::invalid_argument);
+}
+
+TEST(Augmenter, FlipMirrorsAboutHalfTheImagesExactly) {
+  const std::size_t batch = 64, height = 5, width = 7;
+  const Tensor x = testing::random_tensor(Shape{batch, 2, height, width}, 21, 0.0f, 1.0f);
+  Tensor y = x;
+  Augmenter(AugmentOptions{.flip = true}).apply(y, keys_for(9, batch));
+  std::size_t mirrored = 0;
+  for (std::size_t n = 0; n < batch; ++n) {
+    bool same = true, mirror = true;
+    for (std::size_t c = 0; c < 2; ++c) {
+      for (std::size_t i = 0; i < height; ++i) {
+        for (std::size_t j = 0; j < width; ++j) {
+          const float out = y.at(n, c, i, j);
+          same = same && out == x.at(n, c, i, j);
+          mirror = mirror && out == x.at(n, c, i, width - 1 - j);
+        }
+      }
+    }
+    ASSERT_TRUE(same || mirror) << "image " << n << " is neither itself nor its mirror image";
+    mirrored += mirror ? 1 : 0;
+  }
+  // A fair coin per image: 64 throws land within 16..48 heads but for odds of about 1e-4.
+  EXPECT_GE(mirrored, 16u);
+  EXPECT_LE(mirrored, 48u);
+}
+
+TEST(Augmenter, FlipAndErasingLeaveTheOtherMovesAsTheyWere) {
+  // The flip coin and the erasing draws come after the affine and elastic draws, so a recipe's
+  // moves are those it had before the new options existed: on the images that were not mirrored
+  // and not erased, the result is that of the affine move alone.
+  AugmentOptions affine{2.0, 10.0, 0.1};
+  affine.elastic_alpha = 10.0;
+  AugmentOptions with_flip = affine;
+  with_flip.flip = true;
+  const std::size_t batch = 16, plane = 12 * 12;
+  const Tensor x = testing::random_tensor(Shape{batch, 1, 12, 12}, 5, 0.0f, 1.0f);
+  Tensor a = x, b = x;
+  Augmenter(affine).apply(a, keys_for(3, batch));
+  Augmenter(with_flip).apply(b, keys_for(3, batch));
+  std::size_t unchanged = 0;
+  for (std::size_t n = 0; n < batch; ++n) {
+    unchanged +=
+        std::equal(a.data() + n * plane, a.data() + (n + 1) * plane, b.data() + n * plane) ? 1 : 0;
+  }
+  EXPECT_GT(unchanged, 0u);
+  EXPECT_LT(unchanged, batch);
+}
+
+TEST(Augmenter, ErasingFillsOneRectangleWithValuesOfTheImagesRange) {
+  const std::size_t batch = 200, channels = 3, height = 20, width = 16;
+  const std::size_t plane = height * width;
+  const Tensor x = testing::random_tensor(Shape{batch, channels, height, width}, 7, -1.0f, 2.0f);
+  Tensor y = x;
+  set_num_threads(2);
+  Augmenter(AugmentOptions{.erase = 0.5}).apply(y, keys_for(2, batch));
+  set_num_threads(1);
+  Tensor z = x;
+  Augmenter(AugmentOptions{.erase = 0.5}).apply(z, keys_for(2, batch));
+  std::size_t erased = 0;
+  for (std::size_t n = 0; n < batch; ++n) {
+    const float* in = x.data() + n * channels * plane;
+    const float* out = y.data() + n * channels * plane;
+    ASSERT_TRUE(std::equal(out, out + channels * plane, z.data() + n * channels * plane))
+        << "image " << n << " depends on the thread count";
+    const auto [lo, hi] = std::minmax_element(in, in + channels * plane);
+    // The changed pixels: the same set in every channel, and a rectangle.
+    std::size_t top = height, bottom = 0, left = width, right = 0, changed = 0;
+    for (std::size_t i = 0; i < height; ++i) {
+      for (std::size_t j = 0; j < width; ++j) {
+        const bool differs = out[i * width + j] != in[i * width + j];
+        for (std::size_t c = 1; c < channels; ++c) {
+          ASSERT_EQ(out[c * plane + i * width + j] != in[c * plane + i * width + j], differs);
+        }
+        for (std::size_t c = 0; c < channels; ++c) {
+          ASSERT_GE(out[c * plane + i * width + j], *lo);
+          ASSERT_LE(out[c * plane + i * width + j], *hi);
+        }
+        if (!differs) continue;
+        ++changed;
+        top = std::min(top, i), bottom = std::max(bottom, i);
+        left = std::min(left, j), right = std::max(right, j);
+      }
+    }
+    if (changed == 0) continue;
+    ++erased;
+    const std::size_t box = (bottom - top + 1) * (right - left + 1);
+    EXPECT_EQ(changed, box) << "image " << n << ": the changed pixels are not a rectangle";
+    // 2% to 40% of the area, allowing for rounding of the sides and the cut to the image.
+    EXPECT_GE(box, plane / 100) << n;
+    EXPECT_LE(box, plane / 2) << n;
+  }
+  // Probability 1/2 for each of 200 images.
+  EXPECT_GT(erased, 70u);
+  EXPECT_LT(erased, 130u);
 }
 
 }  // namespace

@@ -24,6 +24,46 @@ TEST(SoftmaxCrossEntropy, GradientMatchesCentralDifferences) {
                                         {1e-2, 1e-4, 1e-2}));
 }
 
+TEST(SoftmaxCrossEntropy, SmoothedGradientMatchesCentralDifferences) {
+  const SoftmaxCrossEntropy criterion(0.1);
+  Tensor logits = testing::random_tensor(Shape{5, 10}, 4, -3.0f, 3.0f);
+  const std::vector<std::int32_t> labels = {0, 9, 3, 3, 7};
+  Tensor dlogits;
+  criterion.forward(logits, labels, dlogits);
+  const Tensor analytic = dlogits;
+  EXPECT_TRUE(testing::compare_gradient("dL/dlogits", logits, analytic,
+                                        [&] { return criterion.loss(logits, labels); },
+                                        {1e-2, 1e-4, 1e-2}));
+}
+
+TEST(SoftmaxCrossEntropy, SmoothingMovesTheTargetAndZeroIsThePlainLoss) {
+  const Tensor logits = testing::random_tensor(Shape{3, 4}, 6, -2.0f, 2.0f);
+  const std::vector<std::int32_t> labels = {2, 0, 3};
+  Tensor plain, zero, smooth;
+  const double l_plain = SoftmaxCrossEntropy().forward(logits, labels, plain);
+  const double l_zero = SoftmaxCrossEntropy(0.0).forward(logits, labels, zero);
+  EXPECT_EQ(l_plain, l_zero);
+  for (std::size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(plain[i], zero[i]);
+  // ε = 0.2 over K = 4: the target is 0.85 on the label and 0.05 elsewhere, so each gradient
+  // entry moves by (onehot − q) / N, and the loss is −(1/N) Σ q log a, computed here directly.
+  const double epsilon = 0.2;
+  const double l_smooth = SoftmaxCrossEntropy(epsilon).forward(logits, labels, smooth);
+  Tensor probabilities;
+  softmax(logits, probabilities);
+  double expected = 0.0;
+  for (std::size_t n = 0; n < 3; ++n) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      const bool own = static_cast<std::int32_t>(k) == labels[n];
+      const double q = (own ? 1.0 - epsilon : 0.0) + epsilon / 4;
+      expected -= q * std::log(double{probabilities[n * 4 + k]}) / 3;
+      EXPECT_NEAR(smooth[n * 4 + k], plain[n * 4 + k] + ((own ? 1.0 : 0.0) - q) / 3, 1e-6);
+    }
+  }
+  EXPECT_NEAR(l_smooth, expected, 1e-6);
+  EXPECT_THROW(SoftmaxCrossEntropy(1.0), std::invalid_argument);
+  EXPECT_THROW(SoftmaxCrossEntropy(-0.1), std::invalid_argument);
+}
+
 TEST(SoftmaxCrossEntropy, UniformLogitsGiveLogK) {
   SoftmaxCrossEntropy criterion;
   Tensor logits(Shape{2, 10});

@@ -17,6 +17,19 @@
 //   G_σ: the normalised Gaussian of standard deviation σ pixels (cut at 3σ),
 // a smooth random field of displacements: small σ gives rough, large σ nearly rigid moves.
 //
+// Then, when asked, in this order after the draws above (so that the maps of the affine and
+// elastic settings alone stay what they were):
+//   flip (flip = true): with probability 1/2 the image is mirrored left to right, the mirror
+//     taken first: output(p) = input( R(−θ)·F·(p − c − t)/s + c + Δ(p) ), F = diag(−1, 1)
+//     (F·(x, y) = (−x, y) about the centre; exact, as the mirrored positions are whole pixels);
+//   random erasing (Zhong et al. 2017, "Random Erasing Data Augmentation"), with probability
+//     `erase`: a rectangle of area a·H·W, a ∈ [0.02, 0.4], and aspect ratio (height / width) r,
+//     log r ∈ [log 0.3, log(1/0.3)], height round(√(a·H·W·r)) and width round(√(a·H·W/r)), each
+//     cut to the image's, at a uniform place inside the image, filled with values drawn
+//     uniformly between the image's darkest and brightest value (after the warp, over all its
+//     channels; each pixel and channel its own draw), so that the fill needs no knowledge of
+//     the input's normalisation.
+//
 // Colour: all C channels of an image move by the same map (the draws above are made once per
 // image, never per channel, and the same field Δ bends every channel), so a pixel's colour
 // stays together; the channels of a C-channel image move exactly as C one-channel images with
@@ -38,15 +51,18 @@ struct AugmentOptions {
   double scale = 0.0;          // relative, < 1
   double elastic_alpha = 0.0;  // pixels: strength α of the elastic distortion; 0 = none
   double elastic_sigma = 4.0;  // pixels: smoothness σ of the elastic distortion
-  bool enabled() const {
-    return translate > 0.0 || rotate > 0.0 || scale > 0.0 || elastic_alpha > 0.0;
+  bool flip = false;           // mirror left to right with probability 1/2
+  double erase = 0.0;          // probability of random erasing, in [0, 1]
+  bool warps() const {
+    return translate > 0.0 || rotate > 0.0 || scale > 0.0 || elastic_alpha > 0.0 || flip;
   }
+  bool enabled() const { return warps() || erase > 0.0; }
 };
 
 class Augmenter {
  public:
-  // Throws std::invalid_argument for negative amounts, scale ≥ 1, α > 1000 or σ outside
-  // [0.5, 20].
+  // Throws std::invalid_argument for negative amounts, scale ≥ 1, α > 1000, σ outside
+  // [0.5, 20] or an erasing probability outside [0, 1].
   explicit Augmenter(const AugmentOptions& options);
 
   // Replaces every image of x [N, C, H, W] by its randomly moved copy, image n (all its C
@@ -59,6 +75,13 @@ class Augmenter {
   AugmentOptions options_;
   Tensor scratch_;
   std::vector<float> affine_;
+  // Random erasing: per image, whether and where (top, left, height, width) and its fill's seed.
+  struct Erasure {
+    std::size_t top = 0, left = 0, height = 0, width = 0;
+    std::uint64_t fill_seed = 0;
+  };
+  std::vector<Erasure> erasures_;
+  Erasure draw_erasure(Rng& rng, std::size_t height, std::size_t width) const;
   // Elastic distortion: Gaussian taps, per-image generator seeds, noise, field, smoothing scratch.
   std::vector<float> taps_;
   std::vector<std::uint64_t> noise_seeds_;

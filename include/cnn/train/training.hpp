@@ -48,6 +48,9 @@ struct TrainOptions {
   std::function<void(std::size_t iteration, ParameterBlock& block)> after_backward;
   // Random moves of the training images (none by default), seeded from shuffle_seed.
   AugmentOptions augment;
+  // Label smoothing ε of the training loss (softmax_cross_entropy.hpp), in [0, 1); 0: none. The
+  // reported training loss is the smoothed one.
+  double label_smoothing = 0.0;
   // Seeds the order of the images (reshuffled every epoch).
   std::uint64_t shuffle_seed = 1;
   // Iterations between progress reports (0: none).
