@@ -128,7 +128,8 @@ std::optional<std::string> web_file_name(std::string_view request_path) {
   request_path.remove_prefix(1);
   if (request_path.empty()) return std::string("index.html");
   if (request_path.size() > 200 || request_path.find("..") != std::string_view::npos ||
-      request_path.find("//") != std::string_view::npos || request_path.front() == '.') {
+      request_path.find("//") != std::string_view::npos || request_path.front() == '.' ||
+      request_path.front() == '/') {
     return std::nullopt;
   }
   for (const char ch : request_path) {
