@@ -186,8 +186,23 @@ struct Server::Impl {
   int port = 0;
   httplib::Server http;
 
+  // Loaded models, at most kCachedModels (the least recently used goes; a request still using
+  // it keeps it alive), and the description of every model listed, so that listing the models of
+  // many runs does not keep them all in memory.
+  static constexpr std::size_t kCachedModels = 16;
+  struct CachedModel {
+    std::shared_ptr<ServedModel> model;
+    std::uint64_t last_used = 0;
+  };
+  struct Description {
+    fs::file_time_type written;
+    std::uintmax_t bytes = 0;
+    json value;
+  };
   std::mutex models_mutex;
-  std::map<std::string, std::shared_ptr<ServedModel>> models;
+  std::map<std::string, CachedModel> models;
+  std::map<std::string, Description> descriptions;
+  std::uint64_t model_uses = 0;
   std::shared_ptr<ServedModel> default_model;
 
   std::mutex test_sets_mutex;
@@ -450,13 +465,38 @@ struct Server::Impl {
     const auto bytes = fs::file_size(path, ec);
     std::lock_guard lock(models_mutex);
     if (const auto found = models.find(id); found != models.end() &&
-                                            found->second->written == written &&
-                                            found->second->bytes == bytes) {
-      return found->second;
+                                            found->second.model->written == written &&
+                                            found->second.model->bytes == bytes) {
+      found->second.last_used = ++model_uses;
+      return found->second.model;
     }
     auto loaded = load_model(id, id, path);
-    models[id] = loaded;
+    models.erase(id);
+    if (models.size() >= kCachedModels) {
+      models.erase(std::min_element(models.begin(), models.end(), [](const auto& a, const auto& b) {
+        return a.second.last_used < b.second.last_used;
+      }));
+    }
+    models[id] = CachedModel{loaded, ++model_uses};
+    descriptions[id] = Description{loaded->written, loaded->bytes, model_description(*loaded)};
     return loaded;
+  }
+
+  // The description of run `id`'s model, from the cache while its file is unchanged.
+  json run_model_description(const std::string& id) {
+    const fs::path path = run_path(id) / "model.safetensors";
+    std::error_code ec;
+    const auto written = fs::last_write_time(path, ec);
+    const auto bytes = fs::file_size(path, ec);
+    {
+      std::lock_guard lock(models_mutex);
+      if (const auto found = descriptions.find(id); found != descriptions.end() &&
+                                                    found->second.written == written &&
+                                                    found->second.bytes == bytes) {
+        return found->second.value;
+      }
+    }
+    return model_description(*model(id));
   }
 
   json list_models() {
@@ -476,7 +516,7 @@ struct Server::Impl {
     std::sort(ids.begin(), ids.end());
     for (const std::string& id : ids) {
       try {
-        list.push_back(model_description(*model(id)));
+        list.push_back(run_model_description(id));
       } catch (const std::exception&) {
         // A model file being written or broken: left out of the list (its endpoints say why).
       }

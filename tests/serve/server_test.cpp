@@ -673,6 +673,44 @@ TEST_F(ServerTest, NeverWritesInTheRunsFolder) {
   EXPECT_EQ(snapshot(runs()), before);
 }
 
+// More models than the server keeps loaded (16): listed all, each still answers (loaded again
+// when it was evicted), and a model file that changes is loaded anew.
+TEST_F(ServerTest, MoreModelsThanTheCacheHolds) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 18; ++i) {
+    const std::string id = "many-" + std::to_string(i);
+    fs::create_directory(runs() / id);
+    Model::create("seed", Shape{1, 28, 28}, 10, static_cast<std::uint64_t>(i + 1))
+        .save(runs() / id / "model.safetensors");
+    ids.push_back(id);
+  }
+  EXPECT_EQ(body_of(get("/api/models"))["models"].size(), 19u);
+  const std::string seven = digit_png("7-transparent-background-500x500.png");
+  std::map<std::string, std::string> first;
+  for (const std::string& id : ids) {
+    const httplib::Result result = post("/api/models/" + id + "/predict", seven);
+    ASSERT_EQ(result->status, 200) << id << ": " << result->body;
+    first[id] = result->body;
+  }
+  for (const std::string& id : ids) {  // the first ones were evicted: loaded again, same answers
+    EXPECT_EQ(post("/api/models/" + id + "/predict", seven)->body, first[id]) << id;
+  }
+  // A model replaced (a run that ends writes its model): the new one answers.
+  const Model replacement = Model::create("lenet5", Shape{1, 28, 28}, 10, 99);
+  ASSERT_NE(replacement.layer_names(),
+            Model::load(runs() / ids[0] / "model.safetensors").layer_names());
+  replacement.save(runs() / ids[0] / "model.safetensors");
+  bool seen = false;
+  const json listed = body_of(get("/api/models"));
+  for (const json& model : listed["models"]) {
+    if (model["id"] != ids[0]) continue;
+    seen = true;
+    EXPECT_EQ(model["layers"].get<std::vector<std::string>>(), replacement.layer_names());
+  }
+  EXPECT_TRUE(seen) << listed.dump();
+  for (const std::string& id : ids) fs::remove_all(runs() / id);
+}
+
 TEST(ServerStart, ClearErrors) {
   ServeOptions options;
   options.port = 0;
