@@ -8,7 +8,6 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 
 #include "cnn/data/data_source.hpp"
@@ -125,6 +124,38 @@ std::optional<MetricsRow> last_metrics_row(const fs::path& path) {
   return std::nullopt;
 }
 
+// The preset of a folder named as cnn train names run folders, <YYYYmmdd>-<HHMMSS>-<preset> with
+// -2, -3... appended when taken ("20261206-025340-lenet5-2": "lenet5"); nullopt for other names.
+// (Not std::regex: GCC 12 warns falsely inside <regex> in sanitizer builds.)
+std::optional<std::string> preset_of_folder_name(std::string_view id) {
+  auto digits = [&](std::size_t from, std::size_t count) {
+    if (id.size() < from + count) return false;
+    for (std::size_t i = from; i < from + count; ++i) {
+      if (id[i] < '0' || id[i] > '9') return false;
+    }
+    return true;
+  };
+  if (!digits(0, 8) || id.size() < 17 || id[8] != '-' || !digits(9, 6) || id[15] != '-') {
+    return std::nullopt;
+  }
+  std::string_view preset = id.substr(16);
+  if (const std::size_t dash = preset.rfind('-'); dash != std::string_view::npos) {
+    if (dash + 1 >= preset.size() ||
+        !std::all_of(preset.begin() + static_cast<long>(dash) + 1, preset.end(),
+                     [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      return std::nullopt;
+    }
+    preset = preset.substr(0, dash);
+  }
+  if (preset.empty() || !std::all_of(preset.begin(), preset.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+               ch == '_';
+      })) {
+    return std::nullopt;
+  }
+  return std::string(preset);
+}
+
 // A model as the API offers it, with what is read from its network once (at load, while no
 // other thread uses it), so that no request touches network() outside the model's lock.
 struct ServedModel {
@@ -237,9 +268,9 @@ struct Server::Impl {
       summary["preset"] = settings["preset"];
     } else {
       // Folders named by cnn train: <date>-<time>-<preset>.
-      static const std::regex kNamed(R"(^\d{8}-\d{6}-([A-Za-z0-9_]+)(-\d+)?$)");
-      std::smatch match;
-      if (std::regex_match(id, match, kNamed)) summary["preset"] = match[1].str();
+      if (const std::optional<std::string> preset = preset_of_folder_name(id)) {
+        summary["preset"] = *preset;
+      }
     }
     if (settings.contains("architecture")) summary["architecture"] = settings["architecture"];
     if (record.is_object()) {

@@ -129,6 +129,9 @@ class ServerTest : public ::testing::Test {
     // A run of an earlier version: metrics only, no run.json.
     fs::create_directory(runs / "old-run");
     write_text(runs / "old-run" / "metrics.csv", std::string(kMetricsHeader) + "1,1,2,0.1,,5,1\n");
+    // Named by cnn train, a second run of the same second: the preset from the name.
+    fs::create_directory(runs / "20261206-010203-seed-2");
+    write_text(runs / "20261206-010203-seed-2" / "metrics.csv", kMetricsHeader);
     // Not runs: an empty folder, a hidden one, a file, a link leading outside.
     fs::create_directory(runs / "empty");
     fs::create_directory(runs / ".hidden");
@@ -310,7 +313,10 @@ TEST_F(ServerTest, ListsTheRuns) {
   const json runs = body_of(result)["runs"];
   std::map<std::string, json> by_id;
   for (const json& run : runs) by_id[run["id"].get<std::string>()] = run;
-  EXPECT_EQ(by_id.size(), 3u) << runs.dump(1);  // the finished run, old-run, moved-data
+  // The finished run, old-run, moved-data, the seed run.
+  EXPECT_EQ(by_id.size(), 4u) << runs.dump(1);
+  EXPECT_EQ(by_id.at("20261206-010203-seed-2")["preset"], "seed");
+  EXPECT_FALSE(by_id.at("old-run").contains("preset"));
   const json& done = by_id.at(finished());
   EXPECT_EQ(done["status"], "finished");
   EXPECT_EQ(done["preset"], "lenet5");
