@@ -24,6 +24,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev  # ONNX export: protobuf and onnx.proto
   python3-onnx python3-opencv # the ONNX export's checks: onnx.checker and OpenCV's dnn
   pybind11-dev python3-dev    # the Python module (import cnn): bindings and Python's headers
+  libcpp-httplib-dev          # cnn serve: the web page's HTTP server (cpp-httplib, Debian's build)
 )
 # Node.js and npm for ONNX Runtime's client (onnxruntime-node) in those checks; Debian's packages
 # only where no npm is there already (one from elsewhere, such as a newer Node.js, conflicts).
