@@ -388,7 +388,9 @@ function renderRuns() {
       ? el('span', {class: 'sub mono'}, run.architecture) : null;
     return el('tr', {dataset: {runId: run.id, status: run.status || 'unknown'}},
       el('td', {class: 'pick'}, checkbox),
-      el('td', {}, el('a', {href: '#/run/' + encodeURIComponent(run.id)}, run.id)),
+      el('td', {}, el('a', {href: '#/run/' + encodeURIComponent(run.id)}, run.id),
+         run.has_model ? el('a', {class: 'sub', href: '#/draw?model=' + encodeURIComponent(run.id),
+                                  title: 'Draw a digit for this run\'s model'}, 'draw for it') : null),
       el('td', {}, run.preset || el('span', {class: 'mono'}, run.architecture || '–'), architecture),
       el('td', {}, el('span', {class: 'status ' + (run.status || 'unknown')}, run.status || 'unknown'),
          progress, resume),
@@ -419,6 +421,10 @@ async function loadRuns(generation) {
 
 $('runs-filter').addEventListener('input', renderRuns);
 for (const th of document.querySelectorAll('#runs-table th[data-sort]')) {
+  th.tabIndex = 0;
+  th.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); th.click(); }
+  });
   th.addEventListener('click', () => {
     if (runsState.sortKey === th.dataset.sort) runsState.descending = !runsState.descending;
     else {
@@ -528,6 +534,12 @@ function renderRunSettings() {
 }
 
 async function loadConfusion(generation) {
+  // The server says whether the run has test predictions; ask only then (an older server that
+  // does not say is asked anyway, and a 404 means none).
+  if (runState.detail && runState.detail.has_test_predictions === false) {
+    $('confusion-section').hidden = true;
+    return;
+  }
   let answer;
   try {
     answer = await api(runPath(runState.id) + '/confusion');
@@ -579,7 +591,7 @@ async function showPair(trueClass, predictedClass, button) {
   const answer = await api(`${runPath(runState.id)}/confusion/${trueClass}/${predictedClass}?limit=60`);
   if (!isCurrent(generation)) return;
   const images = answer.images || [];
-  const total = Number(button.dataset.count);
+  const total = isNumber(answer.total) ? answer.total : Number(button.dataset.count);
   $('pair-title').textContent = `True ${name(trueClass)}, predicted ${name(predictedClass)}: ` +
     (images.length < total ? `${images.length} of ${total} test images` : `${images.length} test images`);
   $('pair-images').replaceChildren(...images.map((image) => {
@@ -1017,8 +1029,14 @@ function paintPrepared(canvas, prepared) {
 }
 
 async function enterDraw(target, generation) {
-  if (!modelState.loaded) await loadModels();
+  // Models appear as runs end: ask again each time the view opens.
+  await loadModels();
   if (!isCurrent(generation)) return;
+  const wanted = target.params && target.params.get('model');
+  if (wanted && modelState.models.some((m) => m.id === wanted) && wanted !== modelState.chosen) {
+    chooseModel(wanted);
+    predictNow();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1099,7 +1117,7 @@ async function loadFeatures(generation) {
 }
 
 async function enterInside(target, generation) {
-  if (!modelState.loaded) await loadModels();
+  await loadModels();
   if (!isCurrent(generation) || !modelState.chosen) return;
   await Promise.all([loadFilters(generation), loadFeatures(generation)]);
 }
