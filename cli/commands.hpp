@@ -28,6 +28,7 @@ Command add_info_command(CLI::App& app);
 Command add_plot_command(CLI::App& app);
 Command add_lr_find_command(CLI::App& app);
 Command add_export_command(CLI::App& app);  // ONNX; without CNN_WITH_ONNX it says so
+Command add_serve_command(CLI::App& app);   // the web page; without CNN_WITH_SERVE it says so
 
 // Throws UsageError naming the flag when dir is not a folder, saying how to fetch MNIST.
 void require_data_path(const std::string& path);

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   const cnn::cli::Command plot = cnn::cli::add_plot_command(app);
   const cnn::cli::Command lr_find = cnn::cli::add_lr_find_command(app);
   const cnn::cli::Command export_onnx = cnn::cli::add_export_command(app);
+  const cnn::cli::Command serve = cnn::cli::add_serve_command(app);
 
   try {
     app.parse(argc, argv);
@@ -144,6 +145,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("plot")) return plot();
     if (app.got_subcommand("lr-find")) return lr_find();
     if (app.got_subcommand("export")) return export_onnx();
+    if (app.got_subcommand("serve")) return serve();
   } catch (const cnn::cli::UsageError& e) {
     run.fail(e, 2);  // several processes: ends them all, the others may be waiting for this one
   } catch (const std::exception& e) {

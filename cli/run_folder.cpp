@@ -1,11 +1,15 @@
 #include "run_folder.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "cnn/core/version.hpp"
@@ -128,6 +132,22 @@ std::string this_command_line() {
 RunRecord::RunRecord(const fs::path& run, const std::string& data, bool resumed)
     : path_(run.empty() ? fs::path() : run / "run.json") {
   if (path_.empty()) return;  // a process of a data-parallel run other than the first
+  const fs::path lock = run / "run.lock";
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+  if (lock_fd_ < 0) {
+    throw std::runtime_error(lock.string() + ": cannot create: " + std::strerror(errno));
+  }
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (error == EWOULDBLOCK) {
+      throw UsageError("the run folder '" + run.string() +
+                       "' is in use: another cnn train process trains in it (it holds " +
+                       lock.string() + ")");
+    }
+    throw std::runtime_error(lock.string() + ": cannot lock: " + std::strerror(error));
+  }
   if (resumed) {
     std::ifstream in(path_);
     if (in) {
@@ -146,8 +166,15 @@ RunRecord::RunRecord(const fs::path& run, const std::string& data, bool resumed)
   record_["data"] = fs::absolute(data).lexically_normal().string();
   record_["version"] = version();
   record_["status"] = "running";
+  record_["pid"] = static_cast<long long>(::getpid());
+  char host[256] = {};
+  record_["host"] = ::gethostname(host, sizeof host - 1) == 0 ? std::string(host) : std::string();
   for (const char* stale : {"ended", "error", "resume_command"}) record_.erase(stale);
   write();
+}
+
+RunRecord::~RunRecord() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // closing drops the flock
 }
 
 void RunRecord::set(const std::string& key, nlohmann::json value) {

@@ -52,14 +52,28 @@ std::filesystem::path resume_run_folder(const std::string& recorded, const std::
 //   version      the program's version
 //   status       "running", then "finished", "interrupted" (with resume_command), "diverged"
 //                (with error) or "failed" (with error); a run killed outright stays "running"
+//   pid, host    the process that trains (getpid, gethostname), for telling a run that is
+//                still training from one killed outright (below)
 //   ended        when it ended; and the results (best and final validation, test accuracy...)
 // Every write goes to a temporary file renamed over run.json, so the file is always whole.
+//
+// run.lock: while the record lives (the whole training), its process holds an exclusive flock
+// on the file run.lock of the run folder. The kernel drops the lock when the process ends, however
+// it ends (kill -9 included), so a reader (`cnn serve`) that finds run.json "running" tells a
+// live run from a dead one by trying a shared, non-blocking flock on run.lock opened read-only:
+// refused while the run trains, granted once its process is gone; no stale pid to guess about.
+// A second `cnn train` in the same folder (the same checkpoint resumed twice at once) is refused.
 class RunRecord {
  public:
   // Starts the record of a new run or, when `resumed` and the folder holds one, continues it;
-  // sets status "running" and writes it. An empty `run` makes a record that writes nothing (the
-  // processes of a data-parallel run other than the first).
+  // takes run.lock, sets status "running", pid and host, and writes it. An empty `run` makes a
+  // record that writes and locks nothing (the processes of a data-parallel run other than the
+  // first). Throws UsageError when another live process holds run.lock, std::runtime_error
+  // naming run.lock when it cannot be created.
   RunRecord(const std::filesystem::path& run, const std::string& data, bool resumed);
+  ~RunRecord();  // releases run.lock
+  RunRecord(const RunRecord&) = delete;
+  RunRecord& operator=(const RunRecord&) = delete;
   // Sets a key, written by the next write().
   void set(const std::string& key, nlohmann::json value);
   // Sets status and "ended" (now), then writes.
@@ -70,6 +84,7 @@ class RunRecord {
  private:
   std::filesystem::path path_;
   nlohmann::json record_;
+  int lock_fd_ = -1;  // run.lock, held with an exclusive flock
 };
 
 // How the pictures of a run name its classes and draw its grey images, from run.json's keys

@@ -316,6 +316,10 @@ int run_train(TrainArgs args, const CLI::App& cmd, ProcessGroup& processes) {
   record.set("validation", plan.validation_text);
   record.set("input_normalization", normalization_name(plan.train_set.normalization().kind()));
   record.set("threads_per_process", num_threads());
+  // Written now, not only at the end: a page following the run (cnn serve) shows its progress,
+  // classes and data while it trains.
+  record.set("planned_iterations", plan.iterations.total);
+  record.write();
   print_plan(plan);
   CheckpointSession checkpoints = checkpoint_session(plan);
   checkpoints.set_processes(processes.size());
