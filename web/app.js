@@ -49,7 +49,7 @@ const accuracy = (x) => (isNumber(x) ? x.toFixed(4) : '–');
 
 function duration(seconds) {
   if (!isNumber(seconds)) return '–';
-  if (seconds < 60) return seconds.toFixed(seconds < 10 ? 1 : 0) + ' s';
+  if (seconds < 60) return seconds.toFixed(seconds < 1 ? 2 : seconds < 10 ? 1 : 0) + ' s';
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
@@ -378,8 +378,9 @@ function renderRuns() {
       else runsState.picked.delete(run.id);
       updateCompareButton();
     });
-    const progress = run.status === 'running' && isNumber(run.iterations) && isNumber(run.planned_iterations)
-      ? el('span', {class: 'sub'}, `${run.iterations} of ${run.planned_iterations} iterations`)
+    const done = isNumber(run.last_step) ? run.last_step : run.iterations;
+    const progress = run.status !== 'finished' && isNumber(done) && isNumber(run.planned_iterations)
+      ? el('span', {class: 'sub'}, `${done} of ${run.planned_iterations} iterations`)
       : null;
     const resume = run.status === 'interrupted' && run.resume_command
       ? el('code', {class: 'resume', title: 'The command that continues this run'}, run.resume_command)
@@ -396,9 +397,9 @@ function renderRuns() {
          progress, resume),
       el('td', {class: 'num'}, accuracy(run.best_validation_accuracy)),
       el('td', {class: 'num'}, accuracy(run.test_accuracy)),
-      el('td', {}, shortDate(run.started)),
-      el('td', {class: 'num'}, duration(run.training_seconds)),
-      el('td', {class: 'num'}, rate(run.images_per_second)));
+      el('td', {class: 'nowrap'}, shortDate(run.started)),
+      el('td', {class: 'num nowrap'}, duration(run.training_seconds)),
+      el('td', {class: 'num nowrap'}, rate(run.images_per_second)));
   }));
   $('runs-empty').hidden = runsState.runs.length > 0;
   updateCompareButton();
@@ -1069,10 +1070,17 @@ async function loadFilters(generation) {
       tiles.push(canvas);
     }
   }
-  $('filters-title').textContent = `Filters of the first convolution` +
-    (answer.layer ? ` (${answer.layer}: ${out} filters of ${inputs}×${kh}×${kw})` : '');
+  $('filters-title').textContent = `The first convolution's ${out} filters of ` +
+    `${inputs}×${kh}×${kw}` + (answer.layer ? ` · ${answer.layer}` : '');
   $('filters').replaceChildren(...tiles);
   $('filters').dataset.tiles = String(tiles.length);
+}
+
+/** "layer 3 Conv2D(...)": the server's layer names may start with their index already. */
+function layerTitle(layer) {
+  const name = layer.name || 'convolution';
+  if (layer.index === undefined || name.startsWith(String(layer.index))) return name;
+  return `${layer.index} ${name}`;
 }
 
 async function loadFeatures(generation) {
@@ -1104,13 +1112,15 @@ async function loadFeatures(generation) {
       }
       const span = hi - lo || 1;
       const canvas = tile(values, offset, width, height, (v) => (255 * (v - lo)) / span);
+      // Small maps are drawn 6 screen pixels a value, larger ones at most 96 pixels wide.
+      canvas.style.width = `${Math.min(96, 6 * width)}px`;
+      canvas.style.height = `${Math.min(96, 6 * width) * (height / width)}px`;
       canvas.title = `channel ${c}: ${lo.toPrecision(3)} to ${hi.toPrecision(3)}`;
       maps.push(canvas);
     }
     const more = channels > shownPerLayer ? el('span', {class: 'hint'}, ` (first ${shownPerLayer} of ${channels} shown)`) : null;
     return el('div', {class: 'layer', dataset: {index: layer.index}},
-              el('h3', {}, `${layer.index !== undefined ? 'layer ' + layer.index + ': ' : ''}${layer.name || 'conv'} · ` +
-                           `${channels} maps of ${height}×${width}`, more),
+              el('h3', {}, `${channels} maps of ${height}×${width} · ${layerTitle(layer)}`, more),
               el('div', {class: 'maps'}, ...maps));
   }));
   features.dataset.layers = String(layers.length);

@@ -4,13 +4,15 @@
 What it does, against a server it starts itself on a temporary runs folder:
   1. trains a LeNet-5 briefly on MNIST with the real program (600 iterations of batch 64, about
      4 s on two cores, about 97.5% on the test set) and a second, shorter run (preset seed), so the
-     runs list, Compare and the confusion matrix show real results;
+     runs list, Compare and the confusion matrix show real results; starts two more runs and
+     stops them once they log: one with SIGINT (interrupted, with its resume command), one with
+     SIGKILL (run.json still says running: the server must call it died);
   2. writes a third run folder by hand whose run.json says "running" and whose metrics.csv this
      test appends lines to (the live run);
   3. starts `cnn serve --runs TMP --port 0`, reads the URL with its token from the line it prints,
      and opens it in Chromium;
-  4. Runs: every run listed, sorting by a header and the filter box work, two runs picked and
-     compared (Compare: both curves drawn, the differing settings highlighted);
+  4. Runs: every run listed with its status (finished, running, interrupted with the resume
+     command, died), sorting by a header and the filter box work, two runs picked and compared (Compare: both curves drawn, the differing settings highlighted);
   5. a run: the confusion matrix, a click on a cell shows that pair's test images (loaded);
   6. Draw: draws a 1 and, after Clear, a 7 with real mouse events (press, moves, release) on the
      canvas and waits for the shown prediction to be 1 and 7;
@@ -38,6 +40,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -69,6 +72,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError as error:
     missing(f"Selenium is not installed ({error}); apt-get install python3-selenium")
@@ -97,6 +101,33 @@ def train(cnn: str, data: str, out: Path, extra: list) -> dict:
     record = json.loads((out / "run.json").read_text())
     log(f"trained {out.name} in {time.monotonic() - start:.1f} s: test accuracy "
         f"{record.get('test_accuracy')}")
+    return record
+
+
+def stopped_run(cnn: str, data: str, out: Path, signal_number: int) -> dict:
+    """A run stopped by a signal once its metrics log has lines: SIGINT interrupts it (it writes a
+    checkpoint and says how to resume), SIGKILL kills it (run.json still says running, but its
+    run.lock is no longer held: the server calls it died)."""
+    command = [cnn, "train", "--data", data, "--preset", "seed", "--batch", "64", "--iterations",
+               "100000", "--log-every", "10", "--threads", "1", "--quiet", "--out", str(out),
+               "--checkpoint", str(out.parent.parent / f"{out.name}.checkpoint.safetensors")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    metrics = out / "metrics.csv"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 4):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"{' '.join(command)} wrote no metrics lines:\n"
+                                 f"{process.communicate()[0]}")
+        time.sleep(0.05)  # polling a file; nothing waits on a fixed time
+    process.send_signal(signal_number)
+    try:
+        process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"{' '.join(command)} did not stop on signal {signal_number}")
+    record = json.loads((out / "run.json").read_text())
+    log(f"stopped {out.name} with signal {signal_number}: run.json says {record.get('status')}")
     return record
 
 
@@ -303,6 +334,11 @@ def run_test(args, work: Path, screenshots: Path) -> None:
     check(lenet.get("test_accuracy", 0) >= 0.95,
           f"the LeNet-5 run reaches at least 95% on the test set ({lenet.get('test_accuracy')})")
     train(args.cnn, args.data, runs / "seed-300", ["--preset", "seed", "--iterations", "300"])
+    interrupted = stopped_run(args.cnn, args.data, runs / "interrupted-seed", signal.SIGINT)
+    check(interrupted.get("status") == "interrupted" and "resume_command" in interrupted,
+          "Ctrl-C leaves an interrupted run with its resume command")
+    killed = stopped_run(args.cnn, args.data, runs / "killed-seed", signal.SIGKILL)
+    check(killed.get("status") == "running", "kill -9 leaves a run whose run.json says running")
     live = runs / "live-run"
     planned = 1000
     write_live_run(live, args.data, planned)
@@ -315,13 +351,16 @@ def run_test(args, work: Path, screenshots: Path) -> None:
         driver.get(server.url)
 
         # Runs: all three listed, sortable, filterable; pick two to compare.
-        page.wait(lambda: len(page.find_all("#runs-body tr[data-run-id]")) == 3,
-                  "Runs lists the three run folders")
+        page.wait(lambda: len(page.find_all("#runs-body tr[data-run-id]")) == 5,
+                  "Runs lists the five run folders")
         row_ids = lambda: [r.get_attribute("data-run-id") for r in page.find_all("#runs-body tr")]
         statuses = {r.get_attribute("data-run-id"): r.get_attribute("data-status")
                     for r in page.find_all("#runs-body tr")}
-        check(statuses == {"lenet5-600": "finished", "seed-300": "finished", "live-run": "running"},
-              f"statuses shown: {statuses}")
+        check(statuses == {"lenet5-600": "finished", "seed-300": "finished", "live-run": "running",
+                           "interrupted-seed": "interrupted", "killed-seed": "died"},
+              f"statuses shown: finished, running, interrupted, died ({statuses})")
+        resume = page.text('#runs-body tr[data-run-id="interrupted-seed"] code.resume')
+        check("--resume" in resume, f"the interrupted run shows its resume command ({resume})")
         check("token=" not in driver.current_url, "the token is removed from the address bar")
         page.find('#runs-table th[data-sort="test_accuracy"]').click()
         page.wait(lambda: row_ids()[:2] == ["lenet5-600", "seed-300"],
@@ -331,9 +370,9 @@ def run_test(args, work: Path, screenshots: Path) -> None:
                   "a second click sorts the other way")
         page.find("#runs-filter").send_keys("lenet5-")
         page.wait(lambda: row_ids() == ["lenet5-600"], "the filter box keeps the matching run only")
-        page.find("#runs-filter").clear()
-        page.find("#runs-filter").send_keys(" ")  # an input event; empty filter again
-        page.wait(lambda: len(row_ids()) == 3, "clearing the filter shows every run again")
+        page.find("#runs-filter").send_keys(Keys.CONTROL, "a")
+        page.find("#runs-filter").send_keys(Keys.BACKSPACE)
+        page.wait(lambda: len(row_ids()) == 5, "clearing the filter shows every run again")
         page.find('#runs-table th[data-sort="started"]').click()
         page.no_error_shown("Runs")
         page.screenshot("runs")
@@ -404,6 +443,27 @@ def run_test(args, work: Path, screenshots: Path) -> None:
         page.no_error_shown("Inside")
         page.screenshot("inside")
 
+        # Draw again: an image file chosen with the file input, then one dropped on the canvas
+        # (a PGM, which the browser cannot show but the server reads, as `cnn predict` does).
+        page.go("#/draw")
+        page.wait(lambda: page.find("#draw-canvas").is_displayed(), "back on Draw")
+        page.find("#file-input").send_keys(str(args.digits / "4-red-off-centre-400x400.png"))
+        page.wait(lambda: page.text("#predicted") == "4", "a chosen image file of a 4 is classified as 4")
+        dropped = args.digits / "3-small-64x64.pgm"
+        driver.execute_script("""
+            const [canvas, name, bytes] = arguments;
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], name, {type: 'image/x-portable-graymap'}));
+            for (const type of ['dragover', 'drop']) {
+              canvas.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+            }""", page.find("#draw-canvas"), dropped.name, list(dropped.read_bytes()))
+        page.wait(lambda: page.text("#predicted") == "3", "a dropped PGM file of a 3 is classified as 3")
+        page.no_error_shown("Draw with files")
+
+        # An API error is shown on the page, not swallowed.
+        page.go("#/run/no-such-run")
+        page.wait(lambda: "404" in page.message(), "an unknown run's 404 is shown in the message area")
+
         # The live run: the curve grows with each append, then the run ends.
         page.go("#/run/live-run")
         rows = 20
@@ -438,7 +498,9 @@ def run_test(args, work: Path, screenshots: Path) -> None:
         # The browser's console: no errors (a CSP violation, a failed load, an exception).
         # The one expected failure: the live run has no test predictions, and the API answers
         # its confusion request (made when the run ends) with 404, which Chromium logs.
-        expected = re.compile(r"/api/runs/live-run/confusion - Failed to load resource: .* 404")
+        # So does the unknown run asked for on purpose above (and the page logs its message).
+        expected = re.compile(r"/api/runs/live-run/confusion - Failed to load resource: .* 404|"
+                              r"/api/runs/no-such-run\b.*404")
         errors = [entry["message"] for entry in driver.get_log("browser")
                   if entry.get("level") == "SEVERE" and not expected.search(entry["message"])]
         check(not errors, "no errors in the browser's console" +
@@ -458,6 +520,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary runs folder")
     args = parser.parse_args()
     args.cnn = str(Path(args.cnn).resolve())
+    args.digits = Path(__file__).resolve().parents[2] / "fixtures" / "digits"
     if not (Path(args.data) / "t10k-labels-idx1-ubyte").exists() and \
             not (Path(args.data) / "t10k-labels-idx1-ubyte.gz").exists():
         missing(f"no MNIST files in {args.data} (make data fetches them)")
