@@ -300,13 +300,26 @@ let routeGeneration = 0;
 const views = ['runs', 'run', 'compare', 'draw', 'inside'];
 let currentView = null;
 
+/** decodeURIComponent that leaves a malformed escape as it is instead of throwing. */
+function decoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 function parseHash() {
   const hash = location.hash.replace(/^#\/?/, '');
   const [path, query = ''] = hash.split('?');
   const parts = path.split('/').filter((p) => p !== '');
   const params = new URLSearchParams(query);
-  if (parts[0] === 'run' && parts.length >= 2) {
-    return {view: 'run', id: decodeURIComponent(parts.slice(1).join('/'))};
+  if (parts[0] === 'run' && parts.length >= 2) return {view: 'run', id: decoded(parts.slice(1).join('/'))};
+  if (parts[0] === 'compare') {
+    // ids=A,B with each id encoded on its own (an id may hold a comma): split, then decode.
+    const raw = query.split('&').find((p) => p.startsWith('ids=')) || 'ids=';
+    const ids = raw.slice(4).split(',').filter(Boolean).map(decoded);
+    return {view: 'compare', params, ids};
   }
   if (views.includes(parts[0])) return {view: parts[0], params};
   return {view: 'runs', params};
@@ -704,7 +717,7 @@ function displayValue(value) {
 }
 
 async function enterCompare(target, generation) {
-  const ids = (target.params.get('ids') || '').split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = target.ids;
   $('compare-empty').hidden = ids.length > 0;
   $('compare-content').hidden = ids.length === 0;
   if (!ids.length) return;

@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -346,6 +347,12 @@ def run_test(args, work: Path, screenshots: Path) -> None:
     server = Server(args.cnn, runs)
     driver = None
     try:
+        # The page is checked under the server's Content-Security-Policy (no inline script or
+        # style): a violation would be an error in the console, checked at the end.
+        with urllib.request.urlopen(server.url, timeout=WAIT_SECONDS) as answer:
+            policy = answer.headers.get("Content-Security-Policy", "")
+        check("script-src 'self'" in policy and "style-src 'self'" in policy,
+              f"the page comes with a Content-Security-Policy ({policy})")
         driver = start_browser()
         page = Page(driver, screenshots)
         driver.get(server.url)
