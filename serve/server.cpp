@@ -621,6 +621,12 @@ void Server::Impl::setup_routes() {
                             {"X-Frame-Options", "DENY"},
                             {"Cache-Control", "no-store"}});
   http.set_payload_max_length(kMaxBodyBytes);
+  // httplib's default also sets SO_REUSEPORT, with which a second cnn serve on the same port
+  // would share it (each getting some of the connections) instead of being told it is in use.
+  http.set_socket_options([](socket_t socket) {
+    const int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // A kept-alive connection holds a pool thread while it idles: at most 1 s, 100 requests.
   http.set_keep_alive_timeout(1);
   http.set_keep_alive_max_count(100);
