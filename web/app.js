@@ -895,6 +895,7 @@ pad.addEventListener('pointerdown', (event) => {
   if (drawState.file) {  // drawing over a dropped picture: from now on the canvas is the input
     drawState.file = null;
   }
+  pad.dataset.pointerType = event.pointerType;  // the last stroke's device, for the browser test
   const point = padPoint(event);
   stroke = {pointerId: event.pointerId, last: point};
   padContext.fillStyle = '#000';

@@ -15,7 +15,9 @@ What it does, against a server it starts itself on a temporary runs folder:
      command, died), sorting by a header and the filter box work, two runs picked and compared (Compare: both curves drawn, the differing settings highlighted);
   5. a run: the confusion matrix, a click on a cell shows that pair's test images (loaded);
   6. Draw: draws a 1 and, after Clear, a 7 with real mouse events (press, moves, release) on the
-     canvas and waits for the shown prediction to be 1 and 7;
+     canvas and waits for the shown prediction to be 1 and 7; later an image file chosen with the
+     file input (a 4), one dropped on the canvas (a PGM of a 3), a 1 drawn with a finger (touch
+     pointer) and a 7 with a pen;
   7. Inside: the first convolution's filters and the drawn 7's feature maps appear;
   8. the live run's page: after each append to metrics.csv the chart's point count (its
      data-points attribute) grows to the new number of rows; when run.json says finished, the
@@ -72,6 +74,8 @@ try:
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -301,6 +305,22 @@ class Page:
         path.write_bytes(base64.b64decode(shot["data"]))
         log(f"screenshot: {path}")
 
+    def pointer_stroke(self, canvas, points, kind: str) -> None:
+        """One stroke with a finger (kind "touch") or a pen ("pen"): W3C pointer actions of that
+        type, which Chromium delivers as pointer events with that pointerType."""
+        size = canvas.size
+        pointer = PointerInput(kind, kind)
+        builder = ActionBuilder(self.driver, mouse=pointer, duration=10)
+        first = True
+        for x, y in points:
+            builder.pointer_action.move_to(canvas, round(x * size["width"] / 280 - size["width"] / 2),
+                                           round(y * size["height"] / 280 - size["height"] / 2))
+            if first:
+                builder.pointer_action.pointer_down()
+                first = False
+        builder.pointer_action.pointer_up()
+        builder.perform()
+
     def stroke(self, canvas, points) -> None:
         """One stroke with the mouse: press at the first point, move through the others, release.
         Points are in the canvas's own pixels (0..280), turned into offsets from its centre."""
@@ -433,6 +453,7 @@ def run_test(args, work: Path, screenshots: Path) -> None:
         canvas = page.find("#draw-canvas")
         page.stroke(canvas, line((145, 40), (135, 245), 16))
         page.wait(lambda: page.text("#predicted") == "1", "a drawn 1 is classified as 1")
+        check(page.attribute("#draw-canvas", "data-pointer-type") == "mouse", "drawn with a mouse")
         check(len(page.find_all("#probabilities .bar")) == 10, "ten probability bars")
         page.find("#clear-button").click()
         page.wait(lambda: page.text("#predicted") == "–", "Clear empties the prediction")
@@ -466,6 +487,20 @@ def run_test(args, work: Path, screenshots: Path) -> None:
             }""", page.find("#draw-canvas"), dropped.name, list(dropped.read_bytes()))
         page.wait(lambda: page.text("#predicted") == "3", "a dropped PGM file of a 3 is classified as 3")
         page.no_error_shown("Draw with files")
+
+        # A finger and a pen draw too (pointer events of type touch and pen).
+        page.find("#clear-button").click()
+        page.wait(lambda: page.text("#predicted") == "–", "Clear empties the prediction")
+        page.pointer_stroke(canvas, line((140, 45), (140, 240), 16), "touch")
+        page.wait(lambda: page.text("#predicted") == "1", "a 1 drawn with a finger is classified as 1")
+        check(page.attribute("#draw-canvas", "data-pointer-type") == "touch",
+              "the page saw a touch pointer")
+        page.find("#clear-button").click()
+        page.wait(lambda: page.text("#predicted") == "–", "Clear empties the prediction")
+        page.pointer_stroke(canvas, line((65, 55), (215, 55), 12) + line((215, 55), (120, 250), 16)[1:],
+                            "pen")
+        page.wait(lambda: page.text("#predicted") == "7", "a 7 drawn with a pen is classified as 7")
+        check(page.attribute("#draw-canvas", "data-pointer-type") == "pen", "the page saw a pen")
 
         # An API error is shown on the page, not swallowed.
         page.go("#/run/no-such-run")
