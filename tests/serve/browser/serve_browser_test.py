@@ -71,7 +71,7 @@ def missing(what: str) -> None:
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
@@ -249,7 +249,8 @@ class Page:
 
     def wait(self, condition, text: str):
         try:
-            value = WebDriverWait(self.driver, WAIT_SECONDS, poll_frequency=0.05).until(
+            value = WebDriverWait(self.driver, WAIT_SECONDS, poll_frequency=0.05,
+                                  ignored_exceptions=[StaleElementReferenceException]).until(
                 lambda d: condition())
         except TimeoutException:
             message = self.message()
@@ -264,13 +265,30 @@ class Page:
     def find_all(self, css: str):
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
+    # Reads go through one script each, so that an element the page redraws meanwhile (the runs
+    # list refreshes every few seconds) cannot go stale between finding and reading it.
     def text(self, css: str) -> str:
-        elements = self.find_all(css)
-        return elements[0].text if elements else ""
+        return self.driver.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : '';",
+            css)
 
     def attribute(self, css: str, name: str) -> str:
-        elements = self.find_all(css)
-        return (elements[0].get_attribute(name) or "") if elements else ""
+        return self.driver.execute_script(
+            "const e = document.querySelector(arguments[0]);"
+            "return e ? (e.getAttribute(arguments[1]) || '') : '';", css, name)
+
+    def attributes(self, css: str, name: str) -> list:
+        """The attribute of every element matching css, in document order."""
+        return self.driver.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map(e => e.getAttribute(arguments[1]));",
+            css, name)
+
+    def click(self, css: str, text: str) -> None:
+        """Clicks the element, finding it again if the page redrew it in between."""
+        def attempt():
+            self.find(css).click()
+            return True
+        self.wait(attempt, text)
 
     def number(self, css: str, name: str) -> int:
         try:
@@ -279,10 +297,9 @@ class Page:
             return -1
 
     def message(self) -> str:
-        box = self.find_all("#message")
-        if box and box[0].is_displayed():
-            return self.text("#message-text")
-        return ""
+        return self.driver.execute_script(
+            "const box = document.getElementById('message');"
+            "return box && !box.hidden ? document.getElementById('message-text').textContent : '';")
 
     def go(self, hash_route: str) -> None:
         self.driver.execute_script("location.hash = arguments[0];", hash_route)
@@ -380,19 +397,18 @@ def run_test(args, work: Path, screenshots: Path) -> None:
         # Runs: all three listed, sortable, filterable; pick two to compare.
         page.wait(lambda: len(page.find_all("#runs-body tr[data-run-id]")) == 5,
                   "Runs lists the five run folders")
-        row_ids = lambda: [r.get_attribute("data-run-id") for r in page.find_all("#runs-body tr")]
-        statuses = {r.get_attribute("data-run-id"): r.get_attribute("data-status")
-                    for r in page.find_all("#runs-body tr")}
+        row_ids = lambda: page.attributes("#runs-body tr", "data-run-id")
+        statuses = dict(zip(row_ids(), page.attributes("#runs-body tr", "data-status")))
         check(statuses == {"lenet5-600": "finished", "seed-300": "finished", "live-run": "running",
                            "interrupted-seed": "interrupted", "killed-seed": "died"},
               f"statuses shown: finished, running, interrupted, died ({statuses})")
         resume = page.text('#runs-body tr[data-run-id="interrupted-seed"] code.resume')
         check("--resume" in resume, f"the interrupted run shows its resume command ({resume})")
         check("token=" not in driver.current_url, "the token is removed from the address bar")
-        page.find('#runs-table th[data-sort="test_accuracy"]').click()
+        page.click('#runs-table th[data-sort="test_accuracy"]', "click the Test header")
         page.wait(lambda: row_ids()[:2] == ["lenet5-600", "seed-300"],
                   "sorted by test accuracy, best first (LeNet-5 above seed)")
-        page.find('#runs-table th[data-sort="test_accuracy"]').click()
+        page.click('#runs-table th[data-sort="test_accuracy"]', "click it again")
         page.wait(lambda: row_ids()[:2] == ["seed-300", "lenet5-600"],
                   "a second click sorts the other way")
         page.find("#runs-filter").send_keys("lenet5-")
@@ -400,12 +416,12 @@ def run_test(args, work: Path, screenshots: Path) -> None:
         page.find("#runs-filter").send_keys(Keys.CONTROL, "a")
         page.find("#runs-filter").send_keys(Keys.BACKSPACE)
         page.wait(lambda: len(row_ids()) == 5, "clearing the filter shows every run again")
-        page.find('#runs-table th[data-sort="started"]').click()
+        page.click('#runs-table th[data-sort="started"]', "sort by start, newest first")
         page.no_error_shown("Runs")
         page.screenshot("runs")
 
         for run_id in ("lenet5-600", "seed-300"):
-            page.find(f'input.pick-run[data-run-id="{run_id}"]').click()
+            page.click(f'input.pick-run[data-run-id="{run_id}"]', f"pick {run_id}")
         page.wait(lambda: page.find("#compare-button").is_enabled(), "two runs picked: Compare is enabled")
         page.find("#compare-button").click()
         page.wait(lambda: page.number("#compare-loss-chart", "data-points") > 0,
@@ -413,12 +429,10 @@ def run_test(args, work: Path, screenshots: Path) -> None:
         page.wait(lambda: page.number("#compare-accuracy-chart", "data-points") > 0,
                   "Compare draws the validation curves")
         check(len(page.find_all("#compare-legend li")) == 2, "the legend names two runs")
-        differing = [r.get_attribute("data-setting")
-                     for r in page.find_all('#compare-settings tr[data-differs="true"]')]
+        differing = page.attributes('#compare-settings tr[data-differs="true"]', "data-setting")
         check("preset" in differing and "iterations" in differing,
               f"the differing settings are highlighted (preset, iterations among {differing})")
-        same = [r.get_attribute("data-setting")
-                for r in page.find_all('#compare-settings tr[data-differs="false"]')]
+        same = page.attributes('#compare-settings tr[data-differs="false"]', "data-setting")
         check("batch" in same, "equal settings (batch) are not highlighted")
         page.no_error_shown("Compare")
         page.screenshot("compare")
