@@ -24,6 +24,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev  # ONNX export: protobuf and onnx.proto
   python3-onnx python3-opencv # the ONNX export's checks: onnx.checker and OpenCV's dnn
   pybind11-dev python3-dev    # the Python module (import cnn): bindings and Python's headers
+  libcpp-httplib-dev          # cnn serve: the web page's HTTP server (cpp-httplib, Debian's build)
 )
 # The real-browser test of `cnn serve`'s page (tests/serve/browser/): Debian's Chromium run
 # headless, its WebDriver (chromedriver) and Selenium for Python, which drives it with mouse events.

@@ -217,8 +217,9 @@ nlohmann::json settings_from_command(std::string_view command) {
   const std::vector<std::string> words = shell_words(command);
   for (std::size_t i = 0; i < words.size(); ++i) {
     if (!is_flag(words[i])) continue;  // the program, the command, a stray value
-    std::string name = words[i].substr(words[i].find_first_not_of('-'));
-    if (name.empty()) continue;  // "--": the end of the flags
+    const std::size_t name_start = words[i].find_first_not_of('-');
+    if (name_start == std::string::npos) continue;  // "--": the end of the flags
+    const std::string name = words[i].substr(name_start);
     const std::size_t equals = name.find('=');
     // Run ids and command lines are text a user typed: only valid UTF-8 goes into JSON (dump()
     // would throw on anything else), so other bytes become '?'.

@@ -210,6 +210,8 @@ TEST(Settings, FromTheRecordedCommandLine) {
   EXPECT_FALSE(settings.contains("train"));
   EXPECT_TRUE(settings_from_command("").empty());
   EXPECT_TRUE(settings_from_command("'unterminated --x").is_object());
+  // "--" (the end of the flags) and "---" are no flags' names (found by the fuzz target).
+  EXPECT_EQ(settings_from_command("cnn train -- --- --a 1"), nlohmann::json({{"a", "1"}}));
 }
 
 class RunStatusTest : public cnn::testing::TempDirTest {
