@@ -12,7 +12,8 @@ What it does, against a server it starts itself on a temporary runs folder:
   3. starts `cnn serve --runs TMP --port 0`, reads the URL with its token from the line it prints,
      and opens it in Chromium;
   4. Runs: every run listed with its status (finished, running, interrupted with the resume
-     command, died), sorting by a header and the filter box work, two runs picked and compared (Compare: both curves drawn, the differing settings highlighted);
+     command, died), sorting by a header and the filter box work, two runs picked and compared
+     (Compare: both curves drawn, the differing settings highlighted);
   5. a run: the confusion matrix, a click on a cell shows that pair's test images (loaded);
   6. Draw: draws a 1 and, after Clear, a 7 with real mouse events (press, moves, release) on the
      canvas and waits for the shown prediction to be 1 and 7; later an image file chosen with the
@@ -37,6 +38,7 @@ Usage: /usr/bin/python3 tests/serve/browser/serve_browser_test.py --cnn build/cn
        CNN_SCREENSHOTS=docs/images /usr/bin/python3 tests/serve/browser/serve_browser_test.py ...
 """
 import argparse
+import base64
 import json
 import os
 import queue
@@ -136,7 +138,8 @@ def stopped_run(cnn: str, data: str, out: Path, signal_number: int) -> dict:
     return record
 
 
-METRICS_HEADER = "step,epoch,loss,learning_rate,validation_accuracy,images_per_second,wall_seconds\n"
+METRICS_HEADER = ("step,epoch,loss,learning_rate,validation_accuracy,images_per_second,"
+                  "wall_seconds\n")
 
 
 def metrics_line(step: int, validation=None) -> str:
@@ -280,7 +283,8 @@ class Page:
     def attributes(self, css: str, name: str) -> list:
         """The attribute of every element matching css, in document order."""
         return self.driver.execute_script(
-            "return [...document.querySelectorAll(arguments[0])].map(e => e.getAttribute(arguments[1]));",
+            "return [...document.querySelectorAll(arguments[0])]"
+            ".map(e => e.getAttribute(arguments[1]));",
             css, name)
 
     def click(self, css: str, text: str) -> None:
@@ -318,7 +322,6 @@ class Page:
         shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 2400), "scale": 1}})
-        import base64
         path.write_bytes(base64.b64decode(shot["data"]))
         log(f"screenshot: {path}")
 
@@ -330,8 +333,9 @@ class Page:
         builder = ActionBuilder(self.driver, mouse=pointer, duration=10)
         first = True
         for x, y in points:
-            builder.pointer_action.move_to(canvas, round(x * size["width"] / 280 - size["width"] / 2),
-                                           round(y * size["height"] / 280 - size["height"] / 2))
+            builder.pointer_action.move_to(
+                canvas, round(x * size["width"] / 280 - size["width"] / 2),
+                round(y * size["height"] / 280 - size["height"] / 2))
             if first:
                 builder.pointer_action.pointer_down()
                 first = False
@@ -422,7 +426,8 @@ def run_test(args, work: Path, screenshots: Path) -> None:
 
         for run_id in ("lenet5-600", "seed-300"):
             page.click(f'input.pick-run[data-run-id="{run_id}"]', f"pick {run_id}")
-        page.wait(lambda: page.find("#compare-button").is_enabled(), "two runs picked: Compare is enabled")
+        page.wait(lambda: page.find("#compare-button").is_enabled(),
+                  "two runs picked: Compare is enabled")
         page.find("#compare-button").click()
         page.wait(lambda: page.number("#compare-loss-chart", "data-points") > 0,
                   "Compare draws the loss curves of both runs")
@@ -462,7 +467,8 @@ def run_test(args, work: Path, screenshots: Path) -> None:
 
         # Draw: a 1, Clear, a 7, with real mouse events.
         page.go("#/draw")
-        page.wait(lambda: len(page.find_all("#model-select option")) >= 2, "the model chooser lists the models")
+        page.wait(lambda: len(page.find_all("#model-select option")) >= 2,
+                  "the model chooser lists the models")
         Select(page.find("#model-select")).select_by_value("lenet5-600")
         canvas = page.find("#draw-canvas")
         page.stroke(canvas, line((145, 40), (135, 245), 16))
@@ -490,35 +496,42 @@ def run_test(args, work: Path, screenshots: Path) -> None:
         page.go("#/draw")
         page.wait(lambda: page.find("#draw-canvas").is_displayed(), "back on Draw")
         page.find("#file-input").send_keys(str(args.digits / "4-red-off-centre-400x400.png"))
-        page.wait(lambda: page.text("#predicted") == "4", "a chosen image file of a 4 is classified as 4")
+        page.wait(lambda: page.text("#predicted") == "4",
+                  "a chosen image file of a 4 is classified as 4")
         dropped = args.digits / "3-small-64x64.pgm"
         driver.execute_script("""
             const [canvas, name, bytes] = arguments;
             const transfer = new DataTransfer();
-            transfer.items.add(new File([new Uint8Array(bytes)], name, {type: 'image/x-portable-graymap'}));
+            transfer.items.add(new File([new Uint8Array(bytes)], name,
+                                        {type: 'image/x-portable-graymap'}));
             for (const type of ['dragover', 'drop']) {
-              canvas.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+              canvas.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true,
+                                                        cancelable: true}));
             }""", page.find("#draw-canvas"), dropped.name, list(dropped.read_bytes()))
-        page.wait(lambda: page.text("#predicted") == "3", "a dropped PGM file of a 3 is classified as 3")
+        page.wait(lambda: page.text("#predicted") == "3",
+                  "a dropped PGM file of a 3 is classified as 3")
         page.no_error_shown("Draw with files")
 
         # A finger and a pen draw too (pointer events of type touch and pen).
         page.find("#clear-button").click()
         page.wait(lambda: page.text("#predicted") == "–", "Clear empties the prediction")
         page.pointer_stroke(canvas, line((140, 45), (140, 240), 16), "touch")
-        page.wait(lambda: page.text("#predicted") == "1", "a 1 drawn with a finger is classified as 1")
+        page.wait(lambda: page.text("#predicted") == "1",
+                  "a 1 drawn with a finger is classified as 1")
         check(page.attribute("#draw-canvas", "data-pointer-type") == "touch",
               "the page saw a touch pointer")
         page.find("#clear-button").click()
         page.wait(lambda: page.text("#predicted") == "–", "Clear empties the prediction")
-        page.pointer_stroke(canvas, line((65, 55), (215, 55), 12) + line((215, 55), (120, 250), 16)[1:],
-                            "pen")
-        page.wait(lambda: page.text("#predicted") == "7", "a 7 drawn with a pen is classified as 7")
+        seven = line((65, 55), (215, 55), 12) + line((215, 55), (120, 250), 16)[1:]
+        page.pointer_stroke(canvas, seven, "pen")
+        page.wait(lambda: page.text("#predicted") == "7",
+                  "a 7 drawn with a pen is classified as 7")
         check(page.attribute("#draw-canvas", "data-pointer-type") == "pen", "the page saw a pen")
 
         # An API error is shown on the page, not swallowed.
         page.go("#/run/no-such-run")
-        page.wait(lambda: "404" in page.message(), "an unknown run's 404 is shown in the message area")
+        page.wait(lambda: "404" in page.message(),
+                  "an unknown run's 404 is shown in the message area")
 
         # The live run: the curve grows with each append, then the run ends.
         page.go("#/run/live-run")
