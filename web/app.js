@@ -30,11 +30,16 @@ function el(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') element.className = value;
-    else if (key === 'dataset') Object.assign(element.dataset, value);
-    else if (key === 'text') element.textContent = value;
-    else if (key.startsWith('on')) element.addEventListener(key.slice(2), value);
-    else element.setAttribute(key, value === true ? '' : String(value));
+    if (key === 'class')
+      element.className = value;
+    else if (key === 'dataset')
+      Object.assign(element.dataset, value);
+    else if (key === 'text')
+      element.textContent = value;
+    else if (key.startsWith('on'))
+      element.addEventListener(key.slice(2), value);
+    else
+      element.setAttribute(key, value === true ? '' : String(value));
   }
   for (const child of children.flat()) {
     if (child === undefined || child === null || child === false) continue;
@@ -63,7 +68,7 @@ function shortDate(text) {
   if (Number.isNaN(date.getTime())) return String(text);
   const pad = (n) => String(n).padStart(2, '0');
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-         `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+      `${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
 function rate(x) {
@@ -116,7 +121,8 @@ async function api(path, options = {}) {
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
-    if (response.ok) throw new ApiError(`${path}: the server's answer is not JSON`, response.status);
+    if (response.ok)
+      throw new ApiError(`${path}: the server's answer is not JSON`, response.status);
   }
   if (!response.ok) {
     const message = body && body.error ? body.error : text || response.statusText;
@@ -131,18 +137,21 @@ const modelPath = (id) => '/api/models/' + encodeURIComponent(id);
 // ---------------------------------------------------------------------------------------------
 // Charts: plain canvas. A chart is drawn from scratch each time its data grows.
 
-const palette = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04',
-                 '#db2777', '#4b5563', '#65a30d'];
+const palette = [
+  '#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563',
+  '#65a30d'
+];
 
 /** Nice tick values for a linear axis between lo and hi. */
 function linearTicks(lo, hi, count = 5) {
   const span = hi - lo || 1;
   const raw = span / count;
   const magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 2.5, 5, 10].map((f) => f * magnitude).find((s) => span / s <= count) ||
-               10 * magnitude;
+  const step =
+      [1, 2, 2.5, 5, 10].map((f) => f * magnitude).find((s) => span / s <= count) || 10 * magnitude;
   const ticks = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push(+t.toPrecision(12));
   return ticks;
 }
 
@@ -170,8 +179,10 @@ function formatTick(t) {
   return String(+t.toPrecision(3));
 }
 
-/** Exponential moving average, a readable line through a noisy loss. Debiased as Adam's
- * moments are, so that the first points are not dragged towards the first value. */
+/**
+ * Exponential moving average, a readable line through a noisy loss. Debiased as Adam's
+ * moments are, so that the first points are not dragged towards the first value.
+ */
 function smooth(points, weight = 0.9) {
   const out = [];
   let average = 0;
@@ -193,7 +204,8 @@ function drawChart(canvas, series, options = {}) {
   const ratio = window.devicePixelRatio || 1;
   const cssWidth = canvas.clientWidth || 500;
   const cssHeight = canvas.clientHeight || 260;
-  if (canvas.width !== Math.round(cssWidth * ratio) || canvas.height !== Math.round(cssHeight * ratio)) {
+  if (canvas.width !== Math.round(cssWidth * ratio) ||
+      canvas.height !== Math.round(cssHeight * ratio)) {
     canvas.width = Math.round(cssWidth * ratio);
     canvas.height = Math.round(cssHeight * ratio);
   }
@@ -202,12 +214,12 @@ function drawChart(canvas, series, options = {}) {
   g.clearRect(0, 0, cssWidth, cssHeight);
   g.font = '12px system-ui, "DejaVu Sans", sans-serif';
 
-  const counted = series.filter((s) => s.counted !== false)
-                        .reduce((n, s) => n + s.points.length, 0);
+  const counted =
+      series.filter((s) => s.counted !== false).reduce((n, s) => n + s.points.length, 0);
   canvas.dataset.points = String(counted);
 
-  const all = series.flatMap((s) => s.points).filter(([x, y]) => isNumber(x) && isNumber(y) &&
-                                                                 (!options.log || y > 0));
+  const all = series.flatMap((s) => s.points)
+                  .filter(([x, y]) => isNumber(x) && isNumber(y) && (!options.log || y > 0));
   const left = 52, right = 22, top = 10, bottom = 40;
   const width = cssWidth - left - right;
   const height = cssHeight - top - bottom;
@@ -217,23 +229,35 @@ function drawChart(canvas, series, options = {}) {
     g.fillText(options.emptyText || 'no points yet', left + width / 2, top + height / 2);
     return;
   }
-  let xMin = Math.min(...all.map((p) => p[0]));
-  let xMax = Math.max(...all.map((p) => p[0]));
+  // Loops, not Math.min(...points): a long run's log can outgrow the arguments a call may take.
+  let xMin = Infinity, xMax = -Infinity, lowest = Infinity, highest = -Infinity;
+  for (const [x, y] of all) {
+    xMin = Math.min(xMin, x);
+    xMax = Math.max(xMax, x);
+    lowest = Math.min(lowest, y);
+    highest = Math.max(highest, y);
+  }
   if (options.xMax !== undefined && options.xMax > xMax) xMax = options.xMax;
   if (xMax === xMin) xMax = xMin + 1;
-  let yMin = options.yMin !== undefined ? options.yMin : Math.min(...all.map((p) => p[1]));
-  let yMax = options.yMax !== undefined ? options.yMax : Math.max(...all.map((p) => p[1]));
+  let yMin = options.yMin !== undefined ? options.yMin : lowest;
+  let yMax = options.yMax !== undefined ? options.yMax : highest;
   if (options.log) {
     yMin = Math.max(yMin, 1e-6);
     yMax = Math.max(yMax, yMin * 1.5);
     yMin = Math.pow(10, Math.floor(Math.log10(yMin) * 4) / 4);
     yMax = Math.pow(10, Math.ceil(Math.log10(yMax) * 4) / 4);
   } else {
-    if (yMax === yMin) { yMin -= 0.01; yMax += 0.01; }
+    if (yMax === yMin) {
+      yMin -= 0.01;
+      yMax += 0.01;
+    }
     const pad = (yMax - yMin) * 0.06;
     if (options.yMin === undefined) yMin -= pad;
     if (options.yMax === undefined) yMax += pad;
-    if (options.clamp) { yMin = Math.max(yMin, options.clamp[0]); yMax = Math.min(yMax, options.clamp[1]); }
+    if (options.clamp) {
+      yMin = Math.max(yMin, options.clamp[0]);
+      yMax = Math.min(yMax, options.clamp[1]);
+    }
   }
   const fy = options.log ? (y) => Math.log10(y) : (y) => y;
   const X = (x) => left + ((x - xMin) / (xMax - xMin)) * width;
@@ -248,14 +272,20 @@ function drawChart(canvas, series, options = {}) {
   const yTicks = options.log ? logTicks(yMin, yMax) : linearTicks(yMin, yMax);
   for (const t of yTicks) {
     const y = Math.round(Y(t)) + 0.5;
-    g.beginPath(); g.moveTo(left, y); g.lineTo(left + width, y); g.stroke();
+    g.beginPath();
+    g.moveTo(left, y);
+    g.lineTo(left + width, y);
+    g.stroke();
     g.fillText(options.yFormat ? options.yFormat(t) : formatTick(t), left - 6, y);
   }
   g.textAlign = 'center';
   g.textBaseline = 'top';
   for (const t of linearTicks(xMin, xMax, 6)) {
     const x = Math.round(X(t)) + 0.5;
-    g.beginPath(); g.moveTo(x, top); g.lineTo(x, top + height); g.stroke();
+    g.beginPath();
+    g.moveTo(x, top);
+    g.lineTo(x, top + height);
+    g.stroke();
     g.fillText(formatTick(t), x, top + height + 5);
   }
   g.strokeStyle = '#9aa3b2';
@@ -267,9 +297,12 @@ function drawChart(canvas, series, options = {}) {
 
   // The series, clipped to the plot.
   g.save();
-  g.beginPath(); g.rect(left, top, width, height); g.clip();
+  g.beginPath();
+  g.rect(left, top, width, height);
+  g.clip();
   for (const s of series) {
-    const points = s.points.filter(([x, y]) => isNumber(x) && isNumber(y) && (!options.log || y > 0));
+    const points =
+        s.points.filter(([x, y]) => isNumber(x) && isNumber(y) && (!options.log || y > 0));
     g.strokeStyle = s.color;
     g.fillStyle = s.color;
     g.globalAlpha = s.alpha ?? 1;
@@ -279,7 +312,11 @@ function drawChart(canvas, series, options = {}) {
     points.forEach(([x, y], i) => (i === 0 ? g.moveTo(X(x), Y(y)) : g.lineTo(X(x), Y(y))));
     g.stroke();
     if (s.dots) {
-      for (const [x, y] of points) { g.beginPath(); g.arc(X(x), Y(y), 3, 0, 2 * Math.PI); g.fill(); }
+      for (const [x, y] of points) {
+        g.beginPath();
+        g.arc(X(x), Y(y), 3, 0, 2 * Math.PI);
+        g.fill();
+      }
     }
   }
   g.restore();
@@ -290,7 +327,8 @@ function lossPoints(rows) {
   return rows.filter((r) => isNumber(r.loss) && r.loss > 0).map((r) => [r.step, r.loss]);
 }
 function validationPoints(rows) {
-  return rows.filter((r) => isNumber(r.validation_accuracy)).map((r) => [r.step, r.validation_accuracy]);
+  return rows.filter((r) => isNumber(r.validation_accuracy))
+      .map((r) => [r.step, r.validation_accuracy]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,7 +352,8 @@ function parseHash() {
   const [path, query = ''] = hash.split('?');
   const parts = path.split('/').filter((p) => p !== '');
   const params = new URLSearchParams(query);
-  if (parts[0] === 'run' && parts.length >= 2) return {view: 'run', id: decoded(parts.slice(1).join('/'))};
+  if (parts[0] === 'run' && parts.length >= 2)
+    return {view: 'run', id: decoded(parts.slice(1).join('/'))};
   if (parts[0] === 'compare') {
     // ids=A,B with each id encoded on its own (an id may hold a comma): split, then decode.
     const raw = query.split('&').find((p) => p.startsWith('ids=')) || 'ids=';
@@ -334,8 +373,10 @@ function route() {
   for (const name of views) $('view-' + name).hidden = name !== target.view;
   const navName = target.view === 'run' ? 'runs' : target.view;
   for (const link of document.querySelectorAll('[data-nav]')) {
-    if (link.dataset.nav === navName) link.setAttribute('aria-current', 'page');
-    else link.removeAttribute('aria-current');
+    if (link.dataset.nav === navName)
+      link.setAttribute('aria-current', 'page');
+    else
+      link.removeAttribute('aria-current');
   }
   viewEnter[target.view](target, generation).catch(showError);
 }
@@ -345,11 +386,15 @@ const isCurrent = (generation) => generation === routeGeneration;
 // ---------------------------------------------------------------------------------------------
 // Runs
 
-const runsState = {runs: [], sortKey: 'started', descending: true, picked: new Set(), timer: null};
+const runsState = {
+  runs: [],
+  sortKey: 'started',
+  descending: true,
+  picked: new Set(),
+  timer: null
+};
 
-function networkOf(run) {
-  return run.preset || run.architecture || '';
-}
+function networkOf(run) { return run.preset || run.architecture || ''; }
 
 function sortValue(run, key) {
   if (key === 'network') return networkOf(run).toLowerCase();
@@ -364,55 +409,76 @@ function renderRuns() {
   const words = filter.split(/\s+/).filter(Boolean);
   const key = runsState.sortKey;
   const direction = runsState.descending ? -1 : 1;
-  const runs = runsState.runs
-    .filter((run) => {
-      const text = [run.id, networkOf(run), run.status, run.started].join(' ').toLowerCase();
-      return words.every((w) => text.includes(w));
-    })
-    .sort((a, b) => {
-      const x = sortValue(a, key);
-      const y = sortValue(b, key);
-      const missingX = x === undefined || x === null || x === '';
-      const missingY = y === undefined || y === null || y === '';
-      if (missingX || missingY) return missingX === missingY ? 0 : missingX ? 1 : -1;  // blanks last
-      return x < y ? -direction : x > y ? direction : 0;
-    });
+  const runs =
+      runsState.runs
+          .filter((run) => {
+            const text = [run.id, networkOf(run), run.status, run.started].join(' ').toLowerCase();
+            return words.every((w) => text.includes(w));
+          })
+          .sort((a, b) => {
+            const x = sortValue(a, key);
+            const y = sortValue(b, key);
+            const missingX = x === undefined || x === null || x === '';
+            const missingY = y === undefined || y === null || y === '';
+            if (missingX || missingY)
+              return missingX === missingY ? 0 : missingX ? 1 : -1;  // blanks last
+            return x < y ? -direction : x > y ? direction : 0;
+          });
 
   for (const th of document.querySelectorAll('#runs-table th[data-sort]')) {
-    if (th.dataset.sort === key) th.setAttribute('aria-sort', runsState.descending ? 'descending' : 'ascending');
-    else th.removeAttribute('aria-sort');
+    if (th.dataset.sort === key)
+      th.setAttribute('aria-sort', runsState.descending ? 'descending' : 'ascending');
+    else
+      th.removeAttribute('aria-sort');
   }
 
   body.replaceChildren(...runs.map((run) => {
-    const checkbox = el('input', {type: 'checkbox', class: 'pick-run', 'aria-label': 'Pick ' + run.id,
-                                  dataset: {runId: run.id}, checked: runsState.picked.has(run.id)});
+    const checkbox = el('input', {
+      type: 'checkbox',
+      class: 'pick-run',
+      'aria-label': 'Pick ' + run.id,
+      dataset: {runId: run.id},
+      checked: runsState.picked.has(run.id)
+    });
     checkbox.addEventListener('change', () => {
-      if (checkbox.checked) runsState.picked.add(run.id);
-      else runsState.picked.delete(run.id);
+      if (checkbox.checked)
+        runsState.picked.add(run.id);
+      else
+        runsState.picked.delete(run.id);
       updateCompareButton();
     });
     const done = isNumber(run.last_step) ? run.last_step : run.iterations;
-    const progress = run.status !== 'finished' && isNumber(done) && isNumber(run.planned_iterations)
-      ? el('span', {class: 'sub'}, `${done} of ${run.planned_iterations} iterations`)
-      : null;
-    const resume = run.status === 'interrupted' && run.resume_command
-      ? el('code', {class: 'resume', title: 'The command that continues this run'}, run.resume_command)
-      : null;
-    const architecture = run.preset && run.architecture
-      ? el('span', {class: 'sub mono'}, run.architecture) : null;
-    return el('tr', {dataset: {runId: run.id, status: run.status || 'unknown'}},
-      el('td', {class: 'pick'}, checkbox),
-      el('td', {}, el('a', {href: '#/run/' + encodeURIComponent(run.id)}, run.id),
-         run.has_model ? el('a', {class: 'sub', href: '#/draw?model=' + encodeURIComponent(run.id),
-                                  title: 'Draw a digit for this run\'s model'}, 'draw for it') : null),
-      el('td', {}, run.preset || el('span', {class: 'mono'}, run.architecture || '–'), architecture),
-      el('td', {}, el('span', {class: 'status ' + (run.status || 'unknown')}, run.status || 'unknown'),
-         progress, resume),
-      el('td', {class: 'num'}, accuracy(run.best_validation_accuracy)),
-      el('td', {class: 'num'}, accuracy(run.test_accuracy)),
-      el('td', {class: 'nowrap'}, shortDate(run.started)),
-      el('td', {class: 'num nowrap'}, duration(run.training_seconds)),
-      el('td', {class: 'num nowrap'}, rate(run.images_per_second)));
+    const progress =
+        run.status !== 'finished' && isNumber(done) && isNumber(run.planned_iterations) ?
+        el('span', {class: 'sub'}, `${done} of ${run.planned_iterations} iterations`) :
+        null;
+    const resume = run.status === 'interrupted' && run.resume_command ?
+        el('code', {class: 'resume', title: 'The command that continues this run'},
+           run.resume_command) :
+        null;
+    const architecture =
+        run.preset && run.architecture ? el('span', {class: 'sub mono'}, run.architecture) : null;
+    return el(
+        'tr', {dataset: {runId: run.id, status: run.status || 'unknown'}},
+        el('td', {class: 'pick'}, checkbox),
+        el('td', {}, el('a', {href: '#/run/' + encodeURIComponent(run.id)}, run.id),
+           run.has_model ? el('a', {
+             class: 'sub',
+             href: '#/draw?model=' + encodeURIComponent(run.id),
+             title: 'Draw a digit for this run\'s model'
+           },
+                              'draw for it') :
+                           null),
+        el('td', {}, run.preset || el('span', {class: 'mono'}, run.architecture || '–'),
+           architecture),
+        el('td', {},
+           el('span', {class: 'status ' + (run.status || 'unknown')}, run.status || 'unknown'),
+           progress, resume),
+        el('td', {class: 'num'}, accuracy(run.best_validation_accuracy)),
+        el('td', {class: 'num'}, accuracy(run.test_accuracy)),
+        el('td', {class: 'nowrap'}, shortDate(run.started)),
+        el('td', {class: 'num nowrap'}, duration(run.training_seconds)),
+        el('td', {class: 'num nowrap'}, rate(run.images_per_second)));
   }));
   $('runs-empty').hidden = runsState.runs.length > 0;
   updateCompareButton();
@@ -420,10 +486,12 @@ function renderRuns() {
 
 function updateCompareButton() {
   const known = new Set(runsState.runs.map((r) => r.id));
-  for (const id of [...runsState.picked]) if (!known.has(id)) runsState.picked.delete(id);
+  for (const id of [...runsState.picked])
+    if (!known.has(id)) runsState.picked.delete(id);
   const button = $('compare-button');
   button.disabled = runsState.picked.size < 2;
-  button.textContent = runsState.picked.size ? `Compare selected (${runsState.picked.size})` : 'Compare selected';
+  button.textContent =
+      runsState.picked.size ? `Compare selected (${runsState.picked.size})` : 'Compare selected';
 }
 
 async function loadRuns(generation) {
@@ -437,14 +505,19 @@ $('runs-filter').addEventListener('input', renderRuns);
 for (const th of document.querySelectorAll('#runs-table th[data-sort]')) {
   th.tabIndex = 0;
   th.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); th.click(); }
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      th.click();
+    }
   });
   th.addEventListener('click', () => {
-    if (runsState.sortKey === th.dataset.sort) runsState.descending = !runsState.descending;
+    if (runsState.sortKey === th.dataset.sort)
+      runsState.descending = !runsState.descending;
     else {
       runsState.sortKey = th.dataset.sort;
-      runsState.descending = ['best_validation_accuracy', 'test_accuracy', 'started',
-                              'images_per_second'].includes(th.dataset.sort);
+      runsState.descending = [
+        'best_validation_accuracy', 'test_accuracy', 'started', 'images_per_second'
+      ].includes(th.dataset.sort);
     }
     renderRuns();
   });
@@ -459,7 +532,10 @@ async function enterRuns(target, generation) {
   // Statuses and accuracies change while runs train: refresh every few seconds.
   clearInterval(runsState.timer);
   runsState.timer = setInterval(() => {
-    if (!isCurrent(generation)) { clearInterval(runsState.timer); return; }
+    if (!isCurrent(generation)) {
+      clearInterval(runsState.timer);
+      return;
+    }
     loadRuns(generation).catch(showError);
   }, 4000);
 }
@@ -467,21 +543,40 @@ async function enterRuns(target, generation) {
 // ---------------------------------------------------------------------------------------------
 // One run, live
 
-const runState = {id: null, rows: [], next: 0, detail: null, planned: null, status: null,
-                  secondsLeft: null, confusion: null};
+const runState = {
+  id: null,
+  rows: [],
+  next: 0,
+  detail: null,
+  planned: null,
+  status: null,
+  secondsLeft: null,
+  confusion: null
+};
 
 function drawRunCharts() {
   const loss = lossPoints(runState.rows);
   const planned = runState.planned;
-  drawChart($('loss-chart'), [
-    {color: '#93b4f5', points: loss, width: 1},
-    {color: '#1d4ed8', points: smooth(loss), width: 2, counted: false},
-  ], {log: true, xLabel: 'iteration', xMax: planned || undefined, emptyText: 'waiting for the first logged step'});
+  drawChart(
+      $('loss-chart'),
+      [
+        {color: '#93b4f5', points: loss, width: 1},
+        {color: '#1d4ed8', points: smooth(loss), width: 2, counted: false},
+      ],
+      {
+        log: true,
+        xLabel: 'iteration',
+        xMax: planned || undefined,
+        emptyText: 'waiting for the first logged step'
+      });
   const validation = validationPoints(runState.rows);
-  drawChart($('accuracy-chart'), [{color: '#16a34a', points: validation, width: 2, dots: true}],
-            {xLabel: 'iteration', xMax: planned || undefined, clamp: [0, 1],
-             yFormat: percentTick,
-             emptyText: 'no validation run yet'});
+  drawChart($('accuracy-chart'), [{color: '#16a34a', points: validation, width: 2, dots: true}], {
+    xLabel: 'iteration',
+    xMax: planned || undefined,
+    clamp: [0, 1],
+    yFormat: percentTick,
+    emptyText: 'no validation run yet'
+  });
 }
 
 function renderRunHeader() {
@@ -500,7 +595,8 @@ function renderRunHeader() {
   const progress = $('run-progress');
   progress.max = planned || 1;
   progress.value = status === 'finished' ? progress.max : Math.min(done, planned || 1);
-  let text = planned ? `iteration ${done} of ${planned} (${Math.floor((100 * done) / planned)}%)` : `iteration ${done}`;
+  let text = planned ? `iteration ${done} of ${planned} (${Math.floor((100 * done) / planned)}%)` :
+                       `iteration ${done}`;
   if (status === 'running') {
     let left = runState.secondsLeft;
     if (!isNumber(left) && last && planned && done > 0 && isNumber(last.wall_seconds)) {
@@ -520,7 +616,8 @@ function renderRunHeader() {
     if (isNumber(last.images_per_second)) parts.push(`${rate(last.images_per_second)} images/s`);
   }
   const validation = validationPoints(runState.rows);
-  if (validation.length) parts.push(`last validation accuracy ${percent(validation[validation.length - 1][1])}`);
+  if (validation.length)
+    parts.push(`last validation accuracy ${percent(validation[validation.length - 1][1])}`);
   if (isNumber(detail.test_accuracy)) parts.push(`test accuracy ${percent(detail.test_accuracy)}`);
   $('run-latest').textContent = parts.join(' · ');
 }
@@ -533,9 +630,10 @@ function settingsRows(detail) {
   };
   add('command', detail.command);
   for (const [name, value] of Object.entries(detail.settings || {})) add(name, value);
-  for (const name of ['architecture', 'data', 'data_format', 'input_normalization', 'preparation',
-                      'validation', 'processes', 'threads_per_process', 'started', 'ended', 'host',
-                      'version']) {
+  for (const name
+           of ['architecture', 'data', 'data_format', 'input_normalization', 'preparation',
+               'validation', 'processes', 'threads_per_process', 'started', 'ended', 'host',
+               'version']) {
     if (!(detail.settings && name in detail.settings)) add(name, detail[name]);
   }
   return rows;
@@ -543,8 +641,11 @@ function settingsRows(detail) {
 
 function renderRunSettings() {
   const table = $('run-settings');
-  table.replaceChildren(...settingsRows(runState.detail || {}).map(([name, value]) =>
-    el('tr', {}, el('th', {}, name), el('td', {class: name === 'command' ? 'mono' : ''}, value))));
+  table.replaceChildren(...settingsRows(runState.detail || {})
+                            .map(
+                                ([name, value]) => el(
+                                    'tr', {}, el('th', {}, name),
+                                    el('td', {class: name === 'command' ? 'mono' : ''}, value))));
 }
 
 async function loadConfusion(generation) {
@@ -558,7 +659,10 @@ async function loadConfusion(generation) {
   try {
     answer = await api(runPath(runState.id) + '/confusion');
   } catch (error) {
-    if (error.status === 404) { $('confusion-section').hidden = true; return; }  // none (yet)
+    if (error.status === 404) {
+      $('confusion-section').hidden = true;
+      return;
+    }  // none (yet)
     throw error;
   }
   if (!isCurrent(generation)) return;
@@ -573,57 +677,71 @@ function renderConfusion() {
   let largestOff = 1;
   let largestDiagonal = 1;
   matrix.forEach((row, t) => row.forEach((n, p) => {
-    if (t === p) largestDiagonal = Math.max(largestDiagonal, n);
-    else largestOff = Math.max(largestOff, n);
+    if (t === p)
+      largestDiagonal = Math.max(largestDiagonal, n);
+    else
+      largestOff = Math.max(largestOff, n);
   }));
-  const head = el('tr', {}, el('th', {class: 'axis'}, 'true \\ predicted'),
-                  ...names.slice(0, classes).map((_, p) => el('th', {}, name(p))));
-  const body = matrix.map((row, t) => el('tr', {}, el('th', {}, name(t)), ...row.map((n, p) => {
-    const button = el('button', {type: 'button', class: n === 0 ? 'zero' : '',
-                                 dataset: {true: t, predicted: p, count: n},
-                                 title: `true ${name(t)}, predicted ${name(p)}: ${n} images`}, n);
-    // Correct answers in green, mistakes in red; the darker, the more images.
-    const strength = t === p ? n / largestDiagonal : Math.sqrt(n / largestOff);
-    if (n > 0) {
-      button.style.backgroundColor = t === p
-        ? `rgba(22, 163, 74, ${0.12 + 0.55 * strength})`
-        : `rgba(220, 38, 38, ${0.10 + 0.6 * strength})`;
-    }
-    if (n > 0) button.addEventListener('click', () => showPair(t, p, button).catch(showError));
-    return el('td', {}, button);
-  })));
+  const head =
+      el('tr', {}, el('th', {class: 'axis'}, 'true \\ predicted'),
+         ...names.slice(0, classes).map((_, p) => el('th', {}, name(p))));
+  const body = matrix.map(
+      (row, t) => el('tr', {}, el('th', {}, name(t)), ...row.map((n, p) => {
+        const button =
+            el('button', {
+              type: 'button',
+              class: n === 0 ? 'zero' : '',
+              dataset: {true: t, predicted: p, count: n},
+              title: `true ${name(t)}, predicted ${name(p)}: ${n} images`
+            },
+               n);
+        // Correct answers in green, mistakes in red; the darker, the more images.
+        const strength = t === p ? n / largestDiagonal : Math.sqrt(n / largestOff);
+        if (n > 0) {
+          button.style.backgroundColor = t === p ? `rgba(22, 163, 74, ${0.12 + 0.55 * strength})` :
+                                                   `rgba(220, 38, 38, ${0.10 + 0.6 * strength})`;
+        }
+        if (n > 0) button.addEventListener('click', () => showPair(t, p, button).catch(showError));
+        return el('td', {}, button);
+      })));
   $('confusion').replaceChildren(el('thead', {}, head), el('tbody', {}, ...body));
   $('confusion-section').hidden = false;
 }
 
 async function showPair(trueClass, predictedClass, button) {
   const generation = routeGeneration;
-  for (const b of document.querySelectorAll('#confusion button.chosen')) b.classList.remove('chosen');
+  for (const b of document.querySelectorAll('#confusion button.chosen'))
+    b.classList.remove('chosen');
   button.classList.add('chosen');
   const names = runState.confusion.names || [];
   const name = (k) => (names[k] !== undefined ? names[k] : String(k));
-  const answer = await api(`${runPath(runState.id)}/confusion/${trueClass}/${predictedClass}?limit=60`);
+  const answer =
+      await api(`${runPath(runState.id)}/confusion/${trueClass}/${predictedClass}?limit=60`);
   if (!isCurrent(generation)) return;
   const images = answer.images || [];
   const total = isNumber(answer.total) ? answer.total : Number(button.dataset.count);
   $('pair-title').textContent = `True ${name(trueClass)}, predicted ${name(predictedClass)}: ` +
-    (images.length < total ? `${images.length} of ${total} test images` : `${images.length} test images`);
+      (images.length < total ? `${images.length} of ${total} test images` :
+                               `${images.length} test images`);
   $('pair-images').replaceChildren(...images.map((image) => {
     const probabilities = image.probabilities || [];
     const order = probabilities.map((p, k) => [p, k]).sort((a, b) => b[0] - a[0]).slice(0, 3);
     if (!order.some(([, k]) => k === trueClass) && probabilities[trueClass] !== undefined) {
       order.push([probabilities[trueClass], trueClass]);
     }
-    return el('figure', {dataset: {index: image.index}},
-      el('img', {src: `${runPath(runState.id)}/test-images/${image.index}.png`,
-                 alt: `test image ${image.index}`, loading: 'lazy'}),
-      el('figcaption', {}, el('div', {}, `#${image.index}`),
-        ...order.map(([p, k]) => {
+    return el(
+        'figure', {dataset: {index: image.index}}, el('img', {
+          src: `${runPath(runState.id)}/test-images/${image.index}.png`,
+          alt: `test image ${image.index}`,
+          loading: 'lazy'
+        }),
+        el('figcaption', {}, el('div', {}, `#${image.index}`), ...order.map(([p, k]) => {
           const fill = el('div', {class: 'fill'});
           fill.style.width = (100 * p).toFixed(1) + '%';
           const kind = k === trueClass ? 'is-true' : k === predictedClass ? 'is-predicted' : '';
-          return el('div', {class: 'mini-bar ' + kind}, el('span', {}, name(k)),
-                    el('div', {class: 'track'}, fill), el('span', {class: 'num'}, percent(p, 1)));
+          return el(
+              'div', {class: 'mini-bar ' + kind}, el('span', {}, name(k)),
+              el('div', {class: 'track'}, fill), el('span', {class: 'num'}, percent(p, 1)));
         })));
   }));
   $('pair-section').hidden = false;
@@ -634,9 +752,11 @@ async function pollMetrics(generation) {
   const answer = await api(`${runPath(runState.id)}/metrics?since=${runState.next}`);
   if (!isCurrent(generation)) return;
   const rows = Array.isArray(answer.rows) ? answer.rows : [];
-  runState.rows.push(...rows);
-  if (isNumber(answer.next)) runState.next = answer.next;
-  else if (rows.length) runState.next = rows[rows.length - 1].step;
+  for (const row of rows) runState.rows.push(row);
+  if (isNumber(answer.next))
+    runState.next = answer.next;
+  else if (rows.length)
+    runState.next = rows[rows.length - 1].step;
   if (isNumber(answer.planned_iterations)) runState.planned = answer.planned_iterations;
   runState.secondsLeft = isNumber(answer.seconds_left) ? answer.seconds_left : null;
   const before = runState.status;
@@ -647,8 +767,16 @@ async function pollMetrics(generation) {
 }
 
 async function enterRun(target, generation) {
-  Object.assign(runState, {id: target.id, rows: [], next: 0, detail: null, planned: null,
-                           status: null, secondsLeft: null, confusion: null});
+  Object.assign(runState, {
+    id: target.id,
+    rows: [],
+    next: 0,
+    detail: null,
+    planned: null,
+    status: null,
+    secondsLeft: null,
+    confusion: null
+  });
   $('run-title').textContent = target.id;
   $('confusion-section').hidden = true;
   $('pair-section').hidden = true;
@@ -701,7 +829,7 @@ async function allMetrics(id) {
   for (let round = 0; round < 100; round++) {
     const answer = await api(`${runPath(id)}/metrics?since=${since}`);
     const got = Array.isArray(answer.rows) ? answer.rows : [];
-    rows.push(...got);
+    for (const row of got) rows.push(row);
     if (!got.length || !isNumber(answer.next) || answer.next <= since) break;
     since = answer.next;
     if (!answer.more) break;
@@ -730,17 +858,27 @@ async function enterCompare(target, generation) {
   $('compare-legend').replaceChildren(...runs.map((run, i) => {
     const swatch = el('span', {class: 'swatch'});
     swatch.style.backgroundColor = palette[i % palette.length];
-    return el('li', {dataset: {runId: run.id}}, swatch,
-              el('a', {href: '#/run/' + encodeURIComponent(run.id)}, run.id),
-              el('span', {class: 'hint'}, run.detail.preset || run.detail.architecture || ''));
+    return el(
+        'li', {dataset: {runId: run.id}}, swatch,
+        el('a', {href: '#/run/' + encodeURIComponent(run.id)}, run.id),
+        el('span', {class: 'hint'}, run.detail.preset || run.detail.architecture || ''));
   }));
   const drawCompareCharts = () => {
-    drawChart($('compare-loss-chart'), runs.map((run, i) => ({
-      color: palette[i % palette.length], points: smooth(lossPoints(run.rows)), width: 2})),
-      {log: true, xLabel: 'iteration'});
-    drawChart($('compare-accuracy-chart'), runs.map((run, i) => ({
-      color: palette[i % palette.length], points: validationPoints(run.rows), width: 2, dots: true})),
-      {xLabel: 'iteration', clamp: [0, 1], yFormat: percentTick});
+    drawChart(
+        $('compare-loss-chart'), runs.map((run, i) => ({
+                                            color: palette[i % palette.length],
+                                            points: smooth(lossPoints(run.rows)),
+                                            width: 2
+                                          })),
+        {log: true, xLabel: 'iteration'});
+    drawChart(
+        $('compare-accuracy-chart'), runs.map((run, i) => ({
+                                                color: palette[i % palette.length],
+                                                points: validationPoints(run.rows),
+                                                width: 2,
+                                                dots: true
+                                              })),
+        {xLabel: 'iteration', clamp: [0, 1], yFormat: percentTick});
   };
   drawCompareCharts();
   compareRedraw = drawCompareCharts;
@@ -753,8 +891,9 @@ async function enterCompare(target, generation) {
     }
   }
   const rows = [
-    ...['preset', 'architecture'].filter((n) => !settingNames.includes(n))
-      .map((n) => [n, (d) => d[n]]),
+    ...['preset', 'architecture']
+        .filter((n) => !settingNames.includes(n))
+        .map((n) => [n, (d) => d[n]]),
     ...settingNames.map((n) => [n, (d) => (d.settings || {})[n]]),
     ['status', (d) => d.status],
     ['iterations', (d) => d.iterations],
@@ -766,15 +905,18 @@ async function enterCompare(target, generation) {
   ];
   const head = el('tr', {}, el('th', {}, 'setting'), ...runs.map((run) => el('th', {}, run.id)));
   const seen = new Set();
-  const body = rows.map(([name, get]) => {
-    if (seen.has(name)) return null;
-    seen.add(name);
-    const values = runs.map((run) => displayValue(get(run.detail)));
-    if (values.every((v) => v === '')) return null;
-    const differs = new Set(values).size > 1;
-    return el('tr', {class: differs ? 'differs' : '', dataset: {setting: name, differs: differs}},
-              el('th', {}, name), ...values.map((v) => el('td', {}, v || '–')));
-  }).filter(Boolean);
+  const body =
+      rows.map(([name, get]) => {
+            if (seen.has(name)) return null;
+            seen.add(name);
+            const values = runs.map((run) => displayValue(get(run.detail)));
+            if (values.every((v) => v === '')) return null;
+            const differs = new Set(values).size > 1;
+            return el(
+                'tr', {class: differs ? 'differs' : '', dataset: {setting: name, differs: differs}},
+                el('th', {}, name), ...values.map((v) => el('td', {}, v || '–')));
+          })
+          .filter(Boolean);
   $('compare-settings').replaceChildren(el('thead', {}, head), el('tbody', {}, ...body));
 }
 
@@ -783,7 +925,11 @@ let compareRedraw = null;
 // ---------------------------------------------------------------------------------------------
 // Models (Draw and Inside share the chosen model)
 
-const modelState = {models: [], chosen: null, loaded: false};
+const modelState = {
+  models: [],
+  chosen: null,
+  loaded: false
+};
 
 async function loadModels() {
   const answer = await api('/api/models');
@@ -796,14 +942,16 @@ async function loadModels() {
   for (const select of [$('model-select'), $('inside-model-select')]) {
     select.replaceChildren(...modelState.models.map((m) => {
       const shape = Array.isArray(m.input) ? ` · ${m.input.join('×')}` : '';
-      return el('option', {value: m.id, selected: m.id === modelState.chosen},
-                `${m.name || m.id}${shape}`);
+      return el(
+          'option', {value: m.id, selected: m.id === modelState.chosen},
+          `${m.name || m.id}${shape}`);
     }));
     select.disabled = modelState.models.length === 0;
   }
   if (!modelState.models.length) {
-    showError('No model to use: train a run (its folder gets model.safetensors) or start ' +
-              'cnn serve with --model FILE.');
+    showError(
+        'No model to use: train a run (its folder gets model.safetensors) or start ' +
+        'cnn serve with --model FILE.');
   }
 }
 
@@ -829,13 +977,13 @@ $('inside-model-select').addEventListener('change', (event) => {
 const pad = $('draw-canvas');
 const padContext = pad.getContext('2d');
 const drawState = {
-  generation: 0,   // bumped by Clear and by a new picture: older answers are dropped
+  generation: 0,  // bumped by Clear and by a new picture: older answers are dropped
   inFlight: false,
   dirty: false,
   lastSent: 0,
   timer: null,
   hasInk: false,
-  file: null,      // a dropped or chosen file, sent as it is until drawn over
+  file: null,  // a dropped or chosen file, sent as it is until drawn over
   lastPrepared: null,
 };
 
@@ -869,8 +1017,10 @@ function clearDrawing() {
 
 function padPoint(event) {
   const rect = pad.getBoundingClientRect();
-  return [(event.clientX - rect.left) * (pad.width / rect.width),
-          (event.clientY - rect.top) * (pad.height / rect.height)];
+  return [
+    (event.clientX - rect.left) * (pad.width / rect.width),
+    (event.clientY - rect.top) * (pad.height / rect.height)
+  ];
 }
 
 let stroke = null;  // {pointerId, last: [x, y]}
@@ -961,8 +1111,10 @@ pad.addEventListener('drop', (event) => {
 /** The picture to classify: the dropped file as it is, or the canvas as PNG. */
 function currentPicture() {
   if (drawState.file) return Promise.resolve(drawState.file);
-  return new Promise((resolve, reject) => pad.toBlob(
-    (blob) => (blob ? resolve(blob) : reject(new Error('the canvas gave no PNG'))), 'image/png'));
+  return new Promise(
+      (resolve, reject) => pad.toBlob(
+          (blob) => (blob ? resolve(blob) : reject(new Error('the canvas gave no PNG'))),
+          'image/png'));
 }
 
 function requestPrediction() {
@@ -970,8 +1122,10 @@ function requestPrediction() {
   if (drawState.inFlight) return;  // sent again when the answer is in
   const wait = 150 - (performance.now() - drawState.lastSent);
   clearTimeout(drawState.timer);
-  if (wait > 0) drawState.timer = setTimeout(sendPrediction, wait);
-  else sendPrediction();
+  if (wait > 0)
+    drawState.timer = setTimeout(sendPrediction, wait);
+  else
+    sendPrediction();
 }
 
 function predictNow() {
@@ -981,14 +1135,18 @@ function predictNow() {
 
 async function sendPrediction() {
   if (!drawState.dirty || drawState.inFlight) return;
-  if (!drawState.hasInk || !modelState.chosen) { drawState.dirty = false; return; }
+  if (!drawState.hasInk || !modelState.chosen) {
+    drawState.dirty = false;
+    return;
+  }
   drawState.dirty = false;
   drawState.inFlight = true;
   drawState.lastSent = performance.now();
   const generation = drawState.generation;
   try {
     const picture = await currentPicture();
-    const answer = await api(modelPath(modelState.chosen) + '/predict', {method: 'POST', body: picture});
+    const answer =
+        await api(modelPath(modelState.chosen) + '/predict', {method: 'POST', body: picture});
     if (generation === drawState.generation) showPrediction(answer);
   } catch (error) {
     if (generation === drawState.generation) showError(error);
@@ -1006,15 +1164,15 @@ function showPrediction(answer) {
   $('predicted').textContent = predicted;
   $('predicted').dataset.state = 'shown';
   $('predicted').dataset.class = String(answer.predicted);
-  $('predicted-confidence').textContent = isNumber(probabilities[answer.predicted])
-    ? percent(probabilities[answer.predicted], 1) : '';
+  $('predicted-confidence').textContent =
+      isNumber(probabilities[answer.predicted]) ? percent(probabilities[answer.predicted], 1) : '';
   $('probabilities').replaceChildren(...probabilities.map((p, k) => {
     const fill = el('div', {class: 'fill'});
     fill.style.width = (100 * p).toFixed(2) + '%';
-    return el('div', {class: 'bar' + (k === answer.predicted ? ' best' : ''), dataset: {class: k}},
-              el('span', {class: 'name', title: name(k)}, name(k)),
-              el('div', {class: 'track'}, fill),
-              el('span', {class: 'value'}, percent(p, 1)));
+    return el(
+        'div', {class: 'bar' + (k === answer.predicted ? ' best' : ''), dataset: {class: k}},
+        el('span', {class: 'name', title: name(k)}, name(k)), el('div', {class: 'track'}, fill),
+        el('span', {class: 'value'}, percent(p, 1)));
   }));
   if (answer.prepared) {
     drawState.lastPrepared = answer.prepared;
@@ -1034,7 +1192,9 @@ function paintPrepared(canvas, prepared) {
     let r, gr, b;
     if (channels === 3) {
       // Pixels are channel-major (C, H, W) as the network sees them.
-      r = pixels[i]; gr = pixels[width * height + i]; b = pixels[2 * width * height + i];
+      r = pixels[i];
+      gr = pixels[width * height + i];
+      b = pixels[2 * width * height + i];
     } else {
       r = gr = b = pixels[i];
     }
@@ -1079,13 +1239,14 @@ async function loadFilters(generation) {
   const tiles = [];
   for (let o = 0; o < out; o++) {
     for (let i = 0; i < inputs; i++) {
-      const canvas = tile(weights, (o * inputs + i) * kh * kw, kw, kh, (w) => 128 + 127 * (w / largest));
+      const canvas =
+          tile(weights, (o * inputs + i) * kh * kw, kw, kh, (w) => 128 + 127 * (w / largest));
       canvas.title = inputs > 1 ? `filter ${o}, input channel ${i}` : `filter ${o}`;
       tiles.push(canvas);
     }
   }
   $('filters-title').textContent = `The first convolution's ${out} filters of ` +
-    `${inputs}×${kh}×${kw}` + (answer.layer ? ` · ${answer.layer}` : '');
+      `${inputs}×${kh}×${kw}` + (answer.layer ? ` · ${answer.layer}` : '');
   $('filters').replaceChildren(...tiles);
   $('filters').dataset.tiles = String(tiles.length);
 }
@@ -1107,7 +1268,8 @@ async function loadFeatures(generation) {
     return;
   }
   const picture = await currentPicture();
-  const answer = await api(modelPath(modelState.chosen) + '/features', {method: 'POST', body: picture});
+  const answer =
+      await api(modelPath(modelState.chosen) + '/features', {method: 'POST', body: picture});
   if (!isCurrent(generation)) return;
   $('features-hint').hidden = true;
   $('inside-prepared').hidden = !drawState.lastPrepared;
@@ -1132,10 +1294,13 @@ async function loadFeatures(generation) {
       canvas.title = `channel ${c}: ${lo.toPrecision(3)} to ${hi.toPrecision(3)}`;
       maps.push(canvas);
     }
-    const more = channels > shownPerLayer ? el('span', {class: 'hint'}, ` (first ${shownPerLayer} of ${channels} shown)`) : null;
-    return el('div', {class: 'layer', dataset: {index: layer.index}},
-              el('h3', {}, `${channels} maps of ${height}×${width} · ${layerTitle(layer)}`, more),
-              el('div', {class: 'maps'}, ...maps));
+    const more = channels > shownPerLayer ?
+        el('span', {class: 'hint'}, ` (first ${shownPerLayer} of ${channels} shown)`) :
+        null;
+    return el(
+        'div', {class: 'layer', dataset: {index: layer.index}},
+        el('h3', {}, `${channels} maps of ${height}×${width} · ${layerTitle(layer)}`, more),
+        el('div', {class: 'maps'}, ...maps));
   }));
   features.dataset.layers = String(layers.length);
 }
@@ -1149,11 +1314,18 @@ async function enterInside(target, generation) {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-const viewEnter = {runs: enterRuns, run: enterRun, compare: enterCompare, draw: enterDraw,
-                   inside: enterInside};
+const viewEnter = {
+  runs: enterRuns,
+  run: enterRun,
+  compare: enterCompare,
+  draw: enterDraw,
+  inside: enterInside
+};
 const viewLeave = {
   runs: () => clearInterval(runsState.timer),
-  compare: () => { compareRedraw = null; },
+  compare: () => {
+    compareRedraw = null;
+  },
 };
 
 let resizeTimer = null;
