@@ -127,7 +127,7 @@ std::optional<MetricsRow> last_metrics_row(const fs::path& path) {
 
 // A model as the API offers it, with what is read from its network once (at load, while no
 // other thread uses it), so that no request touches network() outside the model's lock.
-struct LoadedModel {
+struct ServedModel {
   std::string id, name;
   fs::path path;
   fs::file_time_type written;
@@ -138,13 +138,13 @@ struct LoadedModel {
   json filters;                          // the first convolution's weights (null when none)
 };
 
-std::shared_ptr<LoadedModel> load_model(const std::string& id, const std::string& name,
+std::shared_ptr<ServedModel> load_model(const std::string& id, const std::string& name,
                                         const fs::path& path) {
   std::error_code ec;
   const auto written = fs::last_write_time(path, ec);
   const auto bytes = fs::file_size(path, ec);
-  auto loaded = std::make_shared<LoadedModel>(
-      LoadedModel{id, name, path, written, bytes, Model::load(path), {}, {}, nullptr});
+  auto loaded = std::make_shared<ServedModel>(
+      ServedModel{id, name, path, written, bytes, Model::load(path), {}, {}, nullptr});
   loaded->layer_names = loaded->model.layer_names();
   Sequential& network = loaded->model.network();
   for (std::size_t i = 0; i < network.size(); ++i) {
@@ -166,7 +166,7 @@ std::shared_ptr<LoadedModel> load_model(const std::string& id, const std::string
   return loaded;
 }
 
-json model_description(const LoadedModel& loaded) {
+json model_description(const ServedModel& loaded) {
   const Shape& input = loaded.model.input_shape();
   return json{{"id", loaded.id},
               {"name", loaded.name},
@@ -187,8 +187,8 @@ struct Server::Impl {
   httplib::Server http;
 
   std::mutex models_mutex;
-  std::map<std::string, std::shared_ptr<LoadedModel>> models;
-  std::shared_ptr<LoadedModel> default_model;
+  std::map<std::string, std::shared_ptr<ServedModel>> models;
+  std::shared_ptr<ServedModel> default_model;
 
   std::mutex test_sets_mutex;
   struct TestSet {
@@ -438,7 +438,7 @@ struct Server::Impl {
   // ---- models ----
   // The model `id` ("default": --model; else the run's model.safetensors), loaded once and again
   // when the file changes; nullptr when there is none.
-  std::shared_ptr<LoadedModel> model(const std::string& id) {
+  std::shared_ptr<ServedModel> model(const std::string& id) {
     if (id == "default" && default_model) return default_model;
     const fs::path run = run_path(id);
     const fs::path path = run / "model.safetensors";
@@ -511,7 +511,7 @@ struct Server::Impl {
     }
   }
 
-  static Image prepare_upload(const LoadedModel& loaded, const Image& image) {
+  static Image prepare_upload(const ServedModel& loaded, const Image& image) {
     try {
       return loaded.model.prepare(image, "upload");
     } catch (const ImageError& e) {
@@ -520,7 +520,7 @@ struct Server::Impl {
   }
 
   json predict(const std::string& id, const std::string& body) {
-    const std::shared_ptr<LoadedModel> loaded = model(id);
+    const std::shared_ptr<ServedModel> loaded = model(id);
     const Image prepared = prepare_upload(*loaded, decode_upload(body));
     const Predictions result = loaded->model.predict_pixels(prepared.pixels, 1);
     const std::vector<std::string> names = loaded->model.class_names();
@@ -539,7 +539,7 @@ struct Server::Impl {
   }
 
   json features(const std::string& id, const std::string& body) {
-    const std::shared_ptr<LoadedModel> loaded = model(id);
+    const std::shared_ptr<ServedModel> loaded = model(id);
     const Image prepared = prepare_upload(*loaded, decode_upload(body));
     const Shape& input = loaded->model.input_shape();
     Tensor x(Shape{1, input[0], input[1], input[2]});
@@ -744,7 +744,7 @@ void Server::Impl::setup_routes() {
            }));
   http.Get(R"(/api/models/([^/]+)/filters)",
            guarded([this](const httplib::Request& req, httplib::Response& res) {
-             const std::shared_ptr<LoadedModel> loaded = model(match(req, 1));
+             const std::shared_ptr<ServedModel> loaded = model(match(req, 1));
              if (loaded->filters.is_null()) throw HttpError(404, "the model has no convolution");
              send_json(res, loaded->filters);
            }));
