@@ -42,6 +42,7 @@ import base64
 import json
 import os
 import queue
+import random
 import re
 import shutil
 import signal
@@ -144,7 +145,7 @@ METRICS_HEADER = ("step,epoch,loss,learning_rate,validation_accuracy,images_per_
 
 def metrics_line(step: int, validation=None) -> str:
     """A plausible metrics.csv line: a falling loss with some deterministic wobble."""
-    wobble = 1 + 0.25 * (((step * 7919) % 97) / 97 - 0.5)
+    wobble = 1 + 0.5 * (random.Random(step).random() - 0.5)
     loss = (2.2 * (0.992 ** step) + 0.08) * wobble
     accuracy = "" if validation is None else f"{validation:.4f}"
     return f"{step},1,{loss:.6f},0.05,{accuracy},15000.0,{step * 0.004:.3f}\n"
