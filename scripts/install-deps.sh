@@ -26,6 +26,9 @@ packages=(
   pybind11-dev python3-dev    # the Python module (import cnn): bindings and Python's headers
   libcpp-httplib-dev          # cnn serve: the web page's HTTP server (cpp-httplib, Debian's build)
 )
+# The real-browser test of `cnn serve`'s page (tests/serve/browser/): Debian's Chromium run
+# headless, its WebDriver (chromedriver) and Selenium for Python, which drives it with mouse events.
+packages+=(chromium chromium-driver python3-selenium)
 # Node.js and npm for ONNX Runtime's client (onnxruntime-node) in those checks; Debian's packages
 # only where no npm is there already (one from elsewhere, such as a newer Node.js, conflicts).
 if ! command -v npm >/dev/null 2>&1; then
