@@ -6,7 +6,8 @@
 #   make sanitize every test (the MNIST training runs included) built with AddressSanitizer and
 #                UndefinedBehaviorSanitizer, without the optional parts (MPI: Open MPI's own
 #                allocations would read as leaks; the Python module: an uninstrumented Python
-#                cannot load it; ONNX and the package test; `make test` runs all of those)
+#                cannot load it; ONNX and the package test; `make test` runs all of those), and
+#                without the web page's browser test (the server's own tests do run)
 #   make tsan    the tests of the threading contract (tests/api/model_threads_test.cpp, the thread
 #                pool's) built with ThreadSanitizer
 #   make test-isa the unit tests once per kernel instruction set this CPU can run
@@ -60,27 +61,32 @@ test: build data
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 # The optional parts that `make test` checks stay out of the builds below: MPI, the Python module,
-# the ONNX export and the installed-package test.
+# the ONNX export and the installed-package test. The web server (cnn serve) stays in the sanitizer
+# build, which runs its API tests on hostile requests, but its browser test (the page, label
+# browser) runs in `make test` only; tsan and test-isa leave it out (no threads of ours to check,
+# no kernels).
 OPTIONAL_OFF := -DCNN_MPI=OFF -DCNN_PYTHON=OFF -DCNN_ONNX=OFF -DCNN_PACKAGE_TEST=OFF
+SERVE_OFF := -DCNN_SERVE=OFF
 
 sanitize: deps data
 	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Debug -DCNN_BUILD_BENCHMARKS=OFF $(OPTIONAL_OFF) \
 	  $(CMAKE_FLAGS) \
 	  -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
-	ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) -LE browser
 
 # Only the library and the two tests whose point is threads: the other tests run one thread of
 # their own, and the sanitize build above checks their memory.
 tsan: deps
 	cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCNN_BUILD_BENCHMARKS=OFF $(OPTIONAL_OFF) \
+	  $(SERVE_OFF) \
 	  $(CMAKE_FLAGS) -DCMAKE_CXX_FLAGS="-O1 -g -fsanitize=thread"
 	cmake --build $(TSAN_DIR) -j $(JOBS) --target model_threads_test parallel_test
 	TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/tests/model_threads_test
 	TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/tests/parallel_test
 
 test-isa: deps data
-	CMAKE_FLAGS="$(CMAKE_FLAGS) $(OPTIONAL_OFF)" scripts/test-isa-paths.sh
+	CMAKE_FLAGS="$(CMAKE_FLAGS) $(OPTIONAL_OFF) $(SERVE_OFF)" scripts/test-isa-paths.sh
 
 fuzz-build: deps
 	scripts/install-deps.sh fuzz

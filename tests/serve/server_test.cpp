@@ -309,7 +309,13 @@ TEST_F(ServerTest, SecurityHeadersOnEveryAnswerAndNoCors) {
 TEST_F(ServerTest, ListsTheRuns) {
   const httplib::Result result = get("/api/runs");
   ASSERT_EQ(result->status, 200);
-  EXPECT_EQ(result->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(result->get_header_value("Content-Type"), "application/json; charset=utf-8");
+  // A browser accepts brotli and gzip; JSON answers still come plain (see kJson in server.cpp).
+  const httplib::Result plain =
+      client().Get("/api/runs", httplib::Headers{{"Accept-Encoding", "gzip, deflate, br"}});
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->has_header("Content-Encoding"));
+  EXPECT_EQ(plain->body, result->body);
   const json runs = body_of(result)["runs"];
   std::map<std::string, json> by_id;
   for (const json& run : runs) by_id[run["id"].get<std::string>()] = run;
