@@ -543,16 +543,20 @@ async function enterRuns(target, generation) {
 // ---------------------------------------------------------------------------------------------
 // One run, live
 
-const runState = {
-  id: null,
-  rows: [],
-  next: 0,
-  detail: null,
-  planned: null,
-  status: null,
-  secondsLeft: null,
-  confusion: null
-};
+// What the run view holds of the run it shows; emptyRun() is the state before its first answer.
+function emptyRun(id) {
+  return {
+    id,
+    rows: [],
+    next: 0,
+    detail: null,
+    planned: null,
+    status: null,
+    secondsLeft: null,
+    confusion: null
+  };
+}
+const runState = emptyRun(null);
 
 function drawRunCharts() {
   const loss = lossPoints(runState.rows);
@@ -767,16 +771,7 @@ async function pollMetrics(generation) {
 }
 
 async function enterRun(target, generation) {
-  Object.assign(runState, {
-    id: target.id,
-    rows: [],
-    next: 0,
-    detail: null,
-    planned: null,
-    status: null,
-    secondsLeft: null,
-    confusion: null
-  });
+  Object.assign(runState, emptyRun(target.id));
   $('run-title').textContent = target.id;
   $('confusion-section').hidden = true;
   $('pair-section').hidden = true;
