@@ -3,6 +3,8 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "cnn/arch/presets.hpp"
 #include "cnn/core/numbers.hpp"
@@ -161,23 +163,21 @@ std::string describe_recipe(const RecipeArgs& args) {
   }
   if (args.weight_decay > 0) text += ", weight decay " + format_number(args.weight_decay);
   if (args.label_smoothing > 0) text += ", label smoothing " + format_number(args.label_smoothing);
+  // The moves, each after ", " (the first after "augmentation: "), or "no augmentation".
+  std::vector<std::string> moves;
   if (args.translate > 0 || args.rotate > 0 || args.scale > 0 || args.elastic > 0) {
-    text += ", augmentation: translate " + format_number(args.translate) + " px, rotate " +
-            format_number(args.rotate) + " deg, scale " + format_number(args.scale);
+    moves.push_back("translate " + format_number(args.translate) + " px, rotate " +
+                    format_number(args.rotate) + " deg, scale " + format_number(args.scale));
     if (args.elastic > 0) {
-      text += ", elastic " + format_number(args.elastic) + " px (sigma " +
-              format_number(args.elastic_sigma) + " px)";
+      moves.push_back("elastic " + format_number(args.elastic) + " px (sigma " +
+                      format_number(args.elastic_sigma) + " px)");
     }
-  } else if (args.flip || args.erase > 0) {
-    text += ", augmentation:";
-  } else {
-    text += ", no augmentation";
   }
-  if (args.flip) text += std::string(text.back() == ':' ? "" : ",") + " mirror left-right";
-  if (args.erase > 0) {
-    text +=
-        std::string(text.back() == ':' ? "" : ",") + " random erasing " + format_number(args.erase);
-  }
+  if (args.flip) moves.emplace_back("mirror left-right");
+  if (args.erase > 0) moves.push_back("random erasing " + format_number(args.erase));
+  if (moves.empty()) return text + ", no augmentation";
+  text += ", augmentation:";
+  for (std::size_t i = 0; i < moves.size(); ++i) text += (i == 0 ? " " : ", ") + moves[i];
   return text;
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "cnn/core/numbers.hpp"
 #include "cnn/data/idx.hpp"
 
 namespace cnn::serve {
@@ -51,22 +52,6 @@ std::optional<double> parse_number(std::string_view field) {
   return value;
 }
 
-std::optional<std::size_t> parse_unsigned(std::string_view field) {
-  if (field.empty() || field.size() > 19) return std::nullopt;
-  std::size_t value = 0;
-  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
-  if (error != std::errc() || end != field.data() + field.size()) return std::nullopt;
-  return value;
-}
-
-std::optional<std::int32_t> parse_int(std::string_view field) {
-  if (field.empty() || field.size() > 11) return std::nullopt;
-  std::int32_t value = 0;
-  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
-  if (error != std::errc() || end != field.data() + field.size()) return std::nullopt;
-  return value;
-}
-
 }  // namespace
 
 std::vector<MetricsRow> parse_metrics_lines(std::string_view text, std::size_t since,
@@ -95,8 +80,8 @@ std::vector<MetricsRow> parse_metrics_lines(std::string_view text, std::size_t s
                       std::to_string(fields.size()));
     }
     MetricsRow row;
-    const std::optional<std::size_t> step = parse_unsigned(fields[0]),
-                                     epoch = parse_unsigned(fields[1]);
+    const std::optional<std::size_t> step = parse_integer<std::size_t>(fields[0]),
+                                     epoch = parse_integer<std::size_t>(fields[1]);
     const std::optional<double> loss = parse_number(fields[2]), rate = parse_number(fields[3]),
                                 speed = parse_number(fields[5]), wall = parse_number(fields[6]);
     const std::optional<double> accuracy =
@@ -142,8 +127,8 @@ PredictionsTable parse_predictions(std::string_view text, const std::string& nam
       throw DataError(where(name, line_number) + "expected " + std::to_string(table.classes + 4) +
                       " fields, got " + std::to_string(fields.size()));
     }
-    const std::optional<std::int32_t> label = parse_int(fields[1]),
-                                      predicted = parse_int(fields[2]);
+    const std::optional<std::int32_t> label = parse_integer<std::int32_t>(fields[1]),
+                                      predicted = parse_integer<std::int32_t>(fields[2]);
     const std::optional<double> confidence = parse_number(fields[3]);
     if (!label || !predicted || !confidence || *label < 0 || *predicted < 0 || *label > 100000 ||
         *predicted > 100000) {
