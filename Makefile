@@ -41,7 +41,7 @@ train: build data
 	scripts/train-design.sh $(BUILD_DIR)/cnn $(DATA_DIR)
 
 # The most accurate MNIST recipe of docs/accuracy.md, chosen on the validation split, then trained
-# on all 60,000 training images (--val 0); two threads, as measured there (about 9 minutes on the
+# on all 60,000 training images (--val 0); two threads, as measured there (8 to 8.5 minutes on the
 # 2-core AVX-512 development machine). Round one's recipe, the best preset for 20 epochs without
 # label smoothing, reaches 0.9962 in under 3 minutes there.
 SEED ?= 1
