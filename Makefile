@@ -3,7 +3,8 @@
 #   make test    the same set-up, then every test
 #   make train-best  the same set-up, then the most accurate MNIST recipe (docs/accuracy.md)
 #   make train-fashion  the same set-up with Fashion-MNIST, then the vgg preset with its recipe
-#   make train-99  the same set-up, then the recipe that reaches 99 % in about 3 s (SEED=1)
+#   make train-99  the same set-up, then the recipe that reaches 99 % in about 3 s
+#                (train-best and train-99 take SEED=N, 1 by default)
 #   make sanitize every test (the MNIST training runs included) built with AddressSanitizer and
 #                UndefinedBehaviorSanitizer, without the optional parts (MPI: Open MPI's own
 #                allocations would read as leaks; the Python module: an uninstrumented Python
