@@ -27,7 +27,15 @@ struct EvalArgs {
   std::size_t threads = 0;
   std::string predictions_out;
   bool json = false;
+  std::size_t tta_shift = 0;
+  std::size_t tta_views = 5;
 };
+
+// --tta-shift and --tta-views as the library's test-time augmentation (none for --tta-shift 0).
+TestTimeAugmentation test_time_augmentation(const EvalArgs& args) {
+  return args.tta_shift == 0 ? TestTimeAugmentation{}
+                             : TestTimeAugmentation::shifted(args.tta_shift, args.tta_views);
+}
 
 // Lines for the reader; with --json they go to standard error, so that standard output holds
 // only the JSON document.
@@ -97,6 +105,9 @@ nlohmann::json evaluation_json(const EvalArgs& args, const Model& model, const D
                            {"seconds", seconds},
                            {"batch", args.batch},
                            {"threads", num_threads()},
+                           {"tta", args.tta_shift == 0 ? nlohmann::json(nullptr)
+                                                       : nlohmann::json{{"shift", args.tta_shift},
+                                                                        {"views", args.tta_views}}},
                            {"classes", classes},
                            // confusion[true class][predicted class]
                            {"confusion", confusion}};
@@ -111,7 +122,8 @@ int run_eval(const EvalArgs& args) {
   const Dataset test = evaluation_set(args, model);
   const std::vector<std::string> names = model.class_names();
   const auto start = std::chrono::steady_clock::now();
-  const Evaluation evaluation = model.evaluate(test, args.batch);
+  const TestTimeAugmentation tta = test_time_augmentation(args);
+  const Evaluation evaluation = model.evaluate(test, args.batch, tta);
   const double accuracy = evaluation.accuracy();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -124,6 +136,7 @@ int run_eval(const EvalArgs& args) {
   }
   std::printf("model %s (preset %s, %zu parameters)\n", args.model.c_str(),
               model.info().preset.c_str(), model.parameter_count());
+  if (tta.enabled()) std::printf("test-time augmentation: %s\n", tta.describe().c_str());
   std::printf("test accuracy %.4f (%zu images)\n", accuracy, test.size());
   std::printf("inference time %.3f s (%.0f images/s, batch %zu, %zu thread%s)\n", seconds,
               static_cast<double>(test.size()) / seconds, args.batch, num_threads(),
@@ -155,6 +168,19 @@ Command add_eval_command(CLI::App& app) {
                   "Write every test image's label, predicted class, confidence and logits to this "
                   "CSV file (the format of the run folder's test_predictions.csv)")
       ->type_name("FILE");
+  CLI::Option* tta_shift =
+      cmd->add_option("--tta-shift", args->tta_shift,
+                      "Test-time augmentation (opt-in): also show the model each image moved this "
+                      "many pixels (up, down, left, right; --tta-views 9 adds the diagonals) and "
+                      "predict by the mean of the views' softmax; 0 = none")
+          ->check(integer_at_least(0, 1000))
+          ->capture_default_str();
+  cmd->add_option("--tta-views", args->tta_views,
+                  "Views of each image with --tta-shift: 5 (as it is, up, down, left, right) or 9 "
+                  "(and the four diagonals)")
+      ->check(CLI::IsMember({5, 9}))
+      ->needs(tta_shift)
+      ->capture_default_str();
   cmd->add_flag("--json", args->json,
                 "Print the results as one JSON document (accuracy, per-class accuracy, confusion "
                 "matrix); the data report goes to standard error");

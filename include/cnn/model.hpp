@@ -144,8 +144,10 @@ class Model {
 
   // Accuracy, confusion matrix and every prediction on `data` (whose images must have
   // input_shape(); its own normalisation is replaced by the model's, its labels must use the
-  // model's classes). ShapeError when the shape or class count does not fit.
-  Evaluation evaluate(const Dataset& data, std::size_t batch_size = 100) const;
+  // model's classes). ShapeError when the shape or class count does not fit. tta: test-time
+  // augmentation (none unless given).
+  Evaluation evaluate(const Dataset& data, std::size_t batch_size = 100,
+                      const TestTimeAugmentation& tta = {}) const;
 
   // The output of every layer for the normalised batch x: element i is layer i's output
   // ([N, C', H', W'] or [N, F]); the last is the logits. Names of the layers: layer_names().

@@ -220,11 +220,12 @@ Predictions Model::predict_file(const std::filesystem::path& path) const {
   return predict_pixels(prepared.pixels, 1);
 }
 
-Evaluation Model::evaluate(const Dataset& data, std::size_t batch_size) const {
+Evaluation Model::evaluate(const Dataset& data, std::size_t batch_size,
+                           const TestTimeAugmentation& tta) const {
   check_images(data, info_.input, "Model::evaluate");
   const Dataset normalised = data.with_normalization(info_.normalization);
   std::lock_guard lock(*mutex_);
-  return evaluate_in_detail(*network_, normalised, batch_size);
+  return evaluate_in_detail(*network_, normalised, batch_size, nullptr, tta);
 }
 
 std::vector<Tensor> Model::activations(const Tensor& x) const {

@@ -1,11 +1,13 @@
 #include "cnn/train/evaluation.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
 #include "cnn/nn/softmax_cross_entropy.hpp"
 #include "cnn/train/sharding.hpp"
+#include "kernels/kernels.hpp"
 
 namespace cnn {
 
@@ -151,8 +153,83 @@ void add_predictions(Evaluation& result, const Dataset& data, std::size_t first,
 
 }  // namespace
 
+TestTimeAugmentation TestTimeAugmentation::shifted(std::size_t pixels, std::size_t views) {
+  if (pixels == 0 || pixels > 1000) {
+    throw std::invalid_argument("test-time augmentation: a shift of " + std::to_string(pixels) +
+                                " pixels; expected 1 to 1000");
+  }
+  if (views != 5 && views != 9) {
+    throw std::invalid_argument("test-time augmentation: " + std::to_string(views) +
+                                " views; expected 5 (up, down, left, right) or 9 (and diagonals)");
+  }
+  const int p = static_cast<int>(pixels);
+  TestTimeAugmentation tta;
+  tta.shifts = {{-p, 0}, {p, 0}, {0, -p}, {0, p}};
+  if (views == 9) tta.shifts.insert(tta.shifts.end(), {{-p, -p}, {-p, p}, {p, -p}, {p, p}});
+  return tta;
+}
+
+std::string TestTimeAugmentation::describe() const {
+  if (!enabled()) return "none";
+  const int pixels = std::max(std::abs(shifts[0][0]), std::abs(shifts[0][1]));
+  const bool standard =
+      pixels > 0 && (views() == 5 || views() == 9) &&
+      shifts == TestTimeAugmentation::shifted(static_cast<std::size_t>(pixels), views()).shifts;
+  std::string text = "each image and its " + std::to_string(shifts.size()) +
+                     (shifts.size() == 1 ? " copy moved " : " copies moved ");
+  if (standard) {
+    text += std::to_string(pixels) + (pixels == 1 ? " pixel" : " pixels") + " up, down, left" +
+            (views() == 9 ? ", right and diagonally" : " and right");
+  } else {
+    for (std::size_t i = 0; i < shifts.size(); ++i) {
+      text += (i == 0 ? "(" : ", (") + std::to_string(shifts[i][0]) + ", " +
+              std::to_string(shifts[i][1]) + ")";
+    }
+    text += " pixels (rows, columns)";
+  }
+  return text + "; mean of the softmax";
+}
+
+namespace {
+
+// logits [count, classes] of the batch x through the model, averaged over tta's views as the log
+// of the mean softmax probabilities. view_x, affine, probs and sum are scratch.
+void averaged_logits(Sequential& model, const Tensor& x, const TestTimeAugmentation& tta,
+                     std::size_t classes, Tensor& view_x, std::vector<float>& affine, Tensor& probs,
+                     std::vector<double>& sum, std::vector<float>& logits) {
+  const std::size_t count = x.dim(0);
+  sum.assign(count * classes, 0.0);
+  view_x.resize(x.shape());
+  affine.resize(6 * count);
+  for (std::size_t view = 0; view < tta.views(); ++view) {
+    const Tensor* input = &x;
+    if (view > 0) {
+      // output(row i, column j) = input(i − rows, j − columns): the image moved down and right.
+      const auto [rows, columns] = tta.shifts[view - 1];
+      for (std::size_t n = 0; n < count; ++n) {
+        float* t = affine.data() + 6 * n;
+        t[0] = 1.0f, t[1] = 0.0f, t[2] = static_cast<float>(-columns);
+        t[3] = 0.0f, t[4] = 1.0f, t[5] = static_cast<float>(-rows);
+      }
+      kernels::affine_warp(x.data(), view_x.data(), affine.data(), nullptr, count, x.dim(1),
+                           x.dim(2), x.dim(3));
+      input = &view_x;
+    }
+    softmax(model.forward(*input, /*training=*/false), probs);
+    for (std::size_t k = 0; k < count * classes; ++k) sum[k] += probs.data()[k];
+  }
+  // Probabilities under 1e-30 count as 1e-30, so that no logit is −∞ (files and plots take
+  // them); softmax of these logits gives the mean back to within that.
+  const double views = static_cast<double>(tta.views());
+  for (std::size_t k = 0; k < count * classes; ++k) {
+    logits.push_back(static_cast<float>(std::log(std::max(sum[k] / views, 1e-30))));
+  }
+}
+
+}  // namespace
+
 Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size,
-                              ProcessGroup* processes) {
+                              ProcessGroup* processes, const TestTimeAugmentation& tta) {
   if (batch_size == 0) throw std::invalid_argument("batch size must be positive");
   check_model_fits(model, data);
   const Share share = evaluation_share(data.size(), batch_size, processes);
@@ -161,11 +238,17 @@ Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_
   result.confusion.assign(result.classes * result.classes, 0);
   std::vector<float> logits;
   logits.reserve(share.count * result.classes);
-  Tensor x;
+  Tensor x, view_x, probs;
+  std::vector<float> affine;
+  std::vector<double> sum;
   std::vector<std::int32_t> labels;
   for (std::size_t begin = share.begin; begin < share.begin + share.count; begin += batch_size) {
     const std::size_t count = std::min(batch_size, share.begin + share.count - begin);
     data.gather_range(begin, count, x, labels);
+    if (tta.enabled()) {
+      averaged_logits(model, x, tta, result.classes, view_x, affine, probs, sum, logits);
+      continue;
+    }
     const Tensor& out = model.forward(x, /*training=*/false);
     logits.insert(logits.end(), out.data(), out.data() + out.size());
   }

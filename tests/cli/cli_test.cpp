@@ -161,6 +161,11 @@ TEST_F(CliTest, BadFlagValuesAreUsageErrors) {
   expect_usage_error({"train", "--data", d, "--val", "-1"}, {"--val"});
   expect_usage_error({"eval", "--model", "m", "--data", d, "--batch", "0"}, {"--batch"});
   expect_usage_error({"eval", "--model", "m", "--data", d, "--threads", "many"}, {"--threads"});
+  expect_usage_error({"eval", "--model", "m", "--data", d, "--tta-shift", "-1"}, {"--tta-shift"});
+  expect_usage_error({"eval", "--model", "m", "--data", d, "--tta-shift", "1", "--tta-views", "7"},
+                     {"--tta-views"});
+  expect_usage_error({"eval", "--model", "m", "--data", d, "--tta-views", "9"},
+                     {"--tta-views", "--tta-shift"});
 }
 
 TEST_F(CliTest, BadCommandLinesAreUsageErrors) {
@@ -299,6 +304,22 @@ TEST_F(CliTest, TrainThenEvalGivesTheSameAccuracyAndIsDeterministic) {
       {"eval", "--model", (dir_ / "weak.safetensors").string(), "--data", data(), "--batch", "7"});
   ASSERT_EQ(weak_eval.status, 0) << weak_eval;
   EXPECT_EQ(figure_after(weak_eval.out, "test accuracy"), weak_accuracy) << weak_eval;
+  EXPECT_FALSE(Contains(weak_eval.out, "test-time augmentation")) << weak_eval;
+  // Test-time augmentation is opt-in, says what it did, and gives a figure of its own.
+  const Result tta = run({"eval", "--model", (dir_ / "weak.safetensors").string(), "--data", data(),
+                          "--tta-shift", "2", "--tta-views", "9", "--json"});
+  ASSERT_EQ(tta.status, 0) << tta;
+  const nlohmann::json tta_json = nlohmann::json::parse(tta.out);
+  EXPECT_EQ(tta_json["tta"]["shift"], 2) << tta;
+  EXPECT_EQ(tta_json["tta"]["views"], 9) << tta;
+  EXPECT_GT(tta_json["accuracy"].get<double>(), 0.0) << tta;
+  const Result tta_text = run({"eval", "--model", (dir_ / "weak.safetensors").string(), "--data",
+                               data(), "--tta-shift", "1"});
+  ASSERT_EQ(tta_text.status, 0) << tta_text;
+  EXPECT_TRUE(Contains(tta_text.out,
+                       "test-time augmentation: each image and its 4 copies moved 1 pixel up, "
+                       "down, left and right; mean of the softmax\ntest accuracy"))
+      << tta_text;
 
   // The same seed and thread count give the same file, byte for byte.
   const Result again = train("1", "again.safetensors");

@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
+
+#include "cnn/core/rng.hpp"
 
 #include "cnn/nn/layers/flatten.hpp"
 #include "cnn/nn/layers/linear.hpp"
@@ -141,6 +144,95 @@ TEST(EvaluationTest, AgreesWithEvaluateAndSoftmax) {
     EXPECT_NEAR(e.confidence[i], big / (big + 3 * small), 1e-5);
   }
   EXPECT_THROW(cnn::evaluate_in_detail(model, data, 0), std::invalid_argument);
+}
+
+TEST(EvaluationTest, TestTimeAugmentationViews) {
+  using Shifts = std::vector<std::array<int, 2>>;
+  EXPECT_FALSE(cnn::TestTimeAugmentation{}.enabled());
+  const cnn::TestTimeAugmentation five = cnn::TestTimeAugmentation::shifted(1, 5);
+  EXPECT_EQ(five.shifts, (Shifts{{-1, 0}, {1, 0}, {0, -1}, {0, 1}}));
+  EXPECT_EQ(five.views(), 5u);
+  EXPECT_EQ(five.describe(),
+            "each image and its 4 copies moved 1 pixel up, down, left and right; mean of the "
+            "softmax");
+  const cnn::TestTimeAugmentation nine = cnn::TestTimeAugmentation::shifted(2, 9);
+  EXPECT_EQ(nine.shifts,
+            (Shifts{{-2, 0}, {2, 0}, {0, -2}, {0, 2}, {-2, -2}, {-2, 2}, {2, -2}, {2, 2}}));
+  EXPECT_EQ(nine.describe(),
+            "each image and its 8 copies moved 2 pixels up, down, left, right and diagonally; "
+            "mean of the softmax");
+  const cnn::TestTimeAugmentation custom{Shifts{{0, 3}, {-1, 2}}};
+  EXPECT_EQ(custom.describe(),
+            "each image and its 2 copies moved (0, 3), (-1, 2) pixels (rows, columns); mean of "
+            "the softmax");
+  EXPECT_EQ((cnn::TestTimeAugmentation{Shifts{{1, 1}}}.describe()),
+            "each image and its 1 copy moved (1, 1) pixels (rows, columns); mean of the softmax");
+  EXPECT_THROW(cnn::TestTimeAugmentation::shifted(0, 5), std::invalid_argument);
+  EXPECT_THROW(cnn::TestTimeAugmentation::shifted(1, 4), std::invalid_argument);
+}
+
+// With test-time augmentation each image's probabilities are the mean of the softmax of the
+// model's outputs for the image and its moved copies (zero where they moved in from outside),
+// computed here by hand for a linear model on 3x4 images.
+TEST(EvaluationTest, TestTimeAugmentationAveragesTheSoftmaxOfMovedImages) {
+  constexpr std::size_t kRows = 3, kCols = 4, kPlane = kRows * kCols, kClasses = 3, kImages = 11;
+  cnn::Rng rng(7);
+  std::vector<std::uint8_t> pixels(kImages * kPlane), labels(kImages);
+  for (std::uint8_t& p : pixels) p = static_cast<std::uint8_t>(rng.next_u64() % 256);
+  for (std::size_t i = 0; i < kImages; ++i) labels[i] = static_cast<std::uint8_t>(i % kClasses);
+  const cnn::Dataset data(pixels, labels, kRows, kCols, kClasses);
+  cnn::Sequential model;
+  model.emplace<cnn::Flatten>();
+  model.emplace<cnn::Linear>(kPlane, kClasses);
+  std::vector<cnn::Parameter> params = model.parameters();
+  for (std::size_t i = 0; i < params[0].value->size(); ++i) {
+    params[0].value->data()[i] = static_cast<float>(rng.next_u64() % 1000) / 250.0f - 2.0f;
+  }
+  for (std::size_t i = 0; i < kClasses; ++i)
+    params[1].value->data()[i] = 0.1f * static_cast<float>(i);
+  const cnn::TestTimeAugmentation tta = cnn::TestTimeAugmentation::shifted(1, 9);
+
+  const cnn::Evaluation plain = cnn::evaluate_in_detail(model, data, 4);
+  const cnn::Evaluation e = cnn::evaluate_in_detail(model, data, 4, nullptr, tta);
+  ASSERT_EQ(e.images(), kImages);
+  ASSERT_EQ(e.logits.size(), kImages * kClasses);
+  const float* w = params[0].value->data();
+  std::size_t differ = 0;
+  for (std::size_t n = 0; n < kImages; ++n) {
+    std::vector<double> mean(kClasses, 0.0);
+    for (std::size_t view = 0; view < tta.views(); ++view) {
+      const auto [dr, dc] = view == 0 ? std::array<int, 2>{0, 0} : tta.shifts[view - 1];
+      std::vector<double> out(kClasses);
+      for (std::size_t k = 0; k < kClasses; ++k) {
+        out[k] = 0.1 * static_cast<double>(k);
+        for (std::size_t r = 0; r < kRows; ++r) {
+          for (std::size_t c = 0; c < kCols; ++c) {
+            const long sr = static_cast<long>(r) - dr, sc = static_cast<long>(c) - dc;
+            if (sr < 0 || sr >= static_cast<long>(kRows) || sc < 0 ||
+                sc >= static_cast<long>(kCols))
+              continue;
+            const double x = pixels[n * kPlane + static_cast<std::size_t>(sr) * kCols +
+                                    static_cast<std::size_t>(sc)] /
+                             255.0;
+            out[k] += w[k * kPlane + r * kCols + c] * x;
+          }
+        }
+      }
+      const double top = *std::max_element(out.begin(), out.end());
+      double total = 0.0;
+      for (double& o : out) total += (o = std::exp(o - top));
+      for (std::size_t k = 0; k < kClasses; ++k) mean[k] += out[k] / total / 9.0;
+    }
+    const auto best = std::max_element(mean.begin(), mean.end()) - mean.begin();
+    EXPECT_EQ(e.predicted[n], best) << "image " << n;
+    EXPECT_NEAR(e.confidence[n], mean[static_cast<std::size_t>(best)], 1e-5) << "image " << n;
+    for (std::size_t k = 0; k < kClasses; ++k) {
+      EXPECT_NEAR(e.logits[n * kClasses + k], std::log(mean[k]), 1e-4) << n << ", " << k;
+    }
+    differ += std::abs(e.confidence[n] - plain.confidence[n]) > 1e-3f ? 1 : 0;
+  }
+  // The moved views matter: the confidences differ from the plain evaluation's.
+  EXPECT_GT(differ, kImages / 2);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // per-class accuracy, for `cnn eval`, the end of `cnn train` and the pictures of a run.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,7 +21,9 @@ struct Evaluation {
   // Per image, in dataset order: the arg-max class and its softmax probability.
   std::vector<std::int32_t> predicted;
   std::vector<float> confidence;
-  // images() x classes raw outputs of the model (empty when built by evaluation_from).
+  // images() x classes raw outputs of the model (empty when built by evaluation_from); with
+  // test-time augmentation the log of the views' mean softmax probabilities (at least 1e-30),
+  // which softmax gives back.
   std::vector<float> logits;
 
   std::size_t images() const { return predicted.size(); }
@@ -54,13 +57,33 @@ std::size_t display_width(const std::string& text);
 // image of data to data.classes() values; training and evaluation check this before they start.
 void check_model_fits(Sequential& model, const Dataset& data);
 
+// Test-time augmentation (opt-in): the model sees each image as it is and moved by each of
+// `shifts` whole pixels, resampled as training's augmentation moves images (kernels::affine_warp,
+// zero outside the image, on the normalised values; a whole-pixel move copies values exactly),
+// and the prediction is the arg-max of the mean of the views' softmax probabilities.
+struct TestTimeAugmentation {
+  // (rows, columns) of each moved view, positive down and right; the unmoved view is always in.
+  std::vector<std::array<int, 2>> shifts;
+
+  bool enabled() const { return !shifts.empty(); }
+  // Views in all: the unmoved one and one per shift.
+  std::size_t views() const { return 1 + shifts.size(); }
+  // The image moved `pixels` up, down, left and right (views 5), and also diagonally (views 9).
+  // std::invalid_argument for pixels 0 or views other than 5 and 9.
+  static TestTimeAugmentation shifted(std::size_t pixels, std::size_t views);
+  // "each image and its 4 copies moved 1 pixel up, down, left and right; mean of the softmax"
+  std::string describe() const;
+};
+
 // Runs the whole dataset through the model (batches of batch_size, inference mode).
 // Throws std::invalid_argument for a batch size of 0, ShapeError when the model does not fit.
 // With processes (a data-parallel run; every process must call it), each process computes its
 // share of whole batches (evaluation_share) and rank 0 gathers the logits: rank 0 returns the
 // whole evaluation, exactly one process's, the others an evaluation of no images.
+// With tta enabled, each batch runs through the model once per view (TestTimeAugmentation).
 Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size = 100,
-                              ProcessGroup* processes = nullptr);
+                              ProcessGroup* processes = nullptr,
+                              const TestTimeAugmentation& tta = {});
 
 // Builds an Evaluation from labels and predictions made elsewhere (for example read back from a
 // run folder); throws std::invalid_argument when the sizes differ or a class is out of range.
