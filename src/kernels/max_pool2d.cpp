@@ -283,6 +283,102 @@ bool fits_unpadded(const WindowGeometry& g) {
   return g.padding == Size2{0} && g.in_h * g.out_w() <= kMaxPlaneRowMaxima;
 }
 
+// Row maxima of windows 3 wide at stride 2 (the seed network's 3x3/2 pool), in vector lanes:
+// maxima[j] = the first maximum of row[2j], row[2j+1], row[2j+2] for the L outputs j .. j+L-1,
+// args[j] its index a·W+b in the plane (first: the row's a·W). The strided reads become two
+// loads of 2L floats split into even and odd lanes (as the 2x2 pool does), where the general
+// loop's strided reads compiled to gathers. Reads row[2j .. 2j+2L+1]: the caller makes sure the
+// row holds them (W ≥ 2·OW + 2). Compares in scan order with '>', so ties and NaN go as in the
+// general loop.
+template <std::size_t L>
+inline void row_max_3s2_chunk(const float* row, float* maxima, std::int32_t* args, std::size_t j,
+                              std::int32_t first) {
+  using V = Lanes<L>;
+  using Floats = typename V::Floats;
+  using Ints = typename V::Ints;
+  constexpr auto lanes = std::make_index_sequence<L>{};
+  const float* at = row + 2 * j;
+  const Floats lo = V::load(at), hi = V::load(at + L);
+  const Floats next_lo = V::load(at + 2), next_hi = V::load(at + 2 + L);
+  const Floats left = V::evens(lo, hi, lanes), middle = V::odds(lo, hi, lanes);
+  const Floats right = V::evens(next_lo, next_hi, lanes);
+  const Ints zero{}, one = zero + 1, two = zero + 2;
+  Floats best = left;
+  Ints offset = zero;
+  const Ints middle_wins = middle > best;
+  best = middle_wins ? middle : best;
+  offset = middle_wins ? one : offset;
+  const Ints right_wins = right > best;
+  best = right_wins ? right : best;
+  offset = right_wins ? two : offset;
+  V::store(maxima + j, best);
+  const auto corner = first + static_cast<std::int32_t>(2 * j);
+  V::store(args + j, corner + V::even_offsets(lanes) + offset);
+}
+
+// Whether row_max_3s2 can do g's rows: windows 3 wide at stride 2, at least 4 of them in a row,
+// and the row long enough for the chunks' last reads.
+bool fits_row_max_3s2(const WindowGeometry& g) {
+  const std::size_t ow = g.out_w();
+  return g.kernel.w == 3 && g.stride.w == 2 && ow >= 4 && g.in_w >= 2 * ow + 2;
+}
+
+// One row's maxima (fits_row_max_3s2) in chunks of the widest lanes that fit in the row.
+inline void row_max_3s2(const float* row, float* maxima, std::int32_t* args, std::size_t ow,
+                        std::int32_t first) {
+  if constexpr (tiles::kLanes >= 16) {
+    if (ow >= 16) {
+      return cover_row<16>(
+          ow, [&](std::size_t j) { row_max_3s2_chunk<16>(row, maxima, args, j, first); });
+    }
+  }
+  if constexpr (tiles::kLanes >= 8) {
+    if (ow >= 8) {
+      return cover_row<8>(
+          ow, [&](std::size_t j) { row_max_3s2_chunk<8>(row, maxima, args, j, first); });
+    }
+  }
+  cover_row<4>(ow, [&](std::size_t j) { row_max_3s2_chunk<4>(row, maxima, args, j, first); });
+}
+
+// Outputs j .. j+L-1 of one output row from the kh rows of row maxima below it (`rows` floats
+// apart): the first maximum down the rows, and its index.
+template <std::size_t L>
+inline void column_max_chunk(const float* top, const std::int32_t* top_arg, std::size_t rows,
+                             std::size_t kh, float* best, std::int32_t* index, std::size_t j) {
+  using V = Lanes<L>;
+  typename V::Floats b = V::load(top + j);
+  typename V::Ints k = V::load(top_arg + j);
+  for (std::size_t m = 1; m < kh; ++m) {
+    const typename V::Floats v = V::load(top + m * rows + j);
+    const typename V::Ints wins = v > b;
+    b = wins ? v : b;
+    k = wins ? V::load(top_arg + m * rows + j) : k;
+  }
+  V::store(best + j, b);
+  V::store(index + j, k);
+}
+
+// One output row (ow >= 4 outputs) in chunks of the widest lanes that fit in it; the general
+// loop's `omp simd` over a row of 11 or 12 outputs left most of it to the scalar remainder.
+inline void column_max(const float* top, const std::int32_t* top_arg, std::size_t ow,
+                       std::size_t kh, float* best, std::int32_t* index) {
+  if constexpr (tiles::kLanes >= 16) {
+    if (ow >= 16) {
+      return cover_row<16>(
+          ow, [&](std::size_t j) { column_max_chunk<16>(top, top_arg, ow, kh, best, index, j); });
+    }
+  }
+  if constexpr (tiles::kLanes >= 8) {
+    if (ow >= 8) {
+      return cover_row<8>(
+          ow, [&](std::size_t j) { column_max_chunk<8>(top, top_arg, ow, kh, best, index, j); });
+    }
+  }
+  cover_row<4>(ow,
+               [&](std::size_t j) { column_max_chunk<4>(top, top_arg, ow, kh, best, index, j); });
+}
+
 // KW and KH: the window's size when known at compile time (3x3, the seed network's, and 2x2), so
 // that the loops over it unroll inside the lanes' loop; 0: taken from g.
 template <std::size_t KH, std::size_t KW>
@@ -291,6 +387,7 @@ void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size
   const std::size_t H = g.in_h, W = g.in_w, oh = g.out_h(), ow = g.out_w();
   const std::size_t kh = KH != 0 ? KH : g.kernel.h, kw = KW != 0 ? KW : g.kernel.w;
   const std::size_t sh = g.stride.h, sw = g.stride.w;
+  const bool three_by_two = KW == 3 && fits_row_max_3s2(g);
   parallel_for(planes, [=](std::size_t, std::size_t begin, std::size_t end) {
     float row_max[kMaxPlaneRowMaxima];  // [H, OW]: each row's maxima over the windows' columns
     std::int32_t row_arg[kMaxPlaneRowMaxima];
@@ -301,6 +398,10 @@ void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size
         const auto first = static_cast<std::int32_t>(a * W);
         float* maxima = row_max + a * ow;
         std::int32_t* args = row_arg + a * ow;
+        if (three_by_two) {
+          row_max_3s2(row, maxima, args, ow, first);
+          continue;
+        }
 #pragma omp simd
         for (std::size_t j = 0; j < ow; ++j) {
           float best = row[j * sw];
@@ -320,6 +421,10 @@ void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size
         std::int32_t* index = argmax + (plane * oh + i) * ow;
         const float* top = row_max + i * sh * ow;
         const std::int32_t* top_arg = row_arg + i * sh * ow;
+        if (ow >= 4) {
+          column_max(top, top_arg, ow, kh, best, index);
+          continue;
+        }
 #pragma omp simd
         for (std::size_t j = 0; j < ow; ++j) {
           float b = top[j];
