@@ -235,14 +235,20 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Windows other than 2x2/2 without padding (the seed network's 3x3/2 among them) take a path that
 // compares whole output rows in vector lanes, window position by window position; the results
-// must be the definition's, bit for bit, ties going to the first maximum in scan order.
+// must be the definition's, bit for bit, ties going to the first maximum in scan order. Windows 3
+// wide at stride 2 read their rows as even and odd lanes in chunks of 4, 8 or 16 outputs (the
+// widths below give each chunk width, a last chunk overlapping the one before, and rows one float
+// too short for the chunks, which take the general loop).
 TEST(MaxPool2D, UnpaddedWindowsMatchTheDefinitionBitwiseWithTies) {
   struct Case {
     std::size_t kh, kw, sh, sw, h, w;
   };
   for (const Case& c : {Case{3, 3, 2, 2, 24, 24}, Case{3, 3, 1, 1, 9, 13}, Case{2, 2, 1, 1, 7, 5},
                         Case{3, 2, 2, 1, 11, 17}, Case{2, 3, 1, 3, 6, 40}, Case{5, 5, 3, 3, 28, 28},
-                        Case{1, 1, 1, 1, 4, 4}, Case{3, 3, 2, 2, 3, 3}}) {
+                        Case{1, 1, 1, 1, 4, 4}, Case{3, 3, 2, 2, 3, 3}, Case{3, 3, 2, 2, 25, 25},
+                        Case{3, 3, 2, 2, 7, 26}, Case{3, 3, 2, 2, 5, 10}, Case{3, 3, 2, 2, 5, 9},
+                        Case{3, 3, 2, 2, 4, 18}, Case{3, 3, 2, 2, 6, 36}, Case{3, 3, 2, 2, 3, 40},
+                        Case{3, 3, 2, 2, 3, 70}, Case{1, 3, 1, 2, 2, 12}}) {
     WindowGeometry g;
     g.channels = 3;
     g.in_h = c.h;
