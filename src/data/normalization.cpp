@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "kernels/kernels.hpp"
+
 namespace cnn {
 
 std::string normalization_name(NormalizationKind kind) {
@@ -99,24 +101,16 @@ void Normalization::apply(const std::uint8_t* pixels, std::size_t channels, std:
                           float* x) const {
   switch (kind_) {
     case NormalizationKind::none:
-#pragma omp simd
-      for (std::size_t i = 0; i < channels * plane; ++i) x[i] = static_cast<float>(pixels[i]);
+      kernels::bytes_to_floats(pixels, x, channels * plane);
       return;
     case NormalizationKind::unit:
       // The exact division, as every model before format version 2 was trained.
-#pragma omp simd
-      for (std::size_t i = 0; i < channels * plane; ++i) {
-        x[i] = static_cast<float>(pixels[i]) / 255.0f;
-      }
+      kernels::bytes_to_unit_floats(pixels, x, channels * plane);
       return;
     case NormalizationKind::standard:
       for (std::size_t c = 0; c < channels; ++c) {
-        const float m = mean_.at(c), s = stddev_.at(c);
-        const std::uint8_t* p = pixels + c * plane;
-        float* out = x + c * plane;
-#pragma omp simd
-        for (std::size_t i = 0; i < plane; ++i)
-          out[i] = (static_cast<float>(p[i]) / 255.0f - m) / s;
+        kernels::bytes_to_standard_floats(pixels + c * plane, x + c * plane, plane, mean_.at(c),
+                                          stddev_.at(c));
       }
       return;
   }

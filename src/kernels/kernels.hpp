@@ -129,6 +129,17 @@ void dropout_mask(const std::uint64_t* words, float* mask, std::size_t count, do
 // y = x (Flatten's forward and backward: the memory order does not change).
 void copy(const float* x, float* y, std::size_t count);
 
+// ---- input conversion (Normalization::apply) --------------------------------------------------
+// count bytes b to floats x, each by its own correctly rounded operations (so every vector width
+// gives the same bits):
+//   bytes_to_floats:          x = b
+//   bytes_to_unit_floats:     x = b / 255 (the division, not a multiplication by 1/255)
+//   bytes_to_standard_floats: x = (b / 255 − mean) / stddev
+void bytes_to_floats(const std::uint8_t* bytes, float* x, std::size_t count);
+void bytes_to_unit_floats(const std::uint8_t* bytes, float* x, std::size_t count);
+void bytes_to_standard_floats(const std::uint8_t* bytes, float* x, std::size_t count, float mean,
+                              float stddev);
+
 // ---- average pooling ------------------------------------------------------------------------
 // y[n,c,i,j] = (1/(kh·kw)) Σ over the window of x[n,c,a,b], padding counted as zeros (PyTorch's
 // count_include_pad=True). x[N,C,H,W], y[N,C,OH,OW].
