@@ -341,44 +341,6 @@ inline void row_max_3s2(const float* row, float* maxima, std::int32_t* args, std
   cover_row<4>(ow, [&](std::size_t j) { row_max_3s2_chunk<4>(row, maxima, args, j, first); });
 }
 
-// Outputs j .. j+L-1 of one output row from the kh rows of row maxima below it (`rows` floats
-// apart): the first maximum down the rows, and its index.
-template <std::size_t L>
-inline void column_max_chunk(const float* top, const std::int32_t* top_arg, std::size_t rows,
-                             std::size_t kh, float* best, std::int32_t* index, std::size_t j) {
-  using V = Lanes<L>;
-  typename V::Floats b = V::load(top + j);
-  typename V::Ints k = V::load(top_arg + j);
-  for (std::size_t m = 1; m < kh; ++m) {
-    const typename V::Floats v = V::load(top + m * rows + j);
-    const typename V::Ints wins = v > b;
-    b = wins ? v : b;
-    k = wins ? V::load(top_arg + m * rows + j) : k;
-  }
-  V::store(best + j, b);
-  V::store(index + j, k);
-}
-
-// One output row (ow >= 4 outputs) in chunks of the widest lanes that fit in it; the general
-// loop's `omp simd` over a row of 11 or 12 outputs left most of it to the scalar remainder.
-inline void column_max(const float* top, const std::int32_t* top_arg, std::size_t ow,
-                       std::size_t kh, float* best, std::int32_t* index) {
-  if constexpr (tiles::kLanes >= 16) {
-    if (ow >= 16) {
-      return cover_row<16>(
-          ow, [&](std::size_t j) { column_max_chunk<16>(top, top_arg, ow, kh, best, index, j); });
-    }
-  }
-  if constexpr (tiles::kLanes >= 8) {
-    if (ow >= 8) {
-      return cover_row<8>(
-          ow, [&](std::size_t j) { column_max_chunk<8>(top, top_arg, ow, kh, best, index, j); });
-    }
-  }
-  cover_row<4>(ow,
-               [&](std::size_t j) { column_max_chunk<4>(top, top_arg, ow, kh, best, index, j); });
-}
-
 // KW and KH: the window's size when known at compile time (3x3, the seed network's, and 2x2), so
 // that the loops over it unroll inside the lanes' loop; 0: taken from g.
 template <std::size_t KH, std::size_t KW>
@@ -421,10 +383,6 @@ void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size
         std::int32_t* index = argmax + (plane * oh + i) * ow;
         const float* top = row_max + i * sh * ow;
         const std::int32_t* top_arg = row_arg + i * sh * ow;
-        if (ow >= 4) {
-          column_max(top, top_arg, ow, kh, best, index);
-          continue;
-        }
 #pragma omp simd
         for (std::size_t j = 0; j < ow; ++j) {
           float b = top[j];
