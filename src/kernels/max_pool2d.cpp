@@ -68,6 +68,13 @@ struct Lanes {
     return __builtin_shufflevector(e, o,
                                    static_cast<int>(I % 2 == 0 ? (L + I) / 2 : L + (L + I) / 2)...);
   }
+  // Lane by lane, best and offset become candidate and its offset where candidate > best: the
+  // first maximum wins, and a NaN candidate never does.
+  static void keep_greater(Floats& best, Ints& offset, Floats candidate, Ints candidate_offset) {
+    const Ints wins = candidate > best;
+    best = wins ? candidate : best;
+    offset = wins ? candidate_offset : offset;
+  }
   // 0, 2, 4, ...: the offsets of the lanes' windows from the chunk's first window.
   template <std::size_t... I>
   static Ints even_offsets(std::index_sequence<I...>) {
@@ -92,15 +99,9 @@ inline void max_pool_2x2_chunk(const float* top, const float* bottom, float* out
   const Ints zero{}, one = zero + 1, below = zero + width, below_right = below + 1;
   Floats best = a;
   Ints offset = zero;
-  const Ints b_wins = b > best;
-  best = b_wins ? b : best;
-  offset = b_wins ? one : offset;
-  const Ints c_wins = c > best;
-  best = c_wins ? c : best;
-  offset = c_wins ? below : offset;
-  const Ints d_wins = d > best;
-  best = d_wins ? d : best;
-  offset = d_wins ? below_right : offset;
+  V::keep_greater(best, offset, b, one);
+  V::keep_greater(best, offset, c, below);
+  V::keep_greater(best, offset, d, below_right);
   V::store(out + j, best);
   const auto corner = first + static_cast<std::int32_t>(2 * j);
   V::store(arg + j, corner + V::even_offsets(lanes) + offset);
@@ -305,12 +306,8 @@ inline void row_max_3s2_chunk(const float* row, float* maxima, std::int32_t* arg
   const Ints zero{}, one = zero + 1, two = zero + 2;
   Floats best = left;
   Ints offset = zero;
-  const Ints middle_wins = middle > best;
-  best = middle_wins ? middle : best;
-  offset = middle_wins ? one : offset;
-  const Ints right_wins = right > best;
-  best = right_wins ? right : best;
-  offset = right_wins ? two : offset;
+  V::keep_greater(best, offset, middle, one);
+  V::keep_greater(best, offset, right, two);
   V::store(maxima + j, best);
   const auto corner = first + static_cast<std::int32_t>(2 * j);
   V::store(args + j, corner + V::even_offsets(lanes) + offset);
