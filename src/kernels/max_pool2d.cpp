@@ -320,16 +320,19 @@ bool fits_row_max_3s2(const WindowGeometry& g) {
   return g.kernel.w == 3 && g.stride.w == 2 && ow >= 4 && g.in_w >= 2 * ow + 2;
 }
 
-// One row's maxima (fits_row_max_3s2) in chunks of the widest lanes that fit in the row.
+// One row's maxima (fits_row_max_3s2) in chunks of the widest lanes that fit in the row. A
+// template, so that the chunk widths wider than the instruction set's vectors are never
+// instantiated (GCC warns of their ABI).
+template <std::size_t MaxLanes = tiles::kLanes>
 inline void row_max_3s2(const float* row, float* maxima, std::int32_t* args, std::size_t ow,
                         std::int32_t first) {
-  if constexpr (tiles::kLanes >= 16) {
+  if constexpr (MaxLanes >= 16) {
     if (ow >= 16) {
       return cover_row<16>(
           ow, [&](std::size_t j) { row_max_3s2_chunk<16>(row, maxima, args, j, first); });
     }
   }
-  if constexpr (tiles::kLanes >= 8) {
+  if constexpr (MaxLanes >= 8) {
     if (ow >= 8) {
       return cover_row<8>(
           ow, [&](std::size_t j) { row_max_3s2_chunk<8>(row, maxima, args, j, first); });
