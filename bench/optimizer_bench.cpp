@@ -6,6 +6,8 @@
 //   build/bench/optimizer_bench --benchmark_repetitions=10
 //       --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 // (one command line).
+// Beside them, the check that every gradient is finite, which the training loop runs before each
+// step (check_step_is_finite: kernels::all_finite over the block).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -90,6 +92,19 @@ void per_tensor(benchmark::State& state, const char* preset, Rule rule) {
   }
   state.counters["parameters"] = static_cast<double>(model.parameter_count());
 }
+
+// kernels::all_finite over the preset's gradient block, as check_step_is_finite calls it.
+void finite_check(benchmark::State& state, const char* preset) {
+  Sequential model = model_with_gradients(preset);
+  const ParameterBlock& block = model.parameter_block();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(kernels::all_finite(block.gradients(), block.count()));
+  }
+  state.counters["parameters"] = static_cast<double>(model.parameter_count());
+}
+BENCHMARK_CAPTURE(finite_check, seed, "seed");
+BENCHMARK_CAPTURE(finite_check, lenet5, "lenet5");
+BENCHMARK_CAPTURE(finite_check, best, "best");
 
 // Names "one_call/lenet5/design/1" (threads last); clang-format would space the slashes.
 // clang-format off
