@@ -182,6 +182,21 @@ void Dataset::gather(std::span<const std::uint32_t> indices, Tensor& x,
   }
 }
 
+void Dataset::prefetch(std::span<const std::uint32_t> indices) const {
+  constexpr std::size_t kCacheLine = 64;
+  const std::size_t image_size = image_bytes();
+  if (image_size == 0) return;
+  for (const std::uint32_t index : indices) {
+    if (index >= count_) continue;
+    const std::uint8_t* image = storage_->pixels.data() + (begin_ + index) * image_size;
+    // Every line the image touches, its last byte's included.
+    for (std::size_t offset = 0; offset < image_size; offset += kCacheLine) {
+      __builtin_prefetch(image + offset);
+    }
+    __builtin_prefetch(image + image_size - 1);
+  }
+}
+
 void Dataset::gather_range(std::size_t begin, std::size_t count, Tensor& x,
                            std::vector<std::int32_t>& labels) const {
   if (begin > count_ || count > count_ - begin) {

@@ -42,6 +42,13 @@ class BatchSampler {
     return batch;
   }
 
+  // The batch next() will hand out, when it is in this epoch's order (empty at an epoch's end,
+  // whose next order is not drawn yet).
+  std::span<const std::uint32_t> peek() const {
+    const std::size_t count = std::min(batch_size_, order_.size() - position_);
+    return {order_.data() + position_, count};
+  }
+
   std::size_t epoch() const { return epoch_; }
 
   // The generator field is kept for the checkpoint format: orders no longer come from a stream.
@@ -245,6 +252,11 @@ TrainResult train(Sequential& model, const Dataset& data, const TrainOptions& op
     const Share share = share_of(batch.size(), group.rank(), group.size());
     const std::span<const std::uint32_t> mine = batch.subspan(share.begin, share.count);
     data.gather(mine, x, labels);
+    {
+      const std::span<const std::uint32_t> upcoming = sampler.peek();
+      const Share next = share_of(upcoming.size(), group.rank(), group.size());
+      data.prefetch(upcoming.subspan(next.begin, next.count));
+    }
     image_keys.clear();
     for (const std::uint32_t index : mine) {
       image_keys.push_back(image_key(options.shuffle_seed, sampler.epoch(), index));

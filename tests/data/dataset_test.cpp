@@ -137,6 +137,20 @@ TEST_F(DatasetTest, GatherRejectsIndicesOutOfRange) {
                std::out_of_range);
 }
 
+TEST_F(DatasetTest, PrefetchSkipsIndicesOutOfRangeAndChangesNothing) {
+  // A slice, so that an index past its end still lies inside the storage it shares.
+  const cnn::Dataset data = three_images().slice(1, 2);
+  cnn::Tensor before, after;
+  std::vector<std::int32_t> labels_before, labels_after;
+  data.gather(std::vector<std::uint32_t>{1, 0}, before, labels_before);
+  EXPECT_NO_THROW(data.prefetch(std::vector<std::uint32_t>{1, 2, 0, 4'000'000'000u}));
+  EXPECT_NO_THROW(data.prefetch({}));
+  data.gather(std::vector<std::uint32_t>{1, 0}, after, labels_after);
+  EXPECT_EQ(labels_after, labels_before);
+  ASSERT_EQ(after.shape(), before.shape());
+  for (std::size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i], before[i]) << i;
+}
+
 TEST_F(DatasetTest, GatherRange) {
   const cnn::Dataset data = three_images();
   cnn::Tensor x;

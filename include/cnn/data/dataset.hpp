@@ -78,6 +78,11 @@ class Dataset {
   // Same for the contiguous range [begin, begin + count).
   void gather_range(std::size_t begin, std::size_t count, Tensor& x,
                     std::vector<std::int32_t>& labels) const;
+  // Asks the processor to start loading images[indices]' pixels into its caches, and returns at
+  // once; nothing else changes. The training loop names the next batch before it computes this
+  // one, so that the next gather, whose images lie at random in a store larger than the caches,
+  // does not wait for memory. Indices out of range are skipped.
+  void prefetch(std::span<const std::uint32_t> indices) const;
 
  private:
   struct Storage {
