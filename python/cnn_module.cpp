@@ -329,6 +329,23 @@ PredictionResult result_of(const cnn::Predictions& predictions,
   return result;
 }
 
+// Test-time augmentation from evaluate's keywords, as `cnn eval --tta-shift --tta-views` reads
+// them: none for shift 0, when views must not be given either; a ValueError naming the keyword
+// for a bad value.
+cnn::TestTimeAugmentation test_time_augmentation(std::size_t shift,
+                                                 std::optional<std::size_t> views) {
+  if (shift == 0) {
+    if (views) throw py::value_error("tta_views needs tta_shift (1 or more pixels)");
+    return {};
+  }
+  try {
+    return cnn::TestTimeAugmentation::shifted(shift, views.value_or(5));
+  } catch (const std::invalid_argument& e) {
+    const bool bad_views = views && *views != 5 && *views != 9;
+    throw py::value_error(std::string(bad_views ? "tta_views" : "tta_shift") + ": " + e.what());
+  }
+}
+
 struct EvaluationResult {
   double accuracy = 0.0;
   std::size_t correct = 0, images = 0;
@@ -858,24 +875,31 @@ PYBIND11_MODULE(cnn, m) {
       .def(
           "evaluate",
           [](const Model& model, const py::handle& images, const py::handle& labels,
-             std::size_t batch_size) {
+             std::size_t batch_size, std::size_t tta_shift, std::optional<std::size_t> tta_views) {
+            const cnn::TestTimeAugmentation tta = test_time_augmentation(tta_shift, tta_views);
             const cnn::Dataset data = dataset_of(model, images, labels, "evaluate");
             cnn::Evaluation evaluation;
             {
               py::gil_scoped_release release;
-              evaluation = model.evaluate(data, batch_size);
+              evaluation = model.evaluate(data, batch_size, tta);
             }
             return result_of(evaluation, model.class_names());
           },
           py::arg("images"), py::arg("labels"), py::arg("batch_size") = 100,
+          py::arg("tta_shift") = 0, py::arg("tta_views") = py::none(),
           "Accuracy, confusion matrix and every prediction on uint8 images (N, H, W) or (N, C, H, "
           "W) with integer labels (N) of the model's classes, as `cnn eval` computes them. "
-          "Returns a cnn.Evaluation.")
+          "tta_shift P > 0: test-time augmentation, as `cnn eval --tta-shift P --tta-views V`: "
+          "each image is also seen moved P pixels up, down, left and right (tta_views 5, the "
+          "default) and diagonally (9), and the prediction is the arg-max of the views' mean "
+          "softmax (off by default). Returns a cnn.Evaluation; ValueError for a bad tta_shift or "
+          "tta_views.")
       .def(
           "evaluate_folder",
           [](const Model& model, const std::filesystem::path& data_path, std::size_t channels,
-             std::optional<std::pair<std::size_t, std::size_t>> image_size,
-             std::size_t batch_size) {
+             std::optional<std::pair<std::size_t, std::size_t>> image_size, std::size_t batch_size,
+             std::size_t tta_shift, std::optional<std::size_t> tta_views) {
+            const cnn::TestTimeAugmentation tta = test_time_augmentation(tta_shift, tta_views);
             cnn::Evaluation evaluation;
             {
               py::gil_scoped_release release;
@@ -890,16 +914,17 @@ PYBIND11_MODULE(cnn, m) {
               require_shape_of(model, *source.test, data_path.string());
               const cnn::Dataset test =
                   cnn::relabel_for(*source.test, model.class_names(), data_path.string());
-              evaluation = model.evaluate(test, batch_size);
+              evaluation = model.evaluate(test, batch_size, tta);
             }
             return result_of(evaluation, model.class_names());
           },
           py::arg("data_path"), py::arg("channels") = 0, py::arg("image_size") = py::none(),
-          py::arg("batch_size") = 100,
+          py::arg("batch_size") = 100, py::arg("tta_shift") = 0, py::arg("tta_views") = py::none(),
           "Evaluates the test set of a data folder or file (IDX files, CIFAR-10 batches, CSV, "
           "image folders; as `cnn eval --data`): image folders and CSV rows take the model's "
           "shape, IDX and CIFAR-10 images are converted when channels (1 or 3) or image_size "
-          "(H, W) say so. Returns a cnn.Evaluation; cnn.DataError naming the file.")
+          "(H, W) say so; tta_shift and tta_views as for evaluate. Returns a cnn.Evaluation; "
+          "cnn.DataError naming the file.")
       .def(
           "train",
           [](Model& model, const py::handle& images, const py::handle& labels, std::size_t epochs,

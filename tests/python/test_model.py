@@ -68,6 +68,35 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(result.names, [str(label) for label in result.labels])
         np.testing.assert_array_equal(result.confidence, result.probabilities.max(axis=1))
 
+    def test_evaluate_with_test_time_augmentation(self):
+        images, labels = self.images[:20], self.labels[:20]
+        plain = self.model.evaluate(images, labels)
+        self.assertEqual(plain.accuracy, self.model.evaluate(images, labels, tta_shift=0).accuracy)
+        for views in (5, 9):
+            # By hand: each image moved one whole pixel (zeros coming in), the softmax of every
+            # view averaged, its arg-max the prediction.
+            shifts = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
+            if views == 9:
+                shifts += [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+            mean = np.zeros((len(images), 10), np.float64)
+            for dy, dx in shifts:
+                moved = np.zeros_like(images)
+                h, w = images.shape[1:]
+                moved[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+                    images[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+                mean += self.model.predict(moved).probabilities
+            mean /= len(shifts)
+            tta = self.model.evaluate(images, labels, tta_shift=1, tta_views=views)
+            np.testing.assert_array_equal(tta.predicted, mean.argmax(axis=1))
+            np.testing.assert_allclose(tta.confidence, mean.max(axis=1), rtol=1e-5)
+            self.assertEqual(tta.correct, int((mean.argmax(axis=1) == labels).sum()))
+        with self.assertRaisesRegex(ValueError, "tta_views.*5.*9"):
+            self.model.evaluate(images, labels, tta_shift=1, tta_views=7)
+        with self.assertRaisesRegex(ValueError, "tta_views needs tta_shift"):
+            self.model.evaluate(images, labels, tta_views=9)
+        with self.assertRaisesRegex(ValueError, "tta_shift.*1 to 1000"):
+            self.model.evaluate(images, labels, tta_shift=5000)
+
     def test_save_and_load_keep_everything(self):
         model = cnn.Model.create("fc(16) relu fc(classes)", (1, 28, 28), 3, seed=2,
                                  class_names=["cat", "dog", "bird"])
