@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -71,6 +72,37 @@ inline void store_first(float* p, Vec v, std::size_t n) {
 
 inline float sum_lanes(Vec v) {
   float total = 0.0f;
+  for (std::size_t l = 0; l < kLanes; ++l) total += v[l];
+  return total;
+}
+
+// One step of transposing the kLanes x kLanes matrix whose rows are v[0 .. kLanes): swaps the
+// off-diagonal B x B blocks of each 2B x 2B block. The steps B = 1, 2, 4, ... kLanes/2 together
+// leave the transpose in v.
+template <std::size_t B, std::size_t... J>
+inline void transpose_step(Vec* v, std::index_sequence<J...>) {
+  constexpr int L = static_cast<int>(kLanes), b = static_cast<int>(B);
+  for (std::size_t i = 0; i < kLanes; ++i) {
+    if ((i & B) != 0) continue;
+    const Vec upper = v[i], lower = v[i + B];
+    v[i] = __builtin_shufflevector(
+        upper, lower, ((J & B) == 0 ? static_cast<int>(J) : L + static_cast<int>(J) - b)...);
+    v[i + B] = __builtin_shufflevector(
+        upper, lower, ((J & B) == 0 ? static_cast<int>(J) + b : L + static_cast<int>(J))...);
+  }
+}
+
+// Lane l of the result is sum_lanes(v[l]) bit for bit, for all kLanes vectors at once: after a
+// transpose, vector l holds lane l of every input, and adding them in lane order does each
+// input's additions in sum_lanes's order (from +0), lane by lane. kLanes·log2(kLanes) shuffles
+// and kLanes adds instead of kLanes² scalar extracts and adds. v is overwritten.
+inline Vec sum_lanes_of(Vec* v) {
+  constexpr auto lanes = std::make_index_sequence<kLanes>{};
+  transpose_step<1>(v, lanes);
+  if constexpr (kLanes >= 4) transpose_step<2>(v, lanes);
+  if constexpr (kLanes >= 8) transpose_step<4>(v, lanes);
+  if constexpr (kLanes >= 16) transpose_step<8>(v, lanes);
+  Vec total{};
   for (std::size_t l = 0; l < kLanes; ++l) total += v[l];
   return total;
 }
@@ -258,11 +290,28 @@ inline void dot_tile(std::size_t segments, std::size_t K, ARow a_row, BRow b_row
       }
     }
   }
-  for (std::size_t r = 0; r < R; ++r) {
-    for (std::size_t s = 0; s < S; ++s) {
-      const float total = sum_lanes(sum[r][s]);
-      float& c = c_row(r)[s];
-      c = accumulate ? c + total : total;
+  if constexpr (2 * R * S < kLanes) {
+    for (std::size_t r = 0; r < R; ++r) {
+      for (std::size_t s = 0; s < S; ++s) {
+        const float total = sum_lanes(sum[r][s]);
+        float& c = c_row(r)[s];
+        c = accumulate ? c + total : total;
+      }
+    }
+  } else {
+    // The R·S horizontal sums kLanes at a time (zeros filling a last group), through a transpose:
+    // with K a few hundred long, the scalar reductions were as many instructions as the products.
+    constexpr std::size_t count = R * S;
+    for (std::size_t first = 0; first < count; first += kLanes) {
+      Vec group[kLanes];
+      for (std::size_t l = 0; l < kLanes; ++l) {
+        group[l] = first + l < count ? sum[(first + l) / S][(first + l) % S] : Vec{};
+      }
+      const Vec totals = sum_lanes_of(group);
+      for (std::size_t l = 0; l < kLanes && first + l < count; ++l) {
+        float& c = c_row((first + l) / S)[(first + l) % S];
+        c = accumulate ? c + totals[l] : totals[l];
+      }
     }
   }
 }
