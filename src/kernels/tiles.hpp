@@ -320,6 +320,15 @@ template <std::size_t R, class ARow, class BRow, class CRow>
 inline void dot_row_block(std::size_t segments, std::size_t N, std::size_t K, ARow a_row,
                           BRow b_row, CRow c_row, bool accumulate) {
   std::size_t j = 0;
+  // With AVX-512's 32 registers, tiles of 3 rows or fewer take 8 columns (24 sums), so that each
+  // loaded row of A serves 8 of them: the one-channel first layers' weight gradients (3 or 6
+  // filters) are such tiles. A tile's shape changes no sum's order, so the bits stay the same.
+  constexpr std::size_t kWide = kLanes == 16 && R <= 3 ? 8 : kDotCols;
+  for (; j + kWide <= N; j += kWide) {
+    dot_tile<R, kWide>(
+        segments, K, a_row, [&](std::size_t g, std::size_t s) { return b_row(g, j + s); },
+        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+  }
   for (; j + kDotCols <= N; j += kDotCols) {
     dot_tile<R, kDotCols>(
         segments, K, a_row, [&](std::size_t g, std::size_t s) { return b_row(g, j + s); },
