@@ -12,6 +12,7 @@
 #include "cnn/core/instruction_set.hpp"
 #include "cnn/core/parallel.hpp"
 #include "cnn/data/augment.hpp"
+#include "cnn/nn/layers/batch_norm.hpp"
 #include "cnn/nn/layers/conv2d.hpp"
 #include "cnn/nn/layers/linear.hpp"
 #include "cnn/nn/layers/max_pool2d.hpp"
@@ -179,6 +180,11 @@ int main(int argc, char** argv) {
   register_linear("lenet5/fc120x84", 120, 84);
   // The best preset's convolutions (its pooling, batch norm and linear layers are measured above
   // at other sizes).
+  // best's batch normalisations: after each pool (channels of 12x12 and 5x5) and after fc(256).
+  register_elementwise("best/bn32x12", std::make_shared<BatchNorm>(32, 2),
+                       Shape{kBatch, 32, 12, 12});
+  register_elementwise("best/bn64x5", std::make_shared<BatchNorm>(64, 2), Shape{kBatch, 64, 5, 5});
+  register_elementwise("best/bn256", std::make_shared<BatchNorm>(256, 1), Shape{kBatch, 256});
   register_conv("best/conv1x32k5", 1, 32, 5, 0, 28);
   register_conv("best/conv32x64k3", 32, 64, 3, 0, 12);
   // Augmentation (the best preset's recipe).

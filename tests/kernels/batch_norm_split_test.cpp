@@ -16,11 +16,20 @@ std::vector<float> random_values(std::size_t count, std::uint64_t seed, float sh
   return values;
 }
 
-TEST(BatchNormSplitPasses, ForwardAndBackwardEqualTheOnePassKernelsBitForBit) {
-  const std::size_t batch = 5, channels = 3, spatial = 7, count = batch * spatial;
-  const std::size_t size = batch * channels * spatial;
+struct Shape3 {
+  std::size_t batch, channels, spatial;
+};
+
+// Images' channels, and [N, C] inputs (spatial 1), whose kernels take blocks of 64 channels: 150
+// channels make two whole blocks and a short one.
+class BatchNormSplitPasses : public ::testing::TestWithParam<Shape3> {};
+
+TEST_P(BatchNormSplitPasses, ForwardAndBackwardEqualTheOnePassKernelsBitForBit) {
+  const auto [batch, channels, spatial] = GetParam();
+  const std::size_t count = batch * spatial, size = batch * channels * spatial;
   const std::vector<float> x = random_values(size, 1, 0.4f), dy = random_values(size, 2, 0.0f);
-  const std::vector<float> gamma = {1.2f, 0.7f, -0.3f}, beta = {0.1f, -0.5f, 2.0f};
+  const std::vector<float> gamma = random_values(channels, 3, 0.5f),
+                           beta = random_values(channels, 4, 0.0f);
 
   std::vector<float> y1(size), mean1(channels), inv1(channels), rm1(channels, 0.2f),
       rv1(channels, 1.1f);
@@ -59,9 +68,25 @@ TEST(BatchNormSplitPasses, ForwardAndBackwardEqualTheOnePassKernelsBitForBit) {
     EXPECT_EQ(static_cast<float>(sum_dy_xhat[c]), dgamma1[c]);
     EXPECT_EQ(static_cast<float>(sum_dy[c]), dbeta1[c]);
   }
+  if (spatial != 1) return;
+  // [N, C]: each channel's sums are taken in the batch's order, one addition after another, in
+  // double (the order results depend on).
+  for (std::size_t c = 0; c < channels; ++c) {
+    double sum = 0.0, sum_g = 0.0;
+    for (std::size_t n = 0; n < batch; ++n) {
+      sum += x[n * channels + c];
+      sum_g += dy[n * channels + c];
+    }
+    EXPECT_EQ(sums[c], sum) << "channel " << c;
+    EXPECT_EQ(sum_dy[c], sum_g) << "channel " << c;
+  }
 }
 
-TEST(BatchNormSplitPasses, SumsOfTwoHalvesGiveTheWholeBatchsStatistics) {
+INSTANTIATE_TEST_SUITE_P(Shapes, BatchNormSplitPasses,
+                         ::testing::Values(Shape3{5, 3, 7}, Shape3{9, 150, 1}, Shape3{4, 64, 1},
+                                           Shape3{3, 5, 1}));
+
+TEST(BatchNormSplitHalves, SumsOfTwoHalvesGiveTheWholeBatchsStatistics) {
   // What two processes do: each sums its half, the sums are added, the normalisation uses the
   // global count. Equal to the whole batch up to the order of the double sums.
   const std::size_t batch = 6, channels = 2, spatial = 4, half = batch / 2;
