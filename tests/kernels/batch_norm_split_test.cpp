@@ -2,6 +2,7 @@
 // what the one-pass kernels compute when the sums are not reduced (one process): the same bits.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "cnn/core/rng.hpp"
@@ -84,7 +85,13 @@ TEST_P(BatchNormSplitPasses, ForwardAndBackwardEqualTheOnePassKernelsBitForBit) 
 
 INSTANTIATE_TEST_SUITE_P(Shapes, BatchNormSplitPasses,
                          ::testing::Values(Shape3{5, 3, 7}, Shape3{9, 150, 1}, Shape3{4, 64, 1},
-                                           Shape3{3, 5, 1}));
+                                           Shape3{3, 5, 1}),
+                         [](const ::testing::TestParamInfo<Shape3>& shape) {
+                           const Shape3& s = shape.param;
+                           return "batch" + std::to_string(s.batch) + "_channels" +
+                                  std::to_string(s.channels) + "_spatial" +
+                                  std::to_string(s.spatial);
+                         });
 
 TEST(BatchNormSplitHalves, SumsOfTwoHalvesGiveTheWholeBatchsStatistics) {
   // What two processes do: each sums its half, the sums are added, the normalisation uses the
