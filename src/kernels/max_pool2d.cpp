@@ -341,6 +341,61 @@ inline void row_max_3s2(const float* row, float* maxima, std::int32_t* args, std
   cover_row<4>(ow, [&](std::size_t j) { row_max_3s2_chunk<4>(row, maxima, args, j, first); });
 }
 
+// Outputs j .. j+L-1 of one output row from the KH rows of maxima below it (ow apart), the first
+// maximum in window order winning as in the definition.
+template <std::size_t L, std::size_t KH>
+inline void column_max_chunk(const float* top, const std::int32_t* top_arg, std::size_t ow,
+                             float* out, std::int32_t* arg, std::size_t j) {
+  using V = Lanes<L>;
+  typename V::Floats best = V::load(top + j);
+  typename V::Ints index = V::load(top_arg + j);
+  for (std::size_t m = 1; m < KH; ++m) {
+    V::keep_greater(best, index, V::load(top + m * ow + j), V::load(top_arg + m * ow + j));
+  }
+  V::store(out + j, best);
+  V::store(arg + j, index);
+}
+
+// One output row from the rows of maxima below it, in chunks of the widest lanes that fit in the
+// row. The loop it replaced kept the seed network's rows of 11 outputs (fewer than AVX-512's 16
+// lanes) in its scalar remainder, whose branches mispredict on a ReLU's outputs; rows narrower
+// than 4 outputs, and windows whose height is known only at run time (KH = 0), still take it.
+template <std::size_t KH, std::size_t MaxLanes = tiles::kLanes>
+inline void column_max(const float* top, const std::int32_t* top_arg, std::size_t ow,
+                       std::size_t kh, float* out, std::int32_t* arg) {
+  if constexpr (KH != 0) {
+    if constexpr (MaxLanes >= 16) {
+      if (ow >= 16) {
+        return cover_row<16>(
+            ow, [&](std::size_t j) { column_max_chunk<16, KH>(top, top_arg, ow, out, arg, j); });
+      }
+    }
+    if constexpr (MaxLanes >= 8) {
+      if (ow >= 8) {
+        return cover_row<8>(
+            ow, [&](std::size_t j) { column_max_chunk<8, KH>(top, top_arg, ow, out, arg, j); });
+      }
+    }
+    if (ow >= 4) {
+      return cover_row<4>(
+          ow, [&](std::size_t j) { column_max_chunk<4, KH>(top, top_arg, ow, out, arg, j); });
+    }
+  }
+#pragma omp simd
+  for (std::size_t j = 0; j < ow; ++j) {
+    float b = top[j];
+    std::int32_t k = top_arg[j];
+    for (std::size_t m = 1; m < kh; ++m) {
+      const float v = top[m * ow + j];
+      const bool wins = v > b;
+      b = wins ? v : b;
+      k = wins ? top_arg[m * ow + j] : k;
+    }
+    out[j] = b;
+    arg[j] = k;
+  }
+}
+
 // KW and KH: the window's size when known at compile time (3x3, the seed network's, and 2x2), so
 // that the loops over it unroll inside the lanes' loop; 0: taken from g.
 template <std::size_t KH, std::size_t KW>
@@ -379,23 +434,8 @@ void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size
         }
       }
       for (std::size_t i = 0; i < oh; ++i) {
-        float* best = y + (plane * oh + i) * ow;
-        std::int32_t* index = argmax + (plane * oh + i) * ow;
-        const float* top = row_max + i * sh * ow;
-        const std::int32_t* top_arg = row_arg + i * sh * ow;
-#pragma omp simd
-        for (std::size_t j = 0; j < ow; ++j) {
-          float b = top[j];
-          std::int32_t k = top_arg[j];
-          for (std::size_t m = 1; m < kh; ++m) {
-            const float v = top[m * ow + j];
-            const bool wins = v > b;
-            b = wins ? v : b;
-            k = wins ? top_arg[m * ow + j] : k;
-          }
-          best[j] = b;
-          index[j] = k;
-        }
+        column_max<KH>(row_max + i * sh * ow, row_arg + i * sh * ow, ow, kh,
+                       y + (plane * oh + i) * ow, argmax + (plane * oh + i) * ow);
       }
     }
   });
