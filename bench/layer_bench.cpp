@@ -178,13 +178,13 @@ int main(int argc, char** argv) {
                        Shape{kBatch, 64, 10, 10});
   register_linear("lenet5/fc400x120", 400, 120);
   register_linear("lenet5/fc120x84", 120, 84);
-  // The best preset's convolutions (its pooling, batch norm and linear layers are measured above
-  // at other sizes).
-  // best's batch normalisations: after each pool (channels of 12x12 and 5x5) and after fc(256).
+  // The best preset's batch normalisations: after each pool (channels of 12x12 and 5x5) and
+  // after fc(256).
   register_elementwise("best/bn32x12", std::make_shared<BatchNorm>(32, 2),
                        Shape{kBatch, 32, 12, 12});
   register_elementwise("best/bn64x5", std::make_shared<BatchNorm>(64, 2), Shape{kBatch, 64, 5, 5});
   register_elementwise("best/bn256", std::make_shared<BatchNorm>(256, 1), Shape{kBatch, 256});
+  // Its convolutions (its pooling and linear layers are measured above at other sizes).
   register_conv("best/conv1x32k5", 1, 32, 5, 0, 28);
   register_conv("best/conv32x64k3", 32, 64, 3, 0, 12);
   // Augmentation (the best preset's recipe).

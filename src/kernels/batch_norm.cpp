@@ -117,14 +117,9 @@ void channel_input_gradient(const float* x, const float* dy, float gamma, float 
 // the same order as the loops above (over n), so the sums are the same bit for bit.
 constexpr std::size_t kChannelBlock = 64;
 
-// out[l] = channel_sum(x, c0 + l, ...) for l < width.
+// out[l] = channel_sum(x, c0 + l, ...) for l < width, of [N, C] inputs.
 void block_sums(const float* x, std::size_t c0, std::size_t width, std::size_t batch,
-                std::size_t channels, std::size_t spatial, double* out) {
-  if (spatial != 1) {
-    for (std::size_t l = 0; l < width; ++l)
-      out[l] = channel_sum(x, c0 + l, batch, channels, spatial);
-    return;
-  }
+                std::size_t channels, double* out) {
   for (std::size_t l = 0; l < width; ++l) out[l] = 0.0;
   for (std::size_t n = 0; n < batch; ++n) {
     const float* row = x + n * channels + c0;
@@ -133,15 +128,9 @@ void block_sums(const float* x, std::size_t c0, std::size_t width, std::size_t b
   }
 }
 
-// out[l] = channel_squares(x, mu[l], c0 + l, ...) for l < width.
+// out[l] = channel_squares(x, mu[l], c0 + l, ...) for l < width, of [N, C] inputs.
 void block_squares(const float* x, const double* mu, std::size_t c0, std::size_t width,
-                   std::size_t batch, std::size_t channels, std::size_t spatial, double* out) {
-  if (spatial != 1) {
-    for (std::size_t l = 0; l < width; ++l) {
-      out[l] = channel_squares(x, mu[l], c0 + l, batch, channels, spatial);
-    }
-    return;
-  }
+                   std::size_t batch, std::size_t channels, double* out) {
   for (std::size_t l = 0; l < width; ++l) out[l] = 0.0;
   for (std::size_t n = 0; n < batch; ++n) {
     const float* row = x + n * channels + c0;
@@ -153,18 +142,11 @@ void block_squares(const float* x, const double* mu, std::size_t c0, std::size_t
   }
 }
 
-// channel_backward_sums for channels c0 + l, l < width (mean and inv_std indexed by channel).
+// channel_backward_sums for channels c0 + l, l < width, of [N, C] inputs (mean and inv_std
+// indexed by channel, the sums by l).
 void block_backward_sums(const float* x, const float* dy, const float* mean, const float* inv_std,
                          std::size_t c0, std::size_t width, std::size_t batch, std::size_t channels,
-                         std::size_t spatial, double* sum_dy, double* sum_dy_xhat) {
-  if (spatial != 1) {
-    for (std::size_t l = 0; l < width; ++l) {
-      const std::size_t c = c0 + l;
-      channel_backward_sums(x, dy, mean[c], inv_std[c], c, batch, channels, spatial, sum_dy[l],
-                            sum_dy_xhat[l]);
-    }
-    return;
-  }
+                         double* sum_dy, double* sum_dy_xhat) {
   for (std::size_t l = 0; l < width; ++l) sum_dy[l] = sum_dy_xhat[l] = 0.0;
   const float* mu = mean + c0;
   const float* inv = inv_std + c0;
@@ -241,42 +223,52 @@ void batch_norm_forward_train(const float* x, const float* gamma, const float* b
                               float epsilon, float momentum) {
   const std::size_t count = batch * spatial;
   parallel_for(channels, [&](std::size_t, std::size_t begin, std::size_t end) {
-    if (spatial != 1) {
-      // One channel at a time, so that its values stay in cache through the three passes.
-      for (std::size_t c = begin; c < end; ++c) {
-        const double mu = channel_sum(x, c, batch, channels, spatial) / static_cast<double>(count);
-        const double squares = channel_squares(x, mu, c, batch, channels, spatial);
-        channel_normalize(x, gamma, beta, y, mean, inv_std, running_mean, running_var, mu, squares,
-                          count, c, batch, channels, spatial, epsilon, momentum);
-      }
+    if (spatial == 1) {
+      for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
+        double mu[kChannelBlock], squares[kChannelBlock];
+        block_sums(x, c0, width, batch, channels, mu);
+        for (std::size_t l = 0; l < width; ++l) mu[l] /= static_cast<double>(count);
+        block_squares(x, mu, c0, width, batch, channels, squares);
+        block_normalize(x, gamma, beta, y, mean, inv_std, running_mean, running_var, mu, squares,
+                        count, c0, width, batch, channels, epsilon, momentum);
+      });
       return;
     }
-    for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
-      double mu[kChannelBlock], squares[kChannelBlock];
-      block_sums(x, c0, width, batch, channels, spatial, mu);
-      for (std::size_t l = 0; l < width; ++l) mu[l] /= static_cast<double>(count);
-      block_squares(x, mu, c0, width, batch, channels, spatial, squares);
-      block_normalize(x, gamma, beta, y, mean, inv_std, running_mean, running_var, mu, squares,
-                      count, c0, width, batch, channels, epsilon, momentum);
-    });
+    // One channel at a time, so that its values stay in cache through the three passes.
+    for (std::size_t c = begin; c < end; ++c) {
+      const double mu = channel_sum(x, c, batch, channels, spatial) / static_cast<double>(count);
+      const double squares = channel_squares(x, mu, c, batch, channels, spatial);
+      channel_normalize(x, gamma, beta, y, mean, inv_std, running_mean, running_var, mu, squares,
+                        count, c, batch, channels, spatial, epsilon, momentum);
+    }
   });
 }
 
 void batch_norm_sums(const float* x, double* sums, std::size_t batch, std::size_t channels,
                      std::size_t spatial) {
   parallel_for(channels, [&](std::size_t, std::size_t begin, std::size_t end) {
-    for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
-      block_sums(x, c0, width, batch, channels, spatial, sums + c0);
-    });
+    if (spatial == 1) {
+      for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
+        block_sums(x, c0, width, batch, channels, sums + c0);
+      });
+      return;
+    }
+    for (std::size_t c = begin; c < end; ++c) sums[c] = channel_sum(x, c, batch, channels, spatial);
   });
 }
 
 void batch_norm_squares(const float* x, const double* mu, double* squares, std::size_t batch,
                         std::size_t channels, std::size_t spatial) {
   parallel_for(channels, [&](std::size_t, std::size_t begin, std::size_t end) {
-    for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
-      block_squares(x, mu + c0, c0, width, batch, channels, spatial, squares + c0);
-    });
+    if (spatial == 1) {
+      for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
+        block_squares(x, mu + c0, c0, width, batch, channels, squares + c0);
+      });
+      return;
+    }
+    for (std::size_t c = begin; c < end; ++c) {
+      squares[c] = channel_squares(x, mu[c], c, batch, channels, spatial);
+    }
   });
 }
 
@@ -322,32 +314,31 @@ void batch_norm_backward(const float* x, const float* dy, const float* gamma, co
                          std::size_t batch, std::size_t channels, std::size_t spatial) {
   const std::size_t count = batch * spatial;
   parallel_for(channels, [&](std::size_t, std::size_t begin, std::size_t end) {
-    if (spatial != 1) {
-      for (std::size_t c = begin; c < end; ++c) {
-        double sum_dy = 0.0, sum_dy_xhat = 0.0;
-        channel_backward_sums(x, dy, mean[c], inv_std[c], c, batch, channels, spatial, sum_dy,
-                              sum_dy_xhat);
-        dgamma[c] = static_cast<float>(sum_dy_xhat);
-        dbeta[c] = static_cast<float>(sum_dy);
-        if (dx == nullptr) continue;
-        channel_input_gradient(x, dy, gamma[c], mean[c], inv_std[c], sum_dy, sum_dy_xhat, count, dx,
-                               c, batch, channels, spatial);
-      }
+    if (spatial == 1) {
+      for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
+        double sum_dy[kChannelBlock], sum_dy_xhat[kChannelBlock];
+        block_backward_sums(x, dy, mean, inv_std, c0, width, batch, channels, sum_dy, sum_dy_xhat);
+        for (std::size_t l = 0; l < width; ++l) {
+          dgamma[c0 + l] = static_cast<float>(sum_dy_xhat[l]);
+          dbeta[c0 + l] = static_cast<float>(sum_dy[l]);
+        }
+        if (dx != nullptr) {
+          block_input_gradient(x, dy, gamma, mean, inv_std, sum_dy, sum_dy_xhat, count, dx, c0,
+                               width, batch, channels);
+        }
+      });
       return;
     }
-    for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
-      double sum_dy[kChannelBlock], sum_dy_xhat[kChannelBlock];
-      block_backward_sums(x, dy, mean, inv_std, c0, width, batch, channels, spatial, sum_dy,
-                          sum_dy_xhat);
-      for (std::size_t l = 0; l < width; ++l) {
-        dgamma[c0 + l] = static_cast<float>(sum_dy_xhat[l]);
-        dbeta[c0 + l] = static_cast<float>(sum_dy[l]);
-      }
-      if (dx != nullptr) {
-        block_input_gradient(x, dy, gamma, mean, inv_std, sum_dy, sum_dy_xhat, count, dx, c0, width,
-                             batch, channels);
-      }
-    });
+    for (std::size_t c = begin; c < end; ++c) {
+      double sum_dy = 0.0, sum_dy_xhat = 0.0;
+      channel_backward_sums(x, dy, mean[c], inv_std[c], c, batch, channels, spatial, sum_dy,
+                            sum_dy_xhat);
+      dgamma[c] = static_cast<float>(sum_dy_xhat);
+      dbeta[c] = static_cast<float>(sum_dy);
+      if (dx == nullptr) continue;
+      channel_input_gradient(x, dy, gamma[c], mean[c], inv_std[c], sum_dy, sum_dy_xhat, count, dx,
+                             c, batch, channels, spatial);
+    }
   });
 }
 
@@ -355,10 +346,17 @@ void batch_norm_backward_sums(const float* x, const float* dy, const float* mean
                               const float* inv_std, double* sum_dy, double* sum_dy_xhat,
                               std::size_t batch, std::size_t channels, std::size_t spatial) {
   parallel_for(channels, [&](std::size_t, std::size_t begin, std::size_t end) {
-    for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
-      block_backward_sums(x, dy, mean, inv_std, c0, width, batch, channels, spatial, sum_dy + c0,
-                          sum_dy_xhat + c0);
-    });
+    if (spatial == 1) {
+      for_each_block(begin, end, [&](std::size_t c0, std::size_t width) {
+        block_backward_sums(x, dy, mean, inv_std, c0, width, batch, channels, sum_dy + c0,
+                            sum_dy_xhat + c0);
+      });
+      return;
+    }
+    for (std::size_t c = begin; c < end; ++c) {
+      channel_backward_sums(x, dy, mean[c], inv_std[c], c, batch, channels, spatial, sum_dy[c],
+                            sum_dy_xhat[c]);
+    }
   });
 }
 

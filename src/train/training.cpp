@@ -36,9 +36,8 @@ class BatchSampler {
       fill_epoch_order(order_, seed_, epoch_);  // in place: no allocation per epoch
       position_ = 0;
     }
-    const std::size_t count = std::min(batch_size_, order_.size() - position_);
-    std::span<const std::uint32_t> batch(order_.data() + position_, count);
-    position_ += count;
+    const std::span<const std::uint32_t> batch = peek();
+    position_ += batch.size();
     return batch;
   }
 
