@@ -152,22 +152,41 @@ inline void axpy_tile1(std::size_t K, AValue a, BRow b_row, CRow c_row, bool acc
   }
 }
 
-// The same for the last `cols` (< kLanes) columns, through masked loads and stores: the same
-// multiply-adds in the same order as whole vectors, so the edge costs about what a full vector
-// does (a scalar loop here took most of a convolution's time when its rows were a few floats
-// longer than a multiple of the vector).
-template <std::size_t R, class AValue, class BRow, class CRow>
-inline void axpy_edge(std::size_t cols, std::size_t K, AValue a, BRow b_row, CRow c_row,
-                      bool accumulate) {
-  Vec sum[R] = {};
+// The same for the last V·kLanes − kLanes + cols columns (0 < cols < kLanes): V − 1 whole
+// vectors and one of `cols` lanes, through masked loads and stores. The same multiply-adds in the
+// same order as whole vectors, so the bits are those of whole vectors (a scalar loop here took
+// most of a convolution's time when its rows were a few floats longer than a multiple of the
+// vector). With V = 2 a tail of one vector and a bit shares each broadcast of A between both
+// (`best`'s conv32x64k3: rows of 118 = 96 + 22).
+// The r loops are unrolled by pragma: left to GCC's later unrolling, the sums stayed an array in
+// memory, and with the masked load in the loop GCC stored all R of them to the stack on every k
+// (the 6-column edge of conv32x64k3's rows took 27 % of its forward pass, the 16-column vector
+// beside it 11 %). Inlined into the row block always, which measured faster than GCC's choice.
+template <std::size_t R, std::size_t V, class AValue, class BRow, class CRow>
+[[gnu::always_inline]] inline void axpy_edge(std::size_t cols, std::size_t K, AValue a, BRow b_row,
+                                             CRow c_row, bool accumulate) {
+  constexpr std::size_t last = V - 1;
+  Vec sum[R][V] = {};
   for (std::size_t k = 0; k < K; ++k) {
-    const Vec b = load_first(b_row(k), cols);
-    for (std::size_t r = 0; r < R; ++r) sum[r] += broadcast(a(r, k)) * b;
+    const float* b = b_row(k);
+    Vec bv[V];
+    for (std::size_t v = 0; v < last; ++v) bv[v] = load(b + v * kLanes);
+    bv[last] = load_first(b + last * kLanes, cols);
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < R; ++r) {
+      const Vec ar = broadcast(a(r, k));
+      for (std::size_t v = 0; v < V; ++v) sum[r][v] += ar * bv[v];
+    }
   }
+#pragma GCC unroll 16
   for (std::size_t r = 0; r < R; ++r) {
     float* c = c_row(r);
-    if (accumulate) sum[r] += load_first(c, cols);
-    store_first(c, sum[r], cols);
+    for (std::size_t v = 0; v < last; ++v) {
+      if (accumulate) sum[r][v] += load(c + v * kLanes);
+      store(c + v * kLanes, sum[r][v]);
+    }
+    if (accumulate) sum[r][last] += load_first(c + last * kLanes, cols);
+    store_first(c + last * kLanes, sum[r][last], cols);
   }
 }
 
@@ -192,17 +211,17 @@ inline void axpy_row_block(std::size_t N, std::size_t K, AValue a, BRow b_row, C
         K, a, [&](std::size_t k) { return b_row(k) + j; },
         [&](std::size_t r) { return c_row(r) + j; }, accumulate);
   }
+  const auto b_tail = [&](std::size_t k) { return b_row(k) + j; };
+  const auto c_tail = [&](std::size_t r) { return c_row(r) + j; };
+  if (N - j > kLanes && (N - j) % kLanes != 0) {
+    axpy_edge<R, 2>(N - j - kLanes, K, a, b_tail, c_tail, accumulate);
+    return;
+  }
   if (j + kLanes <= N) {
-    axpy_tile1<R>(
-        K, a, [&](std::size_t k) { return b_row(k) + j; },
-        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+    axpy_tile1<R>(K, a, b_tail, c_tail, accumulate);
     j += kLanes;
   }
-  if (j < N) {
-    axpy_edge<R>(
-        N - j, K, a, [&](std::size_t k) { return b_row(k) + j; },
-        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
-  }
+  if (j < N) axpy_edge<R, 1>(N - j, K, a, b_tail, c_tail, accumulate);
 }
 
 // C[M,N] (+)= A·B, where a(i, k) gives A[i, k], row k of B starts at b_row(k) and row i of C at
