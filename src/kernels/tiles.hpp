@@ -194,17 +194,28 @@ template <std::size_t R, class AValue, class BRow, class CRow>
 inline void axpy_row_block(std::size_t N, std::size_t K, AValue a, BRow b_row, CRow c_row,
                            bool accumulate) {
   std::size_t j = 0;
-  // A tile of few rows (the seed network's 3 filters) takes four vectors of columns where the
-  // registers allow, so that it keeps enough sums in flight to hide the multiply-adds' latency
-  // and each broadcast serves four of them. Column blocks change no sum's order. Only where the
-  // tile writes C: where it adds into C, as the convolution's dx adds into rows of itself a few
+  // Where the tile writes C, wider tiles where the registers allow: four vectors for a tile of
+  // few rows (the seed network's 3 filters), so that it keeps enough sums in flight to hide the
+  // multiply-adds' latency and each broadcast serves four of them; with AVX-512's 32 registers,
+  // three for up to 8 rows (24 sums, 3 loads and 8 broadcasts per 24 multiply-adds instead of
+  // 2 and 8 per 16; LeNet-5 conv6x16k5 forward 252 → 237 µs), and rows whose last columns are
+  // more than two vectors take them as one three-vector edge. Column blocks change no sum's
+  // order. Where the tile adds into C, as the convolution's dx adds into rows of itself a few
   // floats apart, the wider tile lost more to its stores than it gained (LeNet-5 conv6x16k5
-  // backward 576 → 719 µs).
-  constexpr std::size_t kWideVectors = (kLanes == 16 ? R <= 4 : R <= 2) ? 4 : 2;
+  // backward 576 → 719 µs with four vectors), so those keep two.
+  constexpr std::size_t kWideVectors = kLanes == 16 ? (R <= 4 ? 4 : 3) : (R <= 2 ? 4 : 2);
   for (; !accumulate && j + kWideVectors * kLanes <= N; j += kWideVectors * kLanes) {
     axpy_tile<R, kWideVectors>(
         K, a, [&](std::size_t k) { return b_row(k) + j; },
         [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+  }
+  if constexpr (kWideVectors == 3) {
+    if (!accumulate && N - j > kCols && (N - j) % kLanes != 0) {
+      axpy_edge<R, 3>(
+          N - j - kCols, K, a, [&](std::size_t k) { return b_row(k) + j; },
+          [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+      return;
+    }
   }
   for (; j + kCols <= N; j += kCols) {
     axpy_tile<R>(
