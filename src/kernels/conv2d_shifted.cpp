@@ -38,11 +38,13 @@ void shifted_offsets(const WindowGeometry& g, const Shifted& sh, std::uint32_t* 
         offsets[k++] = static_cast<std::uint32_t>((c * sh.hp + m) * sh.wp + n);
 }
 
-// The image x[C,H,W] with its zero padding, or x itself when there is none.
-const float* padded_image(const float* x, const WindowGeometry& g, const Shifted& sh,
-                          float* buffer) {
+// The image x[C,H,W] with its zero padding, or x itself when there is none. The border is zeroed
+// only when borders_zero is false: a buffer that held a padded image of the same geometry still
+// has a zero border, since only the interior is ever written.
+const float* padded_image(const float* x, const WindowGeometry& g, const Shifted& sh, float* buffer,
+                          bool borders_zero = false) {
   if (g.padding.h == 0 && g.padding.w == 0) return x;
-  std::fill(buffer, buffer + sh.padded, 0.0f);
+  if (!borders_zero) std::fill(buffer, buffer + sh.padded, 0.0f);
   for (std::size_t c = 0; c < g.channels; ++c)
     for (std::size_t a = 0; a < g.in_h; ++a)
       std::copy_n(x + (c * g.in_h + a) * g.in_w, g.in_w,
@@ -51,21 +53,23 @@ const float* padded_image(const float* x, const WindowGeometry& g, const Shifted
 }
 
 // A stride-1 convolution of one image: y[D,OH,OW] = W[D,K] · (shifted rows of padded x) + b
-// (no bias when bias is null). Needs shifted_image_workspace(D, g) floats.
+// (no bias when bias is null). Needs shifted_image_workspace(D, g) floats; borders_zero as in
+// padded_image, for the workspace's padded image.
 std::size_t shifted_image_workspace(std::size_t D, const WindowGeometry& g) {
   const Shifted sh(g);
   return sh.padded + D * sh.wide;
 }
 void shifted_image(const float* x, const float* weight, const float* bias, float* y,
                    float* workspace, std::size_t D, const WindowGeometry& g, const Shifted& sh,
-                   const std::uint32_t* offsets) {
-  const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w();
+                   const std::uint32_t* offsets, bool borders_zero) {
+  const std::size_t K = patch_size(g);
   float* wide = workspace + sh.padded;
-  const float* xp = padded_image(x, g, sh, workspace);
+  const float* xp = padded_image(x, g, sh, workspace, borders_zero);
   // wide[D, (OH−1)·Wp + OW] = W[D,K] · (rows of xp at the K offsets)
   tiles::axpy_product<false>(
       D, sh.wide, K, weight, K, [&](std::size_t k) { return xp + offsets[k]; },
       [&](std::size_t d) { return wide + d * sh.wide; }, false);
+  const std::size_t oh = g.out_h(), ow = g.out_w();
   for (std::size_t d = 0; d < D; ++d) {
     const float b = bias != nullptr ? bias[d] : 0.0f;
     for (std::size_t i = 0; i < oh; ++i) {
@@ -115,8 +119,9 @@ void shifted_forward(const float* x, const float* weight, const float* bias, flo
   const std::size_t in_image = g.channels * g.in_h * g.in_w, out_image = D * plane_size(g);
   parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
     for (std::size_t n = begin; n < end; ++n) {
+      // The thread's padded image keeps its zero border from one image to the next.
       shifted_image(x + n * in_image, weight, bias, y + n * out_image,
-                    workspace + thread * per_thread, D, g, sh, offsets);
+                    workspace + thread * per_thread, D, g, sh, offsets, n > begin);
     }
   });
 }
