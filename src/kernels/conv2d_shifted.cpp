@@ -62,14 +62,13 @@ std::size_t shifted_image_workspace(std::size_t D, const WindowGeometry& g) {
 void shifted_image(const float* x, const float* weight, const float* bias, float* y,
                    float* workspace, std::size_t D, const WindowGeometry& g, const Shifted& sh,
                    const std::uint32_t* offsets, bool borders_zero) {
-  const std::size_t K = patch_size(g);
+  const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w();
   float* wide = workspace + sh.padded;
   const float* xp = padded_image(x, g, sh, workspace, borders_zero);
   // wide[D, (OH−1)·Wp + OW] = W[D,K] · (rows of xp at the K offsets)
   tiles::axpy_product<false>(
       D, sh.wide, K, weight, K, [&](std::size_t k) { return xp + offsets[k]; },
       [&](std::size_t d) { return wide + d * sh.wide; }, false);
-  const std::size_t oh = g.out_h(), ow = g.out_w();
   for (std::size_t d = 0; d < D; ++d) {
     const float b = bias != nullptr ? bias[d] : 0.0f;
     for (std::size_t i = 0; i < oh; ++i) {

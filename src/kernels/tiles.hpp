@@ -204,35 +204,28 @@ inline void axpy_row_block(std::size_t N, std::size_t K, AValue a, BRow b_row, C
   // floats apart, the wider tile lost more to its stores than it gained (LeNet-5 conv6x16k5
   // backward 576 → 719 µs with four vectors), so those keep two.
   constexpr std::size_t kWideVectors = kLanes == 16 ? (R <= 4 ? 4 : 3) : (R <= 2 ? 4 : 2);
+  // Rows of B and C from column j on (j advances below).
+  const auto b_at = [&](std::size_t k) { return b_row(k) + j; };
+  const auto c_at = [&](std::size_t r) { return c_row(r) + j; };
   for (; !accumulate && j + kWideVectors * kLanes <= N; j += kWideVectors * kLanes) {
-    axpy_tile<R, kWideVectors>(
-        K, a, [&](std::size_t k) { return b_row(k) + j; },
-        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+    axpy_tile<R, kWideVectors>(K, a, b_at, c_at, accumulate);
   }
   if constexpr (kWideVectors == 3) {
     if (!accumulate && N - j > kCols && (N - j) % kLanes != 0) {
-      axpy_edge<R, 3>(
-          N - j - kCols, K, a, [&](std::size_t k) { return b_row(k) + j; },
-          [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+      axpy_edge<R, 3>(N - j - kCols, K, a, b_at, c_at, accumulate);
       return;
     }
   }
-  for (; j + kCols <= N; j += kCols) {
-    axpy_tile<R>(
-        K, a, [&](std::size_t k) { return b_row(k) + j; },
-        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
-  }
-  const auto b_tail = [&](std::size_t k) { return b_row(k) + j; };
-  const auto c_tail = [&](std::size_t r) { return c_row(r) + j; };
+  for (; j + kCols <= N; j += kCols) axpy_tile<R>(K, a, b_at, c_at, accumulate);
   if (N - j > kLanes && (N - j) % kLanes != 0) {
-    axpy_edge<R, 2>(N - j - kLanes, K, a, b_tail, c_tail, accumulate);
+    axpy_edge<R, 2>(N - j - kLanes, K, a, b_at, c_at, accumulate);
     return;
   }
   if (j + kLanes <= N) {
-    axpy_tile1<R>(K, a, b_tail, c_tail, accumulate);
+    axpy_tile1<R>(K, a, b_at, c_at, accumulate);
     j += kLanes;
   }
-  if (j < N) axpy_edge<R, 1>(N - j, K, a, b_tail, c_tail, accumulate);
+  if (j < N) axpy_edge<R, 1>(N - j, K, a, b_at, c_at, accumulate);
 }
 
 // C[M,N] (+)= A·B, where a(i, k) gives A[i, k], row k of B starts at b_row(k) and row i of C at
