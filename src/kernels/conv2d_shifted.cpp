@@ -79,6 +79,118 @@ void shifted_image(const float* x, const float* weight, const float* bias, float
   }
 }
 
+// yᵀ[P, D] = y[D, P], D a whole number of vectors: kLanes x kLanes blocks through registers (a
+// scalar copy, reading y a plane apart, took half of `best` conv1x32k5's weight gradient), the
+// last P mod kLanes positions one by one.
+void transpose_planes(const float* y, std::size_t D, std::size_t P, float* yt) {
+  using tiles::kLanes;
+  std::size_t p = 0;
+  for (; p + kLanes <= P; p += kLanes) {
+    for (std::size_t d = 0; d < D; d += kLanes) {
+      tiles::Vec block[kLanes];
+      for (std::size_t l = 0; l < kLanes; ++l) block[l] = tiles::load(y + (d + l) * P + p);
+      tiles::transpose(block);
+      for (std::size_t l = 0; l < kLanes; ++l) tiles::store(yt + (p + l) * D + d, block[l]);
+    }
+  }
+  for (; p < P; ++p)
+    for (std::size_t d = 0; d < D; ++d) yt[p * D + d] = y[d * P + p];
+}
+
+// The transposed weight gradient of one image, for one kernel window's R = kw columns and M of
+// its rows at a time: dWᵀ[(c, m0 + a, n), d0 : d0 + V·kLanes] (+)= Σ_i Σ_{j<OW} x_pad[c, m0 + a +
+// i, n + j] · dyᵀ[i·OW + j, d0 : d0 + V·kLanes], for a < M, n < R. Shapes: in points at x_pad[c,
+// m0, 0] (rows wp apart), dyt at dyᵀ[0, d0] ([OH·OW, D], rows D apart), dw at dWᵀ[(c, m0, 0), d0]
+// (rows D apart, kernel rows R·D apart). The R columns of a kernel row read one pointer at fixed
+// offsets, so M pointers serve all M·R broadcasts (the generic tiles took one per row of the
+// tile, more than x86 has registers for); and only the OW real columns of each output row are
+// visited, where the Wp-wide rows spent (Wp − OW)/Wp of their multiply-adds on zeros. For each
+// sum the terms come in the same order as over the wide rows, zeros left out, and the image's
+// sum is added to dw at the end as before: the same bits.
+template <std::size_t R, std::size_t M, std::size_t V>
+void transposed_dw_tile(const float* in, std::size_t wp, std::size_t oh, std::size_t ow,
+                        const float* dyt, std::size_t D, float* dw, bool accumulate) {
+  using tiles::kLanes;
+  tiles::Vec sum[M][R][V] = {};
+  for (std::size_t i = 0; i < oh; ++i) {
+    const float* x_row = in + i * wp;
+    const float* dy_row = dyt + i * ow * D;
+    for (std::size_t j = 0; j < ow; ++j) {
+      tiles::Vec b[V];
+      for (std::size_t v = 0; v < V; ++v) b[v] = tiles::load(dy_row + j * D + v * kLanes);
+#pragma GCC unroll 8
+      for (std::size_t a = 0; a < M; ++a) {
+#pragma GCC unroll 8
+        for (std::size_t n = 0; n < R; ++n) {
+          const tiles::Vec x = tiles::broadcast(x_row[a * wp + j + n]);
+          for (std::size_t v = 0; v < V; ++v) sum[a][n][v] += x * b[v];
+        }
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (std::size_t a = 0; a < M; ++a) {
+#pragma GCC unroll 8
+    for (std::size_t n = 0; n < R; ++n) {
+      float* row = dw + (a * R + n) * D;
+      for (std::size_t v = 0; v < V; ++v) {
+        if (accumulate) sum[a][n][v] += tiles::load(row + v * kLanes);
+        tiles::store(row + v * kLanes, sum[a][n][v]);
+      }
+    }
+  }
+}
+
+// The sums a tile keeps in registers: AVX-512 has 32 vector registers, AVX2 and SSE 16, and the
+// tile needs V more for dy and one for the broadcast.
+constexpr std::size_t kTransposedDwSums = tiles::kLanes == 16 ? 24 : 12;
+
+// dWᵀ[K, D] (+)= the transposed weight gradient of one image, as transposed_dw_tile, for kw = R:
+// V vectors of D at a time, the most (of 4, 2, 1) that divide D's vectors and fit R·V sums, and
+// the kernel's rows in as few tiles as fit those sums, of near-equal height: kh = 5 as 3 + 2 rows
+// (15 and 10 sums) rather than 4 + 1, whose last tile had too few sums in flight to hide the
+// multiply-adds' latency (22 % of LeNet-5 conv6x16k5's weight gradient).
+template <std::size_t R, std::size_t V, std::size_t M>
+void transposed_dw_rows(std::size_t rows, const float* in, std::size_t wp, std::size_t oh,
+                        std::size_t ow, const float* dyt, std::size_t D, float* dw,
+                        bool accumulate) {
+  if constexpr (M > 1) {
+    if (rows < M) {
+      transposed_dw_rows<R, V, M - 1>(rows, in, wp, oh, ow, dyt, D, dw, accumulate);
+      return;
+    }
+  }
+  transposed_dw_tile<R, M, V>(in, wp, oh, ow, dyt, D, dw, accumulate);
+}
+
+template <std::size_t R>
+void transposed_dw_image(const float* xp, const WindowGeometry& g, const Shifted& sh,
+                         const float* dyt, std::size_t D, float* dw, bool accumulate) {
+  const std::size_t vectors = D / tiles::kLanes, kh = g.kernel.h;
+  const auto run = [&]<std::size_t V>() {
+    constexpr std::size_t most = std::clamp<std::size_t>(kTransposedDwSums / (R * V), 1, 4);
+    const std::size_t tiles = (kh + most - 1) / most;
+    for (std::size_t d0 = 0; d0 < D; d0 += V * tiles::kLanes) {
+      for (std::size_t c = 0; c < g.channels; ++c) {
+        for (std::size_t t = 0, m = 0; t < tiles; ++t) {
+          const std::size_t rows = (kh - m) / (tiles - t);  // the taller tiles last
+          transposed_dw_rows<R, V, most>(rows, xp + (c * sh.hp + m) * sh.wp, sh.wp, g.out_h(),
+                                         g.out_w(), dyt + d0, D, dw + (c * kh + m) * R * D + d0,
+                                         accumulate);
+          m += rows;
+        }
+      }
+    }
+  };
+  if (vectors % 4 == 0 && R * 4 <= kTransposedDwSums) {
+    run.template operator()<4>();
+  } else if (vectors % 2 == 0 && R * 2 <= kTransposedDwSums) {
+    run.template operator()<2>();
+  } else {
+    run.template operator()<1>();
+  }
+}
+
 // Per thread, for up to `images` images: each image's padded input and Wp-wide dy (kept so that
 // dW is one set of dot products over all of them), partial dW and db, a padded dx and one
 // transposed wide dy.
@@ -204,23 +316,36 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
     }
     if (transposed_dw) {
       // dWᵀ[K,D] = Σ_images Σ_q x_shifted[K, q] · dyᵀ[q, D]: with D a whole number of vectors,
-      // the same register tiles as the forward pass, broadcasting input values from the K
-      // shifted rows and loading dy transposed, D values per position q (q = i·Wp + j; the
-      // positions j ≥ OW of a wide row are zero, so they add nothing).
+      // register tiles that broadcast input values from the K shifted rows and load dy
+      // transposed, D values per position q. For the common kernel widths (3 and 5),
+      // transposed_dw_image over the real positions only, dyᵀ [OH·OW, D]; otherwise the forward
+      // pass's tiles over the wide positions q = i·Wp + j, dyᵀ [wide, D], zero where j ≥ OW so
+      // that those positions add nothing.
+      const bool compact = kw == 3 || kw == 5;
       float* dyt = dx_workspace + sh.padded;
       for (std::size_t image = 0; image < end - begin; ++image) {
         const float* dy_n = dy + (begin + image) * D * P;
-        for (std::size_t i = 0; i < oh; ++i) {
-          float* row = dyt + i * sh.wp * D;
-          for (std::size_t j = 0; j < ow; ++j)
-            for (std::size_t d = 0; d < D; ++d) row[j * D + d] = dy_n[d * P + i * ow + j];
-          if (i + 1 < oh) std::fill(row + ow * D, row + sh.wp * D, 0.0f);
+        if (compact) {
+          transpose_planes(dy_n, D, P, dyt);
+        } else {
+          for (std::size_t i = 0; i < oh; ++i) {
+            float* row = dyt + i * sh.wp * D;
+            for (std::size_t j = 0; j < ow; ++j)
+              for (std::size_t d = 0; d < D; ++d) row[j * D + d] = dy_n[d * P + i * ow + j];
+            if (i + 1 < oh) std::fill(row + ow * D, row + sh.wp * D, 0.0f);
+          }
         }
         const float* in = xp(image);
-        tiles::axpy_product(
-            K, D, sh.wide, [&](std::size_t k, std::size_t q) { return in[offsets[k] + q]; },
-            [&](std::size_t q) { return dyt + q * D; }, [&](std::size_t k) { return dw + k * D; },
-            image > 0);
+        if (kw == 5) {
+          transposed_dw_image<5>(in, g, sh, dyt, D, dw, image > 0);
+        } else if (kw == 3) {
+          transposed_dw_image<3>(in, g, sh, dyt, D, dw, image > 0);
+        } else {
+          tiles::axpy_product(
+              K, D, sh.wide, [&](std::size_t k, std::size_t q) { return in[offsets[k] + q]; },
+              [&](std::size_t q) { return dyt + q * D; }, [&](std::size_t k) { return dw + k * D; },
+              image > 0);
+        }
       }
     }
     // dW[D,K] = Σ_images wide_dy[D, wide] · (rows of the padded image at the K offsets)ᵀ, a few

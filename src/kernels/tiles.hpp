@@ -92,16 +92,22 @@ inline void transpose_step(Vec* v, std::index_sequence<J...>) {
   }
 }
 
-// Lane l of the result is sum_lanes(v[l]) bit for bit, for all kLanes vectors at once: after a
-// transpose, vector l holds lane l of every input, and adding them in lane order does each
-// input's additions in sum_lanes's order (from +0), lane by lane. kLanes·log2(kLanes) shuffles
-// and kLanes adds instead of kLanes² scalar extracts and adds. v is overwritten.
-inline Vec sum_lanes_of(Vec* v) {
+// The kLanes x kLanes matrix whose rows are v[0 .. kLanes), transposed in place:
+// kLanes·log2(kLanes) shuffles.
+inline void transpose(Vec* v) {
   constexpr auto lanes = std::make_index_sequence<kLanes>{};
   transpose_step<1>(v, lanes);
   if constexpr (kLanes >= 4) transpose_step<2>(v, lanes);
   if constexpr (kLanes >= 8) transpose_step<4>(v, lanes);
   if constexpr (kLanes >= 16) transpose_step<8>(v, lanes);
+}
+
+// Lane l of the result is sum_lanes(v[l]) bit for bit, for all kLanes vectors at once: after a
+// transpose, vector l holds lane l of every input, and adding them in lane order does each
+// input's additions in sum_lanes's order (from +0), lane by lane. kLanes·log2(kLanes) shuffles
+// and kLanes adds instead of kLanes² scalar extracts and adds. v is overwritten.
+inline Vec sum_lanes_of(Vec* v) {
+  transpose(v);
   Vec total{};
   for (std::size_t l = 0; l < kLanes; ++l) total += v[l];
   return total;

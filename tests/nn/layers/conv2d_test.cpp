@@ -143,6 +143,55 @@ TEST(Conv2D, InputGradientEqualsTheDesignsRotatedKernelCorrelation) {
   }
 }
 
+// The design's weight gradient, written out over a zero-padded input:
+//   dW[d,c,m,q] = Σ_n Σ_i Σ_j dy[n,d,i,j] · x[n, c, i·s+m−p, j·s+q−p],  db[d] = Σ dy[n,d,·,·]
+TEST(Conv2D, WeightGradientMatchesTheDesignFormula) {
+  // Each of the weight gradient's products: the dot-product form (3 filters), the transposed
+  // one's compact tiles for kernels 5 and 3 wide (kernel rows split into tiles of 3 + 4 and of
+  // 2 + 2; 16, 32 and 64 filters; positions not a whole number of vectors), and its wide-row
+  // tiles for other widths (7).
+  for (const ConvCase& c :
+       {ConvCase{2, 2, 9, 8, 3, 5, 1, 2}, ConvCase{3, 2, 13, 11, 16, Size2{7, 5}, 1, 0},
+        ConvCase{2, 3, 8, 7, 32, Size2{4, 3}, 1, 1}, ConvCase{2, 2, 6, 9, 64, 3, 1, 1},
+        ConvCase{2, 2, 9, 10, 16, Size2{2, 7}, 1, 0}}) {
+    Conv2D conv(c.in_c, c.out_c, c.kernel, c.stride, c.padding);
+    Rng rng(9);
+    conv.initialize(rng, 2.0);
+    const Tensor x = random_tensor(Shape{c.batch, c.in_c, c.h, c.w}, 17);
+    Tensor y(conv.output_shape(x.shape()));
+    conv.forward(x, y, true);
+    const Tensor dy = random_tensor(y.shape(), 19);
+    Tensor dx(x.shape());
+    conv.backward(x, y, dy, &dx);
+    const Tensor& dw = *conv.parameters()[0].grad;
+    const Tensor& db = *conv.parameters()[1].grad;
+    const Size2 k = conv.kernel(), s = conv.stride(), p = conv.padding();
+    for (std::size_t d = 0; d < c.out_c; ++d) {
+      double bias_sum = 0.0;
+      for (std::size_t n = 0; n < c.batch; ++n)
+        for (std::size_t i = 0; i < y.dim(2); ++i)
+          for (std::size_t j = 0; j < y.dim(3); ++j) bias_sum += dy.at(n, d, i, j);
+      ASSERT_NEAR(db[d], bias_sum, 1e-4) << "db[" << d << "]";
+      for (std::size_t ch = 0; ch < c.in_c; ++ch)
+        for (std::size_t m = 0; m < k.h; ++m)
+          for (std::size_t q = 0; q < k.w; ++q) {
+            double sum = 0.0;
+            for (std::size_t n = 0; n < c.batch; ++n)
+              for (std::size_t i = 0; i < y.dim(2); ++i)
+                for (std::size_t j = 0; j < y.dim(3); ++j) {
+                  const long a = static_cast<long>(i * s.h + m) - static_cast<long>(p.h);
+                  const long b = static_cast<long>(j * s.w + q) - static_cast<long>(p.w);
+                  if (a < 0 || b < 0 || a >= static_cast<long>(c.h) || b >= static_cast<long>(c.w))
+                    continue;
+                  sum += double{dy.at(n, d, i, j)} * x.at(n, ch, a, b);
+                }
+            ASSERT_NEAR(dw[((d * c.in_c + ch) * k.h + m) * k.w + q], sum, 1e-4)
+                << "dW[" << d << ", " << ch << ", " << m << ", " << q << "]";
+          }
+    }
+  }
+}
+
 TEST(Conv2D, DesignNetworkShape) {
   Conv2D conv(1, 3, 5);
   EXPECT_EQ(conv.output_shape(Shape{4, 1, 28, 28}), (Shape{4, 3, 24, 24}));
