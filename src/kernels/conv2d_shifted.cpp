@@ -117,7 +117,8 @@ void transposed_dw_tile(const float* in, std::size_t wp, std::size_t oh, std::si
     const float* dy_row = dyt + i * ow * D;
     for (std::size_t j = 0; j < ow; ++j) {
       tiles::Vec b[V];
-      for (std::size_t v = 0; v < V; ++v) b[v] = tiles::load(dy_row + j * D + v * kLanes);
+      for (std::size_t v = 0; v < V; ++v)
+        b[v] = tiles::in_register(tiles::load(dy_row + j * D + v * kLanes));
 #pragma GCC unroll 8
       for (std::size_t a = 0; a < M; ++a) {
 #pragma GCC unroll 8

@@ -38,6 +38,17 @@ inline void store(float* p, Vec v) {
 inline Vec broadcast(float x) {
   return x - Vec{};
 }
+// v itself, but the compiler must hold it in a register: it can no longer fold the load that
+// made it into each multiply-add that uses it. In the dot-product tiles GCC otherwise loads a
+// row of B once for every row of A it meets (R·S + R loads per R·S multiply-adds, not R + S),
+// and the loads, not the multiply-adds, set the pace.
+inline Vec in_register(Vec v) {
+#if defined(__x86_64__)
+  __asm__("" : "+v"(v));
+#endif
+  return v;
+}
+
 // The first n (< kLanes) floats at p, zeros in the other lanes; and the first n lanes of v stored
 // at p. Neither touches memory past p + n: masked loads and stores leave the other lanes' addresses
 // alone (they do not fault there), so a row's last partial vector needs no scalar loop and no
@@ -311,9 +322,9 @@ inline void dot_tile(std::size_t segments, std::size_t K, ARow a_row, BRow b_row
     std::size_t k = 0;
     for (; k + kLanes <= K; k += kLanes) {
       Vec b[S];
-      for (std::size_t s = 0; s < S; ++s) b[s] = load(b_rows[s] + k);
+      for (std::size_t s = 0; s < S; ++s) b[s] = in_register(load(b_rows[s] + k));
       for (std::size_t r = 0; r < R; ++r) {
-        const Vec a = load(a_rows[r] + k);
+        const Vec a = in_register(load(a_rows[r] + k));
         for (std::size_t s = 0; s < S; ++s) sum[r][s] += a * b[s];
       }
     }
