@@ -69,12 +69,20 @@ void shifted_image(const float* x, const float* weight, const float* bias, float
   tiles::axpy_product<false>(
       D, sh.wide, K, weight, K, [&](std::size_t k) { return xp + offsets[k]; },
       [&](std::size_t d) { return wide + d * sh.wide; }, false);
+  // y[d, i, :] = wide[d, i·Wp : i·Wp + OW] + b[d]: whole vectors and one masked vector per row
+  // (GCC's own loop took a 16-, an 8- and a scalar step for rows of 28, 28 % of LeNet-5's first
+  // convolution).
+  using tiles::kLanes;
   for (std::size_t d = 0; d < D; ++d) {
-    const float b = bias != nullptr ? bias[d] : 0.0f;
+    const tiles::Vec b = tiles::broadcast(bias != nullptr ? bias[d] : 0.0f);
     for (std::size_t i = 0; i < oh; ++i) {
       const float* row = wide + d * sh.wide + i * sh.wp;
       float* out = y + (d * oh + i) * ow;
-      for (std::size_t j = 0; j < ow; ++j) out[j] = row[j] + b;
+      std::size_t j = 0;
+      for (; j + kLanes <= ow; j += kLanes) tiles::store(out + j, tiles::load(row + j) + b);
+      if (j < ow) {
+        tiles::store_first(out + j, tiles::load_first(row + j, ow - j) + b, ow - j);
+      }
     }
   }
 }
