@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "cnn/core/parallel.hpp"
 #include "cnn/nn/softmax_cross_entropy.hpp"
 #include "cnn/train/sharding.hpp"
 #include "kernels/kernels.hpp"
@@ -226,6 +227,31 @@ void averaged_logits(Sequential& model, const Tensor& x, const TestTimeAugmentat
   }
 }
 
+// Images per forward pass within a batch: on one thread, as many as keep every layer's output
+// (and the input) within kForwardBytesPerThread. Layer by layer over a whole batch of 100,
+// LeNet-5's activations (63 KB an image) left the cache between layers; over blocks of 8 images,
+// one-thread inference ran 1.3x faster (cnn eval --batch 8 against --batch 100). With more
+// threads, every layer hands its work out and waits for it, once per block, so each thread
+// takes at least kMinImagesPerThread of a block (two threads gained nothing from smaller blocks).
+// Each image's logits are the same bits whatever block it is in: every kernel computes an image
+// (a row of the linear layers) on its own, in an order that does not depend on the batch.
+constexpr std::size_t kForwardBytesPerThread = std::size_t{512} << 10;
+constexpr std::size_t kMinImagesPerThread = 32;
+
+std::size_t forward_block(const Sequential& model, const Dataset& data, std::size_t batch_size) {
+  const Shape image = data.image_shape();
+  Shape shape = Shape{1, image[0], image[1], image[2]};
+  std::size_t floats = shape.numel();
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    shape = model.layer(i).output_shape(shape);
+    floats += shape.numel();
+  }
+  const std::size_t threads = std::max<std::size_t>(1, num_threads());
+  std::size_t per_thread = std::max<std::size_t>(1, kForwardBytesPerThread / (floats * 4));
+  if (threads > 1) per_thread = std::max(per_thread, kMinImagesPerThread);
+  return std::min(batch_size, per_thread * threads);
+}
+
 }  // namespace
 
 Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size,
@@ -242,8 +268,9 @@ Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_
   std::vector<float> affine;
   std::vector<double> sum;
   std::vector<std::int32_t> labels;
-  for (std::size_t begin = share.begin; begin < share.begin + share.count; begin += batch_size) {
-    const std::size_t count = std::min(batch_size, share.begin + share.count - begin);
+  const std::size_t block = forward_block(model, data, batch_size);
+  for (std::size_t begin = share.begin; begin < share.begin + share.count; begin += block) {
+    const std::size_t count = std::min(block, share.begin + share.count - begin);
     data.gather_range(begin, count, x, labels);
     if (tta.enabled()) {
       averaged_logits(model, x, tta, result.classes, view_x, affine, probs, sum, logits);

@@ -10,8 +10,12 @@
 
 #include "cnn/core/rng.hpp"
 
+#include "cnn/core/parallel.hpp"
+#include "cnn/nn/layers/conv2d.hpp"
 #include "cnn/nn/layers/flatten.hpp"
 #include "cnn/nn/layers/linear.hpp"
+#include "cnn/nn/layers/max_pool2d.hpp"
+#include "cnn/nn/layers/relu.hpp"
 #include "cnn/train/training.hpp"
 
 namespace {
@@ -144,6 +148,40 @@ TEST(EvaluationTest, AgreesWithEvaluateAndSoftmax) {
     EXPECT_NEAR(e.confidence[i], big / (big + 3 * small), 1e-5);
   }
   EXPECT_THROW(cnn::evaluate_in_detail(model, data, 0), std::invalid_argument);
+}
+
+// Evaluation runs a batch through the network a few images at a time, so that the activations
+// stay in the cache; each image's logits must be the bits of a forward pass of the whole batch.
+TEST(EvaluationTest, ForwardBlocksGiveTheLogitsOfTheWholeBatch) {
+  // 16 channels of 26x26 after the convolution: about 100 KB of activations an image, so that
+  // a batch of 40 goes through in blocks of a few images on one thread, and in one or two
+  // blocks on two.
+  constexpr std::size_t kImages = 40, kSide = 28, kClasses = 10;
+  cnn::Rng rng(5);
+  std::vector<std::uint8_t> pixels(kImages * kSide * kSide), labels(kImages);
+  for (std::uint8_t& p : pixels) p = static_cast<std::uint8_t>(rng.next_u64() % 256);
+  for (std::size_t i = 0; i < kImages; ++i) labels[i] = static_cast<std::uint8_t>(i % kClasses);
+  const cnn::Dataset data(pixels, labels, kSide, kSide, kClasses);
+  cnn::Sequential model;
+  model.emplace<cnn::Conv2D>(1, 16, 3);
+  model.emplace<cnn::ReLU>();
+  model.emplace<cnn::MaxPool2D>(2);
+  model.emplace<cnn::Flatten>();
+  model.emplace<cnn::Linear>(16 * 13 * 13, kClasses);
+  model.initialize(3);
+  for (const std::size_t threads : {1u, 2u}) {
+    cnn::set_num_threads(threads);
+    cnn::Tensor x;
+    std::vector<std::int32_t> batch_labels;
+    data.gather_range(0, kImages, x, batch_labels);
+    const cnn::Tensor whole = model.forward(x, /*training=*/false);
+    const cnn::Evaluation e = cnn::evaluate_in_detail(model, data, kImages);
+    ASSERT_EQ(e.logits.size(), whole.size());
+    for (std::size_t i = 0; i < whole.size(); ++i) {
+      ASSERT_EQ(e.logits[i], whole.data()[i]) << "logit " << i << ", " << threads << " threads";
+    }
+  }
+  cnn::set_num_threads(1);
 }
 
 TEST(EvaluationTest, TestTimeAugmentationViews) {
