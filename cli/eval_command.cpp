@@ -160,7 +160,9 @@ Command add_eval_command(CLI::App& app) {
       ->required()
       ->type_name("FILE");
   add_data_flags(*cmd, args->data);
-  cmd->add_option("--batch", args->batch, "Images per forward pass")
+  cmd->add_option("--batch", args->batch,
+                  "Most images per forward pass (fewer where more images' activations would not "
+                  "stay in the cache; the results are the same bits)")
       ->check(integer_at_least(1, 1 << 16))
       ->capture_default_str();
   add_threads_option(*cmd, args->threads);

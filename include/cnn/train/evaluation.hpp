@@ -75,7 +75,9 @@ struct TestTimeAugmentation {
   std::string describe() const;
 };
 
-// Runs the whole dataset through the model (batches of batch_size, inference mode).
+// Runs the whole dataset through the model (batches of batch_size, inference mode). Each batch
+// goes through the network in blocks of fewer images where its activations would not stay in
+// the cache; every image's logits are the same bits either way.
 // Throws std::invalid_argument for a batch size of 0, ShapeError when the model does not fit.
 // With processes (a data-parallel run; every process must call it), each process computes its
 // share of whole batches (evaluation_share) and rank 0 gathers the logits: rank 0 returns the
