@@ -9,6 +9,7 @@
 #include "cnn/nn/softmax_cross_entropy.hpp"
 #include "cnn/train/sharding.hpp"
 #include "kernels/kernels.hpp"
+#include "train/forward_block.hpp"
 
 namespace cnn {
 
@@ -227,7 +228,9 @@ void averaged_logits(Sequential& model, const Tensor& x, const TestTimeAugmentat
   }
 }
 
-// Images per forward pass within a batch: on one thread, as many as keep every layer's output
+}  // namespace
+
+// forward_block (train/forward_block.hpp): on one thread, as many as keep every layer's output
 // (and the input) within kForwardBytesPerThread. Layer by layer over a whole batch of 100,
 // LeNet-5's activations (63 KB an image) left the cache between layers; over blocks of 8 images,
 // one-thread inference ran 1.3x faster (cnn eval --batch 8 against --batch 100). With more
@@ -251,8 +254,6 @@ std::size_t forward_block(const Sequential& model, const Dataset& data, std::siz
   if (threads > 1) per_thread = std::max(per_thread, kMinImagesPerThread);
   return std::min(batch_size, per_thread * threads);
 }
-
-}  // namespace
 
 Evaluation evaluate_in_detail(Sequential& model, const Dataset& data, std::size_t batch_size,
                               ProcessGroup* processes, const TestTimeAugmentation& tta) {

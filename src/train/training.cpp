@@ -15,6 +15,7 @@
 #include "cnn/train/evaluation.hpp"
 #include "cnn/train/make_optimizer.hpp"
 #include "cnn/train/sharding.hpp"
+#include "train/forward_block.hpp"
 
 namespace cnn {
 
@@ -358,8 +359,9 @@ double evaluate(Sequential& model, const Dataset& data, std::size_t batch_size,
   Tensor x;
   std::vector<std::int32_t> labels;
   std::array<std::uint64_t, 1> correct = {0};
-  for (std::size_t begin = share.begin; begin < share.begin + share.count; begin += batch_size) {
-    const std::size_t count = std::min(batch_size, share.begin + share.count - begin);
+  const std::size_t block = forward_block(model, data, batch_size);
+  for (std::size_t begin = share.begin; begin < share.begin + share.count; begin += block) {
+    const std::size_t count = std::min(block, share.begin + share.count - begin);
     data.gather_range(begin, count, x, labels);
     const Tensor& logits = model.forward(x, /*training=*/false);
     const std::size_t classes = logits.dim(1);
