@@ -200,6 +200,121 @@ void transposed_dw_image(const float* xp, const WindowGeometry& g, const Shifted
   }
 }
 
+// The forward pass of one image with D a whole number of vectors, transposed: yᵀ[P, D] =
+// Σ_k (row k of the shifted input)ᵀ · Wᵀ[k, D], with only the OH·OW real positions computed (the
+// Wp-wide rows spent (Wp − OW)/Wp of their multiply-adds on columns then dropped, 36 % for LeNet-5's
+// conv6x16k5) and D in the vector lanes, so that one load of Wᵀ serves a whole tile of positions.
+// A tile is Rows output rows by Cols positions by V vectors of D: yᵀ[(i0 + r)·OW + j0 + s, d0 +
+// v·kLanes ...] = Σ_k x_pad[offsets[k] + (i0 + r)·Wp + j0 + s] · Wᵀ[k, d0 + v·kLanes ...].
+// Shapes: in points at x_pad[i0·Wp + j0], wt at Wᵀ[0, d0] ([K, D]), yt at yᵀ[i0·OW + j0, d0]
+// ([OH·OW, D]). Each sum takes its K terms in the order of the wide rows' tiles, from zero:
+// the same bits.
+template <std::size_t Rows, std::size_t Cols, std::size_t V>
+void transposed_forward_tile(const float* in, std::size_t wp, const std::uint32_t* offsets,
+                             std::size_t K, const float* wt, std::size_t D, float* yt,
+                             std::size_t ow) {
+  using tiles::kLanes;
+  tiles::Vec sum[Rows][Cols][V] = {};
+  for (std::size_t k = 0; k < K; ++k) {
+    const float* x = in + offsets[k];
+    tiles::Vec w[V];
+    for (std::size_t v = 0; v < V; ++v)
+      w[v] = tiles::in_register(tiles::load(wt + k * D + v * kLanes));
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < Rows; ++r) {
+#pragma GCC unroll 16
+      for (std::size_t s = 0; s < Cols; ++s) {
+        const tiles::Vec xv = tiles::broadcast(x[r * wp + s]);
+        for (std::size_t v = 0; v < V; ++v) sum[r][s][v] += xv * w[v];
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (std::size_t r = 0; r < Rows; ++r) {
+#pragma GCC unroll 16
+    for (std::size_t s = 0; s < Cols; ++s) {
+      for (std::size_t v = 0; v < V; ++v)
+        tiles::store(yt + (r * ow + s) * D + v * kLanes, sum[r][s][v]);
+    }
+  }
+}
+
+// A tile `cols` positions wide (cols <= Cols), as transposed_forward_tile.
+template <std::size_t Rows, std::size_t V, std::size_t Cols>
+void transposed_forward_cols(std::size_t cols, const float* in, std::size_t wp,
+                             const std::uint32_t* offsets, std::size_t K, const float* wt,
+                             std::size_t D, float* yt, std::size_t ow) {
+  if constexpr (Cols > 1) {
+    if (cols < Cols) {
+      transposed_forward_cols<Rows, V, Cols - 1>(cols, in, wp, offsets, K, wt, D, yt, ow);
+      return;
+    }
+  }
+  transposed_forward_tile<Rows, Cols, V>(in, wp, offsets, K, wt, D, yt, ow);
+}
+
+// The sums a forward tile keeps in registers, as kTransposedDwSums: 24 of AVX-512's 32 vector
+// registers (2 rows of 10 positions for D = 16, 2 of 6 for 32, 2 of 3 for 64), 12 of 16 otherwise.
+constexpr std::size_t kTransposedForwardSums = tiles::kLanes == 16 ? 24 : 12;
+
+// yᵀ[OH·OW, D] = the transposed forward pass of one padded image (no bias), in tiles of two
+// output rows (one for an odd last row) and the row's positions split into near-equal runs.
+void transposed_forward_image(const float* xp, const WindowGeometry& g, const Shifted& sh,
+                              const std::uint32_t* offsets, const float* wt, std::size_t D,
+                              float* yt) {
+  const std::size_t K = patch_size(g), oh = g.out_h(), ow = g.out_w();
+  const std::size_t vectors = D / tiles::kLanes;
+  const auto run = [&]<std::size_t V>() {
+    constexpr std::size_t cols = std::max<std::size_t>(kTransposedForwardSums / (2 * V), 1);
+    const std::size_t runs = (ow + cols - 1) / cols;
+    for (std::size_t d0 = 0; d0 < D; d0 += V * tiles::kLanes) {
+      for (std::size_t i = 0; i < oh; i += 2) {
+        for (std::size_t t = 0, j = 0; t < runs; ++t) {
+          const std::size_t width = (ow - j) / (runs - t);  // the wider runs last
+          const float* in = xp + i * sh.wp + j;
+          float* out = yt + (i * ow + j) * D + d0;
+          if (i + 1 < oh) {
+            transposed_forward_cols<2, V, cols>(width, in, sh.wp, offsets, K, wt + d0, D, out, ow);
+          } else {
+            transposed_forward_cols<1, V, cols>(width, in, sh.wp, offsets, K, wt + d0, D, out, ow);
+          }
+          j += width;
+        }
+      }
+    }
+  };
+  if (vectors % 4 == 0) {
+    run.template operator()<4>();
+  } else if (vectors % 2 == 0) {
+    run.template operator()<2>();
+  } else {
+    run.template operator()<1>();
+  }
+}
+
+// y[d, p] = yᵀ[p, d] + b[d], D a whole number of vectors: transpose_planes' way back, with the
+// bias added to each transposed row (a scalar copy back gave up most of the transposed forward's
+// gain).
+void transpose_planes_back(const float* yt, const float* bias, std::size_t D, std::size_t P,
+                           float* y) {
+  using tiles::kLanes;
+  std::size_t p = 0;
+  for (; p + kLanes <= P; p += kLanes) {
+    for (std::size_t d = 0; d < D; d += kLanes) {
+      tiles::Vec block[kLanes];
+      for (std::size_t l = 0; l < kLanes; ++l) block[l] = tiles::load(yt + (p + l) * D + d);
+      tiles::transpose(block);
+      for (std::size_t l = 0; l < kLanes; ++l) {
+        const float b = bias != nullptr ? bias[d + l] : 0.0f;
+        tiles::store(y + (d + l) * P + p, block[l] + tiles::broadcast(b));
+      }
+    }
+  }
+  for (; p < P; ++p)
+    for (std::size_t d = 0; d < D; ++d)
+      y[d * P + p] = yt[p * D + d] + (bias != nullptr ? bias[d] : 0.0f);
+}
+
 // Per thread, for up to `images` images: each image's padded input and Wp-wide dy (kept so that
 // dW is one set of dot products over all of them), partial dW and db, a padded dx and one
 // transposed wide dy.
@@ -223,7 +338,8 @@ bool uses_shifted_rows(const WindowGeometry& g) {
 
 std::size_t shifted_workspace_size(std::size_t batch, std::size_t D, const WindowGeometry& g) {
   const std::size_t chunks = parallel_chunks(batch);
-  const std::size_t forward = chunks * shifted_image_workspace(D, g);
+  // The forward pass's transposed weights (see shifted_forward) are shared and come first.
+  const std::size_t forward = D * patch_size(g) + chunks * shifted_image_workspace(D, g);
   // The reordered weights (see shifted_backward) are shared by all threads and come first.
   const std::size_t backward =
       D * patch_size(g) + chunks * shifted_backward_per_thread(images_per_thread(batch), D, g);
@@ -235,13 +351,27 @@ void shifted_forward(const float* x, const float* weight, const float* bias, flo
   const Shifted sh(g);
   std::uint32_t offsets[kMaxShiftedK];
   shifted_offsets(g, sh, offsets);
+  const std::size_t K = patch_size(g), P = plane_size(g);
   const std::size_t per_thread = shifted_image_workspace(D, g);
-  const std::size_t in_image = g.channels * g.in_h * g.in_w, out_image = D * plane_size(g);
+  const std::size_t in_image = g.channels * g.in_h * g.in_w, out_image = D * P;
+  // With D a whole number of vectors, the transposed form (transposed_forward_image) on Wᵀ[K, D].
+  const bool transposed = D % tiles::kLanes == 0;
+  float* wt = workspace;
+  if (transposed) transpose_planes(weight, D, K, wt);
+  float* threads = workspace + D * K;
   parallel_for(batch, [&](std::size_t thread, std::size_t begin, std::size_t end) {
+    float* own = threads + thread * per_thread;
     for (std::size_t n = begin; n < end; ++n) {
       // The thread's padded image keeps its zero border from one image to the next.
-      shifted_image(x + n * in_image, weight, bias, y + n * out_image,
-                    workspace + thread * per_thread, D, g, sh, offsets, n > begin);
+      if (transposed) {
+        const float* xp = padded_image(x + n * in_image, g, sh, own, n > begin);
+        float* yt = own + sh.padded;
+        transposed_forward_image(xp, g, sh, offsets, wt, D, yt);
+        transpose_planes_back(yt, bias, D, P, y + n * out_image);
+      } else {
+        shifted_image(x + n * in_image, weight, bias, y + n * out_image, own, D, g, sh, offsets,
+                      n > begin);
+      }
     }
   });
 }

@@ -126,6 +126,26 @@ INSTANTIATE_TEST_SUITE_P(
         // least as many input channels as a register tile has rows (the input gradient's order).
         ConvCase{2, 2, 7, 6, 8, 3, 1, 0}, ConvCase{3, 6, 9, 8, 16, 5, 1, 2}));
 
+// The forward pass's transposed tiles, taken when the filters are a whole number of vectors:
+// 16, 32 and 64 filters (one, two and four vectors a tile with AVX-512), an odd last output row
+// (a tile of one row), rows of positions in several runs of different widths, planes not a whole
+// number of vectors (the transpose back's last positions), with and without padding; every
+// filter with its own bias.
+TEST(Conv2D, TransposedForwardMatchesTheDesignFormula) {
+  for (const ConvCase& c :
+       {ConvCase{2, 2, 9, 8, 32, 3, 1, 1}, ConvCase{2, 3, 8, 15, 16, Size2{3, 2}, 1, 0},
+        ConvCase{1, 2, 7, 11, 64, 3, 1, 1}, ConvCase{2, 1, 9, 30, 32, 5, 1, 2}}) {
+    Conv2D conv(c.in_c, c.out_c, c.kernel, c.stride, c.padding);
+    Rng rng(7);
+    conv.initialize(rng, 2.0);
+    for (std::size_t d = 0; d < c.out_c; ++d) conv.bias()[d] = 0.01f * float(d) - 0.2f;
+    const Tensor x = random_tensor(Shape{c.batch, c.in_c, c.h, c.w}, 19);
+    Tensor y(conv.output_shape(x.shape()));
+    conv.forward(x, y, false);
+    expect_near(y, reference_forward(x, conv), 1e-5f);
+  }
+}
+
 // A forward and backward pass of conv, initialised from seed 9, on random x and dy.
 struct Pass {
   Tensor x, y, dy, dx;
