@@ -7,6 +7,7 @@
 // type: the compiler emits the target's instructions (AVX-512, AVX2 or SSE).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <utility>
 
@@ -367,6 +368,19 @@ inline void dot_tile(std::size_t segments, std::size_t K, ARow a_row, BRow b_row
   }
 }
 
+// A dot_tile `cols` columns wide, Least < cols <= S.
+template <std::size_t R, std::size_t S, std::size_t Least, class ARow, class BRow, class CRow>
+inline void dot_tile_cols(std::size_t cols, std::size_t segments, std::size_t K, ARow a_row,
+                          BRow b_row, CRow c_row, bool accumulate) {
+  if constexpr (S > Least + 1) {
+    if (cols < S) {
+      dot_tile_cols<R, S - 1, Least>(cols, segments, K, a_row, b_row, c_row, accumulate);
+      return;
+    }
+  }
+  dot_tile<R, S>(segments, K, a_row, b_row, c_row, accumulate);
+}
+
 template <std::size_t R, class ARow, class BRow, class CRow>
 inline void dot_row_block(std::size_t segments, std::size_t N, std::size_t K, ARow a_row,
                           BRow b_row, CRow c_row, bool accumulate) {
@@ -375,10 +389,22 @@ inline void dot_row_block(std::size_t segments, std::size_t N, std::size_t K, AR
   // loaded row of A serves 8 of them: the one-channel first layers' weight gradients (3 or 6
   // filters) are such tiles. A tile's shape changes no sum's order, so the bits stay the same.
   constexpr std::size_t kWide = kLanes == 16 && R <= 3 ? 8 : kDotCols;
+  // A last column or two join the tile before them where its R·S sums, S rows of B and a row of A
+  // still fit AVX-512's registers, rather than make a tile of their own with one row of B per R
+  // sums (LeNet-5 conv1x6k5p2's weight gradient: 25 columns as 4 + ... + 4 + 5 and 8 + 8 + 9,
+  // where the 25th column's tiles took 5 % of it).
+  constexpr std::size_t kMerged =
+      kLanes == 16 ? std::min<std::size_t>(kWide + 2, 31 / (R + 1)) : kWide;
+  const auto b_at = [&](std::size_t g, std::size_t s) { return b_row(g, j + s); };
+  const auto c_at = [&](std::size_t r) { return c_row(r) + j; };
   for (; j + kWide <= N; j += kWide) {
-    dot_tile<R, kWide>(
-        segments, K, a_row, [&](std::size_t g, std::size_t s) { return b_row(g, j + s); },
-        [&](std::size_t r) { return c_row(r) + j; }, accumulate);
+    if constexpr (kMerged > kWide) {
+      if (N - j > kWide && N - j <= kMerged) {
+        dot_tile_cols<R, kMerged, kWide>(N - j, segments, K, a_row, b_at, c_at, accumulate);
+        return;
+      }
+    }
+    dot_tile<R, kWide>(segments, K, a_row, b_at, c_at, accumulate);
   }
   for (; j + kDotCols <= N; j += kDotCols) {
     dot_tile<R, kDotCols>(
