@@ -226,10 +226,10 @@ void transposed_dw_image(const float* xp, const WindowGeometry& g, const Shifted
 
 // The forward pass of one image with D a whole number of vectors, transposed: yᵀ[P, D] =
 // Σ_k (row k of the shifted input)ᵀ · Wᵀ[k, D], with only the OH·OW real positions computed (the
-// Wp-wide rows spent (Wp − OW)/Wp of their multiply-adds on columns then dropped, 36 % for LeNet-5's
-// conv6x16k5) and D in the vector lanes, so that one load of Wᵀ serves a whole tile of positions.
-// A tile is Rows output rows by Cols positions by V vectors of D: yᵀ[(i0 + r)·OW + j0 + s, d0 +
-// v·kLanes ...] = Σ_k x_pad[offsets[k] + (i0 + r)·Wp + j0 + s] · Wᵀ[k, d0 + v·kLanes ...].
+// Wp-wide rows spent (Wp − OW)/Wp of their multiply-adds on columns then dropped, 36 % for
+// LeNet-5's conv6x16k5) and D in the vector lanes, so that one load of Wᵀ serves a whole tile of
+// positions. A tile is Rows output rows by Cols positions by V vectors of D: yᵀ[(i0 + r)·OW + j0 +
+// s, d0 + v·kLanes ...] = Σ_k x_pad[offsets[k] + (i0 + r)·Wp + j0 + s] · Wᵀ[k, d0 + v·kLanes ...].
 // Shapes: in points at x_pad[i0·Wp + j0], wt at Wᵀ[0, d0] ([K, D]), yt at yᵀ[i0·OW + j0, d0]
 // ([OH·OW, D]). Each sum takes its K terms in the order of the wide rows' tiles, from zero:
 // the same bits.
