@@ -226,7 +226,7 @@ void transposed_dw_image(const float* xp, const WindowGeometry& g, const Shifted
 
 // The forward pass of one image with D a whole number of vectors, transposed: yᵀ[P, D] =
 // Σ_k (row k of the shifted input)ᵀ · Wᵀ[k, D], with only the OH·OW real positions computed (the
-// Wp-wide rows spent (Wp − OW)/Wp of their multiply-adds on columns then dropped, 36 % for
+// Wp-wide rows spent (Wp − OW)/Wp of their multiply-adds on columns then dropped: 36 of 136 for
 // LeNet-5's conv6x16k5) and D in the vector lanes, so that one load of Wᵀ serves a whole tile of
 // positions. A tile is Rows output rows by Cols positions by V vectors of D: yᵀ[(i0 + r)·OW + j0 +
 // s, d0 + v·kLanes ...] = Σ_k x_pad[offsets[k] + (i0 + r)·Wp + j0 + s] · Wᵀ[k, d0 + v·kLanes ...].
