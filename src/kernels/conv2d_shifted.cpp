@@ -278,7 +278,7 @@ void transposed_forward_cols(std::size_t cols, const float* in, std::size_t wp,
 }
 
 // The sums a forward tile keeps in registers, as kTransposedDwSums: 24 of AVX-512's 32 vector
-// registers (2 rows of 10 positions for D = 16, 2 of 6 for 32, 2 of 3 for 64), 12 of 16 otherwise.
+// registers (2 rows of 12 positions for D = 16, 2 of 6 for 32, 2 of 3 for 64), 12 of 16 otherwise.
 constexpr std::size_t kTransposedForwardSums = tiles::kLanes == 16 ? 24 : 12;
 
 // yᵀ[OH·OW, D] = the transposed forward pass of one padded image (no bias), in tiles of two
