@@ -68,6 +68,19 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
 // dx[n,c,a,b] = Σ over windows whose arg-max is (a,b) of dy[n,c,i,j]; overlapping windows add up.
 void max_pool2d_backward(const float* dy, const std::int32_t* argmax, float* dx, std::size_t batch,
                          const WindowGeometry& g);
+// A ReLU and the max pooling after it in one pass, without relu(x) stored (Sequential fuses the
+// two in training):
+//   forward:  y = max_pool(relu(x)), relu(v) = v > 0 ? v : 0, with argmax as max_pool2d_forward's
+//             on relu(x);
+//   backward: dx[n,c,a,b] = Σ over windows whose arg-max is (a,b) and whose y > 0 of dy[n,c,i,j].
+// The results are those of relu_forward then max_pool2d_forward, and of max_pool2d_backward then
+// relu_backward, bit for bit (arg-max, ties, NaN and the sign of zeros included): x at the
+// arg-max is > 0 exactly when its window's y is.
+//   x[N,C,H,W], y[N,C,OH,OW], argmax[N,C,OH,OW], dy[N,C,OH,OW], dx[N,C,H,W].
+void relu_max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
+                             const WindowGeometry& g);
+void relu_max_pool2d_backward(const float* dy, const float* y, const std::int32_t* argmax,
+                              float* dx, std::size_t batch, const WindowGeometry& g);
 
 // ---- fully connected ------------------------------------------------------------------------
 // y = x·Wᵀ + b with x[N,I], weight[O,I] (PyTorch's layout, the transpose of the design's W),

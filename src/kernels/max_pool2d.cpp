@@ -82,9 +82,23 @@ struct Lanes {
   }
 };
 
+// v, or relu(v) = v > 0 ? v : 0 (relu_forward's select) when Relu: the ReLU that
+// relu_max_pool2d_forward fuses in front of the pool, applied to each value as it is read, so
+// that everything after (the compares, ties, NaN) is the pool's on relu(x). T: a float or a
+// vector of floats.
+template <bool Relu, class T>
+inline T activated(T v) {
+  if constexpr (Relu) {
+    const T zero{};
+    return v > zero ? v : zero;
+  } else {
+    return v;
+  }
+}
+
 // Outputs j .. j+L-1 of one output row: top and bottom are the window rows, first the index of
 // top[0] within the input plane, width the input width.
-template <std::size_t L>
+template <std::size_t L, bool Relu>
 inline void max_pool_2x2_chunk(const float* top, const float* bottom, float* out, std::int32_t* arg,
                                std::size_t j, std::int32_t first, std::int32_t width) {
   using V = Lanes<L>;
@@ -93,8 +107,10 @@ inline void max_pool_2x2_chunk(const float* top, const float* bottom, float* out
   constexpr auto lanes = std::make_index_sequence<L>{};
   const Floats top_lo = V::load(top + 2 * j), top_hi = V::load(top + 2 * j + L);
   const Floats bottom_lo = V::load(bottom + 2 * j), bottom_hi = V::load(bottom + 2 * j + L);
-  const Floats a = V::evens(top_lo, top_hi, lanes), b = V::odds(top_lo, top_hi, lanes);
-  const Floats c = V::evens(bottom_lo, bottom_hi, lanes), d = V::odds(bottom_lo, bottom_hi, lanes);
+  const Floats a = activated<Relu>(V::evens(top_lo, top_hi, lanes));
+  const Floats b = activated<Relu>(V::odds(top_lo, top_hi, lanes));
+  const Floats c = activated<Relu>(V::evens(bottom_lo, bottom_hi, lanes));
+  const Floats d = activated<Relu>(V::odds(bottom_lo, bottom_hi, lanes));
   // The winner's offset from its window's top-left corner: 0, 1, width or width + 1.
   const Ints zero{}, one = zero + 1, below = zero + width, below_right = below + 1;
   Floats best = a;
@@ -109,10 +125,12 @@ inline void max_pool_2x2_chunk(const float* top, const float* bottom, float* out
 
 // The scalar form of the chunk, for rows shorter than 4 outputs (the only 2x2 code that GCC may
 // still compile to branches; such rows are rare).
+template <bool Relu>
 inline void max_pool_2x2_scalar(const float* top, const float* bottom, float* out,
                                 std::int32_t* arg, std::size_t j, std::int32_t first,
                                 std::int32_t width) {
-  const float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
+  const float a = activated<Relu>(top[2 * j]), b = activated<Relu>(top[2 * j + 1]);
+  const float c = activated<Relu>(bottom[2 * j]), d = activated<Relu>(bottom[2 * j + 1]);
   const auto at = first + 2 * static_cast<std::int32_t>(j);
   float best = a;
   std::int32_t index = at;
@@ -146,8 +164,9 @@ inline void for_each_row(std::size_t begin, std::size_t end, std::size_t oh, Row
   }
 }
 
-// Spill: the spilling chunk width, 0 for none; Exact: the exact chunk width, 1 for scalar.
-template <std::size_t Spill, std::size_t Exact>
+// Spill: the spilling chunk width, 0 for none; Exact: the exact chunk width, 1 for scalar; Relu:
+// pool relu(x) (relu_max_pool2d_forward).
+template <std::size_t Spill, std::size_t Exact, bool Relu>
 void max_pool_2x2_forward(const float* x, float* y, std::int32_t* argmax, std::size_t planes,
                           const WindowGeometry& g) {
   const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w, in_plane = g.in_h * W;
@@ -159,15 +178,17 @@ void max_pool_2x2_forward(const float* x, float* y, std::int32_t* argmax, std::s
       float* out = y + (plane * oh + i) * ow;
       std::int32_t* arg = argmax + (plane * oh + i) * ow;
       if constexpr (Spill != 0) {
-        if (!last) return max_pool_2x2_chunk<Spill>(top, top + W, out, arg, 0, first, width);
+        if (!last) {
+          return max_pool_2x2_chunk<Spill, Relu>(top, top + W, out, arg, 0, first, width);
+        }
       }
       if constexpr (Exact == 1) {
         for (std::size_t j = 0; j < ow; ++j) {
-          max_pool_2x2_scalar(top, top + W, out, arg, j, first, width);
+          max_pool_2x2_scalar<Relu>(top, top + W, out, arg, j, first, width);
         }
       } else {
         cover_row<Exact>(ow, [&](std::size_t j) {
-          max_pool_2x2_chunk<Exact>(top, top + W, out, arg, j, first, width);
+          max_pool_2x2_chunk<Exact, Relu>(top, top + W, out, arg, j, first, width);
         });
       }
     });
@@ -177,18 +198,21 @@ void max_pool_2x2_forward(const float* x, float* y, std::int32_t* argmax, std::s
 // Backward for one chunk: each input cell of the L windows gets its window's gradient if it is
 // the window's arg-max, else 0 (the windows do not overlap, so nothing adds up). The same values
 // as the general scatter's 0 + dy, -0 included: the + 0.0f turns a gradient of -0 into +0.
-template <std::size_t L>
-inline void max_pool_2x2_backward_chunk(const float* dy, const std::int32_t* arg, float* top,
-                                        float* bottom, std::size_t j, std::int32_t first,
-                                        std::int32_t width) {
+// Relu: the gradient of relu then pool (relu_max_pool2d_backward), the window's gradient masked
+// by its output y > 0.
+template <std::size_t L, bool Relu>
+inline void max_pool_2x2_backward_chunk(const float* dy, const float* y, const std::int32_t* arg,
+                                        float* top, float* bottom, std::size_t j,
+                                        std::int32_t first, std::int32_t width) {
   using V = Lanes<L>;
   using Floats = typename V::Floats;
   using Ints = typename V::Ints;
   constexpr auto lanes = std::make_index_sequence<L>{};
-  const Floats grad = V::load(dy + j) + 0.0f;
+  const Floats zero{};
+  Floats grad = V::load(dy + j) + 0.0f;
+  if constexpr (Relu) grad = V::load(y + j) > zero ? grad : zero;
   const auto corner = first + static_cast<std::int32_t>(2 * j);
   const Ints offset = V::load(arg + j) - (corner + V::even_offsets(lanes));
-  const Floats zero{};
   const Floats a = offset == 0 ? grad : zero, b = offset == 1 ? grad : zero;
   const Floats c = offset == width ? grad : zero, d = offset == width + 1 ? grad : zero;
   V::store(top + 2 * j, V::interleave_low(a, b, lanes));
@@ -197,10 +221,12 @@ inline void max_pool_2x2_backward_chunk(const float* dy, const std::int32_t* arg
   V::store(bottom + 2 * j + L, V::interleave_high(c, d, lanes));
 }
 
-inline void max_pool_2x2_backward_scalar(const float* dy, const std::int32_t* arg, float* top,
-                                         float* bottom, std::size_t j, std::int32_t first,
-                                         std::int32_t width) {
-  const float grad = dy[j] + 0.0f;
+template <bool Relu>
+inline void max_pool_2x2_backward_scalar(const float* dy, const float* y, const std::int32_t* arg,
+                                         float* top, float* bottom, std::size_t j,
+                                         std::int32_t first, std::int32_t width) {
+  float grad = dy[j] + 0.0f;
+  if constexpr (Relu) grad = y[j] > 0.0f ? grad : 0.0f;
   const std::int32_t offset = arg[j] - (first + 2 * static_cast<std::int32_t>(j));
   top[2 * j] = offset == 0 ? grad : 0.0f;
   top[2 * j + 1] = offset == 1 ? grad : 0.0f;
@@ -208,8 +234,8 @@ inline void max_pool_2x2_backward_scalar(const float* dy, const std::int32_t* ar
   bottom[2 * j + 1] = offset == width + 1 ? grad : 0.0f;
 }
 
-template <std::size_t Spill, std::size_t Exact>
-void max_pool_2x2_backward(const float* dy, const std::int32_t* argmax, float* dx,
+template <std::size_t Spill, std::size_t Exact, bool Relu>
+void max_pool_2x2_backward(const float* dy, const float* y, const std::int32_t* argmax, float* dx,
                            std::size_t planes, const WindowGeometry& g) {
   const std::size_t oh = g.out_h(), ow = g.out_w(), W = g.in_w, in_plane = g.in_h * W;
   // An odd height's last row and an odd width's last column belong to no window.
@@ -220,20 +246,23 @@ void max_pool_2x2_backward(const float* dy, const std::int32_t* argmax, float* d
     for_each_row(begin, end, oh, [&](std::size_t plane, std::size_t i, bool last) {
       float* top = dx + plane * in_plane + 2 * i * W;
       const auto first = static_cast<std::int32_t>(2 * i * W);
-      const float* grad = dy + (plane * oh + i) * ow;
-      const std::int32_t* arg = argmax + (plane * oh + i) * ow;
+      const std::size_t at = (plane * oh + i) * ow;
+      const float* grad = dy + at;
+      const float* out = Relu ? y + at : nullptr;
+      const std::int32_t* arg = argmax + at;
       if constexpr (Spill != 0) {
         if (!last) {
-          return max_pool_2x2_backward_chunk<Spill>(grad, arg, top, top + W, 0, first, width);
+          return max_pool_2x2_backward_chunk<Spill, Relu>(grad, out, arg, top, top + W, 0, first,
+                                                          width);
         }
       }
       if constexpr (Exact == 1) {
         for (std::size_t j = 0; j < ow; ++j) {
-          max_pool_2x2_backward_scalar(grad, arg, top, top + W, j, first, width);
+          max_pool_2x2_backward_scalar<Relu>(grad, out, arg, top, top + W, j, first, width);
         }
       } else {
         cover_row<Exact>(ow, [&](std::size_t j) {
-          max_pool_2x2_backward_chunk<Exact>(grad, arg, top, top + W, j, first, width);
+          max_pool_2x2_backward_chunk<Exact, Relu>(grad, out, arg, top, top + W, j, first, width);
         });
       }
     });
@@ -291,7 +320,7 @@ bool fits_unpadded(const WindowGeometry& g) {
 // loop's strided reads compiled to gathers. Reads row[2j .. 2j+2L+1]: the caller makes sure the
 // row holds them (W ≥ 2·OW + 2). Compares in scan order with '>', so ties and NaN go as in the
 // general loop.
-template <std::size_t L>
+template <std::size_t L, bool Relu>
 inline void row_max_3s2_chunk(const float* row, float* maxima, std::int32_t* args, std::size_t j,
                               std::int32_t first) {
   using V = Lanes<L>;
@@ -299,8 +328,9 @@ inline void row_max_3s2_chunk(const float* row, float* maxima, std::int32_t* arg
   using Ints = typename V::Ints;
   constexpr auto lanes = std::make_index_sequence<L>{};
   const float* at = row + 2 * j;
-  const Floats lo = V::load(at), hi = V::load(at + L);
-  const Floats next_lo = V::load(at + 2), next_hi = V::load(at + 2 + L);
+  const Floats lo = activated<Relu>(V::load(at)), hi = activated<Relu>(V::load(at + L));
+  const Floats next_lo = activated<Relu>(V::load(at + 2));
+  const Floats next_hi = activated<Relu>(V::load(at + 2 + L));
   const Floats left = V::evens(lo, hi, lanes), middle = V::odds(lo, hi, lanes);
   const Floats right = V::evens(next_lo, next_hi, lanes);
   const Ints zero{}, one = zero + 1, two = zero + 2;
@@ -323,22 +353,22 @@ bool fits_row_max_3s2(const WindowGeometry& g) {
 // One row's maxima (fits_row_max_3s2) in chunks of the widest lanes that fit in the row. A
 // template, so that the chunk widths wider than the instruction set's vectors are never
 // instantiated (GCC warns of their ABI).
-template <std::size_t MaxLanes = tiles::kLanes>
+template <bool Relu, std::size_t MaxLanes = tiles::kLanes>
 inline void row_max_3s2(const float* row, float* maxima, std::int32_t* args, std::size_t ow,
                         std::int32_t first) {
   if constexpr (MaxLanes >= 16) {
     if (ow >= 16) {
       return cover_row<16>(
-          ow, [&](std::size_t j) { row_max_3s2_chunk<16>(row, maxima, args, j, first); });
+          ow, [&](std::size_t j) { row_max_3s2_chunk<16, Relu>(row, maxima, args, j, first); });
     }
   }
   if constexpr (MaxLanes >= 8) {
     if (ow >= 8) {
       return cover_row<8>(
-          ow, [&](std::size_t j) { row_max_3s2_chunk<8>(row, maxima, args, j, first); });
+          ow, [&](std::size_t j) { row_max_3s2_chunk<8, Relu>(row, maxima, args, j, first); });
     }
   }
-  cover_row<4>(ow, [&](std::size_t j) { row_max_3s2_chunk<4>(row, maxima, args, j, first); });
+  cover_row<4>(ow, [&](std::size_t j) { row_max_3s2_chunk<4, Relu>(row, maxima, args, j, first); });
 }
 
 // Outputs j .. j+L-1 of one output row from the KH rows of maxima below it (ow apart), the first
@@ -397,8 +427,8 @@ inline void column_max(const float* top, const std::int32_t* top_arg, std::size_
 }
 
 // KW and KH: the window's size when known at compile time (3x3, the seed network's, and 2x2), so
-// that the loops over it unroll inside the lanes' loop; 0: taken from g.
-template <std::size_t KH, std::size_t KW>
+// that the loops over it unroll inside the lanes' loop; 0: taken from g. Relu: pool relu(x).
+template <std::size_t KH, std::size_t KW, bool Relu>
 void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size_t planes,
                        const WindowGeometry& g) {
   const std::size_t H = g.in_h, W = g.in_w, oh = g.out_h(), ow = g.out_w();
@@ -416,15 +446,15 @@ void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size
         float* maxima = row_max + a * ow;
         std::int32_t* args = row_arg + a * ow;
         if (three_by_two) {
-          row_max_3s2(row, maxima, args, ow, first);
+          row_max_3s2<Relu>(row, maxima, args, ow, first);
           continue;
         }
 #pragma omp simd
         for (std::size_t j = 0; j < ow; ++j) {
-          float best = row[j * sw];
+          float best = activated<Relu>(row[j * sw]);
           auto index = first + static_cast<std::int32_t>(j * sw);
           for (std::size_t n = 1; n < kw; ++n) {
-            const float v = row[j * sw + n];
+            const float v = activated<Relu>(row[j * sw + n]);
             const bool wins = v > best;
             best = wins ? v : best;
             index = wins ? first + static_cast<std::int32_t>(j * sw + n) : index;
@@ -441,25 +471,25 @@ void max_pool_unpadded(const float* x, float* y, std::int32_t* argmax, std::size
   });
 }
 
-}  // namespace
-
-void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
-                        const WindowGeometry& g) {
+// max_pool2d_forward, of relu(x) when Relu (relu_max_pool2d_forward).
+template <bool Relu>
+void pool_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
+                  const WindowGeometry& g) {
   if (is_2x2_stride_2(g)) {
     with_chunk_widths(g, [&](auto spill, auto exact) {
-      max_pool_2x2_forward<decltype(spill)::value, decltype(exact)::value>(x, y, argmax,
-                                                                           batch * g.channels, g);
+      max_pool_2x2_forward<decltype(spill)::value, decltype(exact)::value, Relu>(
+          x, y, argmax, batch * g.channels, g);
     });
     return;
   }
   const std::size_t oh = g.out_h(), ow = g.out_w();
   if (fits_unpadded(g)) {
     if (g.kernel == Size2{3}) {
-      max_pool_unpadded<3, 3>(x, y, argmax, batch * g.channels, g);
+      max_pool_unpadded<3, 3, Relu>(x, y, argmax, batch * g.channels, g);
     } else if (g.kernel == Size2{2}) {
-      max_pool_unpadded<2, 2>(x, y, argmax, batch * g.channels, g);
+      max_pool_unpadded<2, 2, Relu>(x, y, argmax, batch * g.channels, g);
     } else {
-      max_pool_unpadded<0, 0>(x, y, argmax, batch * g.channels, g);
+      max_pool_unpadded<0, 0, Relu>(x, y, argmax, batch * g.channels, g);
     }
     return;
   }
@@ -486,10 +516,10 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
           // Padding is at most half the window, so the clipped window is never empty. '>' keeps
           // the first maximum in scan order (row by row).
           std::ptrdiff_t best_index = a_begin * W + b_begin;
-          float best = in[best_index];
+          float best = activated<Relu>(in[best_index]);
           for (std::ptrdiff_t a = a_begin; a < a_end; ++a) {
             for (std::ptrdiff_t b = b_begin; b < b_end; ++b) {
-              const float v = in[a * W + b];
+              const float v = activated<Relu>(in[a * W + b]);
               const bool wins = v > best;
               best = wins ? v : best;
               best_index = wins ? a * W + b : best_index;
@@ -503,12 +533,15 @@ void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::siz
   });
 }
 
-void max_pool2d_backward(const float* dy, const std::int32_t* argmax, float* dx, std::size_t batch,
-                         const WindowGeometry& g) {
+// max_pool2d_backward, then relu_backward when Relu (relu_max_pool2d_backward): each window's
+// gradient passes only when its output y (= relu(x) at its arg-max) is positive.
+template <bool Relu>
+void pool_backward(const float* dy, const float* y, const std::int32_t* argmax, float* dx,
+                   std::size_t batch, const WindowGeometry& g) {
   if (is_2x2_stride_2(g)) {
     with_chunk_widths(g, [&](auto spill, auto exact) {
-      max_pool_2x2_backward<decltype(spill)::value, decltype(exact)::value>(dy, argmax, dx,
-                                                                            batch * g.channels, g);
+      max_pool_2x2_backward<decltype(spill)::value, decltype(exact)::value, Relu>(
+          dy, y, argmax, dx, batch * g.channels, g);
     });
     return;
   }
@@ -519,11 +552,42 @@ void max_pool2d_backward(const float* dy, const std::int32_t* argmax, float* dx,
       float* d = dx + plane * in_plane;
       std::memset(d, 0, in_plane * sizeof(float));
       const float* grad = dy + plane * out_plane;
+      const float* out = Relu ? y + plane * out_plane : nullptr;
       const std::int32_t* arg = argmax + plane * out_plane;
-      // Overlapping windows may share a winner: its gradients add up.
-      for (std::size_t k = 0; k < out_plane; ++k) d[arg[k]] += grad[k];
+      // Overlapping windows may share a winner: its gradients add up. With the ReLU, a winner's
+      // windows all have the same output, relu of its value, so they all pass or all give +0,
+      // the value relu_backward gives.
+      for (std::size_t k = 0; k < out_plane; ++k) {
+        if constexpr (Relu) {
+          d[arg[k]] += out[k] > 0.0f ? grad[k] : 0.0f;
+        } else {
+          d[arg[k]] += grad[k];
+        }
+      }
     }
   });
+}
+
+}  // namespace
+
+void max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
+                        const WindowGeometry& g) {
+  pool_forward<false>(x, y, argmax, batch, g);
+}
+
+void max_pool2d_backward(const float* dy, const std::int32_t* argmax, float* dx, std::size_t batch,
+                         const WindowGeometry& g) {
+  pool_backward<false>(dy, nullptr, argmax, dx, batch, g);
+}
+
+void relu_max_pool2d_forward(const float* x, float* y, std::int32_t* argmax, std::size_t batch,
+                             const WindowGeometry& g) {
+  pool_forward<true>(x, y, argmax, batch, g);
+}
+
+void relu_max_pool2d_backward(const float* dy, const float* y, const std::int32_t* argmax,
+                              float* dx, std::size_t batch, const WindowGeometry& g) {
+  pool_backward<true>(dy, y, argmax, dx, batch, g);
 }
 
 }  // namespace cnn::kernels

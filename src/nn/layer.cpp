@@ -1,5 +1,6 @@
 #include "cnn/nn/layer.hpp"
 
+#include <stdexcept>
 #include <string>
 
 #include "cnn/core/instruction_set.hpp"
@@ -22,6 +23,15 @@ double weight_init_variance(WeightInit init, double fan_in, double fan_out, doub
       break;
   }
   return gain / fan_in;
+}
+
+void Layer::forward_after_relu(const Tensor& /*x*/, Tensor& /*y*/, bool /*training*/) {
+  throw std::logic_error(describe() + " cannot fuse a ReLU before it");
+}
+
+void Layer::backward_after_relu(const Tensor& /*x*/, const Tensor& /*y*/, const Tensor& /*dy*/,
+                                Tensor* /*dx*/) {
+  throw std::logic_error(describe() + " cannot fuse a ReLU before it");
 }
 
 void Layer::require(const Shape& actual, const Shape& expected, std::string_view what) const {

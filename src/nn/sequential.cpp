@@ -15,6 +15,11 @@ Layer& Sequential::add(std::unique_ptr<Layer> layer) {
   layers_.push_back(std::move(layer));
   activations_.emplace_back();
   gradients_.emplace_back();
+  relu_fused_into_next_.push_back(false);
+  const std::size_t n = layers_.size();
+  if (n >= 2 && layers_[n - 2]->kind() == "relu" && layers_[n - 1]->fuses_preceding_relu()) {
+    relu_fused_into_next_[n - 2] = true;
+  }
   // Laid out anew on every add: the copies are small next to one training step, and the block is
   // whole whatever order layers are added and used in.
   std::vector<Parameter> all;
@@ -65,7 +70,9 @@ const Tensor& Sequential::forward(const Tensor& x, bool training,
   if (layers_.empty()) throw std::logic_error("Sequential::forward: the model has no layers");
   if (training) image_keys = training_keys(x, image_keys);
   input_ = &x;
+  fused_last_forward_ = training;
   const Tensor* in = &x;
+  const Tensor* relu_input = nullptr;  // the input of a ReLU that the next layer applies
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     Shape out_shape;
     try {
@@ -82,7 +89,14 @@ const Tensor& Sequential::forward(const Tensor& x, bool training,
       }
       layers_[i]->set_image_keys(layer_keys_);
     }
-    layers_[i]->forward(*in, activations_[i], training);
+    if (training && relu_fused_into_next_[i]) {
+      relu_input = in;  // layer i's output is left unwritten
+    } else if (relu_input != nullptr) {
+      layers_[i]->forward_after_relu(*relu_input, activations_[i], training);
+      relu_input = nullptr;
+    } else {
+      layers_[i]->forward(*in, activations_[i], training);
+    }
     in = &activations_[i];
   }
   return activations_.back();
@@ -101,17 +115,25 @@ void Sequential::backward_impl(const Tensor& dlogits, Tensor* input_grad) {
   require_shape(dlogits.shape(), activations_.back().shape(), "Sequential::backward dL/dlogits");
   const Tensor* dy = &dlogits;
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    const Tensor& x = i == 0 ? *input_ : activations_[i - 1];
+    // Layer i, or layer i and the ReLU before it that the last forward fused into it.
+    const bool after_relu = fused_last_forward_ && i > 0 && relu_fused_into_next_[i - 1];
+    const std::size_t first = after_relu ? i - 1 : i;
+    const Tensor& x = first == 0 ? *input_ : activations_[first - 1];
     Tensor* dx = nullptr;
-    if (i > 0) {
-      gradients_[i - 1].resize(x.shape());
-      dx = &gradients_[i - 1];
+    if (first > 0) {
+      gradients_[first - 1].resize(x.shape());
+      dx = &gradients_[first - 1];
     } else if (input_grad != nullptr) {
       input_grad->resize(x.shape());
       dx = input_grad;
     }
-    layers_[i]->backward(x, activations_[i], *dy, dx);
+    if (after_relu) {
+      layers_[i]->backward_after_relu(x, activations_[i], *dy, dx);
+    } else {
+      layers_[i]->backward(x, activations_[i], *dy, dx);
+    }
     dy = dx;
+    i = first;
   }
 }
 

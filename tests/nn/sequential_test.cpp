@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -307,6 +308,143 @@ TEST(SequentialImageKeys, AKeyCountOtherThanTheBatchIsRefusedNamingBoth) {
   // Inference draws nothing and ignores keys.
   const Tensor& y = model.forward(ones(3, 8), false, keys);
   for (std::size_t i = 0; i < y.size(); ++i) EXPECT_EQ(y[i], 1.0f);
+}
+
+// ---- a ReLU fused into the max pool after it, in training ------------------------------------
+
+// Whether a and b hold the same shape and the same bits.
+::testing::AssertionResult same_bits(const Tensor& a, const Tensor& b) {
+  if (!(a.shape() == b.shape())) {
+    return ::testing::AssertionFailure()
+           << a.shape().to_string() << " vs " << b.shape().to_string();
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::bit_cast<std::uint32_t>(a[i]) != std::bit_cast<std::uint32_t>(b[i])) {
+      return ::testing::AssertionFailure() << "element " << i << ": " << a[i] << " vs " << b[i];
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// The logits, the input gradient and every parameter gradient of a training step must be those of
+// the layers run one by one, bit for bit: a ReLU first in the chain (fused, its input the
+// model's), one before a 2x2/2 pool, one before an overlapping 3x3/2 pool, and one before a linear
+// layer (not fused).
+TEST(SequentialReluFusion, TrainingGivesTheLayersRunOneByOneBitForBit) {
+  Sequential model;
+  model.emplace<ReLU>();
+  model.emplace<MaxPool2D>(Size2{2});              // [2,2,12,10] -> [2,2,6,5]
+  model.emplace<Conv2D>(2, 4, Size2{3, 3}, 1, 1);  // -> [2,4,6,5]
+  model.emplace<ReLU>();
+  model.emplace<MaxPool2D>(Size2{3}, Size2{2});  // -> [2,4,2,2]
+  model.emplace<Flatten>();                      // -> [2,16]
+  model.emplace<Linear>(16, 5);
+  model.emplace<ReLU>();
+  model.emplace<Linear>(5, 3);
+  model.initialize(7);
+  const Tensor x = testing::random_tensor(Shape{2, 2, 12, 10}, 8);
+  const Tensor dlogits = testing::random_tensor(Shape{2, 3}, 9);
+
+  std::vector<Tensor> outputs(model.size());  // outputs[i]: layer i's, each in its own tensor
+  const Tensor* in = &x;
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    outputs[i].resize(model.layer(i).output_shape(in->shape()));
+    model.layer(i).forward(*in, outputs[i], true);
+    in = &outputs[i];
+  }
+  std::vector<Tensor> input_grads(model.size());  // input_grads[i]: dL/d(input of layer i)
+  const Tensor* dy = &dlogits;
+  for (std::size_t i = model.size(); i-- > 0;) {
+    const Tensor& layer_input = i == 0 ? x : outputs[i - 1];
+    input_grads[i].resize(layer_input.shape());
+    model.layer(i).backward(layer_input, outputs[i], *dy, &input_grads[i]);
+    dy = &input_grads[i];
+  }
+  std::vector<Tensor> expected;
+  for (const Parameter& p : model.parameters()) expected.push_back(*p.grad);
+  for (const Parameter& p : model.parameters()) p.grad->fill(std::nanf(""));
+
+  EXPECT_TRUE(same_bits(model.forward(x, true), outputs.back()));
+  Tensor dx;
+  model.backward(dlogits, dx);
+  EXPECT_TRUE(same_bits(dx, input_grads[0]));
+  const std::vector<Parameter> params = model.parameters();
+  ASSERT_EQ(params.size(), expected.size());
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    EXPECT_TRUE(same_bits(*params[k].grad, expected[k])) << params[k].name;
+  }
+}
+
+// A layer that takes in the ReLU before it, recording which of its functions ran and on what.
+class FusingSpy : public Layer {
+ public:
+  std::string kind() const override { return "spy"; }
+  std::string describe() const override { return "Spy()"; }
+  InitRole init_role() const override { return InitRole::other(); }
+  Shape output_shape(const Shape& input) const override { return input; }
+  void forward(const Tensor& x, Tensor& y, bool /*training*/) override {
+    calls.push_back("forward");
+    inputs.push_back(&x);
+    copy(x, y);
+  }
+  void backward(const Tensor& x, const Tensor& /*y*/, const Tensor& dy, Tensor* dx) override {
+    calls.push_back("backward");
+    inputs.push_back(&x);
+    copy(dy, *dx);
+  }
+  bool fuses_preceding_relu() const override { return true; }
+  void forward_after_relu(const Tensor& x, Tensor& y, bool /*training*/) override {
+    calls.push_back("forward_after_relu");
+    inputs.push_back(&x);
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  }
+  void backward_after_relu(const Tensor& x, const Tensor& /*y*/, const Tensor& dy,
+                           Tensor* dx) override {
+    calls.push_back("backward_after_relu");
+    inputs.push_back(&x);
+    for (std::size_t i = 0; i < x.size(); ++i) (*dx)[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+  }
+
+  std::vector<std::string> calls;
+  std::vector<const Tensor*> inputs;
+
+ private:
+  static void copy(const Tensor& from, Tensor& to) {
+    for (std::size_t i = 0; i < from.size(); ++i) to[i] = from[i];
+  }
+};
+
+TEST(SequentialReluFusion, OnlyTrainingForwardsAndTheirBackwardsFuse) {
+  Sequential model;
+  model.emplace<Linear>(3, 4);
+  model.emplace<ReLU>();
+  FusingSpy& spy = model.emplace<FusingSpy>();
+  model.emplace<ReLU>();  // last: nothing after it to fuse into
+  model.initialize(3);
+  const Tensor x = testing::random_tensor(Shape{2, 3}, 4);
+  Tensor dy(Shape{2, 4});
+  dy.fill(1.0f);
+
+  // Training: the spy reads the linear layer's output itself; the ReLU's gradient is the spy's.
+  const Tensor& logits = model.forward(x, true);
+  model.backward(dy);
+  Tensor relu_then_spy(Shape{2, 4});
+  for (std::size_t i = 0; i < relu_then_spy.size(); ++i) {
+    const float v = model.activation(0)[i];
+    relu_then_spy[i] = v > 0.0f ? v : 0.0f;
+  }
+  EXPECT_TRUE(same_bits(logits, relu_then_spy));
+  // Inference writes every output and calls the layers' own forward; a backward after it does
+  // not fuse either.
+  model.forward(x, false);
+  EXPECT_TRUE(same_bits(model.activation(1), relu_then_spy));
+  model.backward(dy);
+  const std::vector<std::string> calls = {"forward_after_relu", "backward_after_relu", "forward",
+                                          "backward"};
+  EXPECT_EQ(spy.calls, calls);
+  const std::vector<const Tensor*> inputs = {&model.activation(0), &model.activation(0),
+                                             &model.activation(1), &model.activation(1)};
+  EXPECT_EQ(spy.inputs, inputs);
 }
 
 TEST(Presets, UnknownNameListsTheKnownOnes) {

@@ -107,6 +107,18 @@ class Layer {
   // arithmetic spans the whole batch (batch normalisation's statistics); others ignore it.
   virtual void set_process_group(ProcessGroup* /*group*/) {}
 
+  // Whether a ReLU right before this layer can be fused into it: Sequential then skips the ReLU in
+  // training forwards and backwards and calls the two functions below, so that relu(x) is never
+  // written and read back (max pooling does this). x is the ReLU's input; y, dy and dx are as in
+  // forward() and backward(), and the results must be those of the ReLU and then this layer, bit
+  // for bit.
+  virtual bool fuses_preceding_relu() const { return false; }
+  // y = layer(relu(x)). Only called when fuses_preceding_relu(); the default throws.
+  virtual void forward_after_relu(const Tensor& x, Tensor& y, bool training);
+  // dL/dx through this layer and the ReLU before it (when dx is not null), and this layer's
+  // parameter gradients. Only called when fuses_preceding_relu(); the default throws.
+  virtual void backward_after_relu(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx);
+
  protected:
   // Checks once per process that this CPU runs the kernels' instruction set: throws
   // UnsupportedCpu otherwise (core/instruction_set.hpp, require_cpu_support), before any kernel

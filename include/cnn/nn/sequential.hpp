@@ -53,7 +53,10 @@ class Sequential {
   const Tensor& forward(const Tensor& x, bool training = false,
                         std::span<const std::uint64_t> image_keys = {});
   // Layer i's output of the last forward (the last layer's: the logits); valid until the next one.
-  // std::out_of_range for i >= size() or before any forward.
+  // std::out_of_range for i >= size() or before any forward. A training forward fuses a ReLU into
+  // the layer after it when that layer can (Layer::fuses_preceding_relu: max pooling), so that
+  // relu(x) is never written and read back: such a ReLU's output is then left unwritten. Inference
+  // forwards write every layer's output.
   const Tensor& activation(std::size_t i) const { return activations_.at(i); }
   // Back-propagates dL/dlogits through every layer after forward(x, true), filling every
   // parameter gradient. The input gradient is not computed (no layer needs it).
@@ -98,6 +101,10 @@ class Sequential {
   std::vector<Tensor> activations_;  // activations_[i] = output of layer i
   std::vector<Tensor> gradients_;    // gradients_[i] = dL/d(input of layer i+1)
   const Tensor* input_ = nullptr;    // input of the last forward
+  // relu_fused_into_next_[i]: layer i is a ReLU that layer i + 1 applies itself in training
+  // (Layer::fuses_preceding_relu); fused_last_forward_: the last forward was one of those.
+  std::vector<bool> relu_fused_into_next_;
+  bool fused_last_forward_ = false;
   // Training forwards without keys (see forward): the seed and how many there were.
   std::uint64_t seed_ = 0;
   std::uint64_t keyless_forwards_ = 0;

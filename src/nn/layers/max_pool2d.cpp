@@ -21,4 +21,21 @@ void MaxPool2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Ten
   kernels::max_pool2d_backward(dy.data(), argmax_.data(), dx->data(), x.dim(0), g);
 }
 
+void MaxPool2D::forward_after_relu(const Tensor& x, Tensor& y, bool /*training*/) {
+  const WindowGeometry g = window_.geometry(x.shape());
+  require(y.shape(), output_shape(x.shape()), "output");
+  argmax_.resize(y.size());
+  kernels::relu_max_pool2d_forward(x.data(), y.data(), argmax_.data(), x.dim(0), g);
+}
+
+void MaxPool2D::backward_after_relu(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                    Tensor* dx) {
+  if (dx == nullptr) return;
+  const WindowGeometry g = window_.geometry(x.shape());
+  require(y.shape(), output_shape(x.shape()), "output");
+  require(dy.shape(), y.shape(), "output gradient");
+  require(dx->shape(), x.shape(), "input gradient");
+  kernels::relu_max_pool2d_backward(dy.data(), y.data(), argmax_.data(), dx->data(), x.dim(0), g);
+}
+
 }  // namespace cnn

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <numeric>
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include "cnn/core/parallel.hpp"
@@ -309,6 +310,68 @@ TEST(MaxPool2D, TwoByTwoNaNWinsOnlyInTheWindowsFirstCorner) {
     }
     EXPECT_EQ(arg[j], static_cast<std::int32_t>(2 * j)) << j;  // the top-left corner
   }
+}
+
+// The ReLU fused into the pool (relu_max_pool2d_forward and _backward, which Sequential uses in
+// training) against relu_forward then max_pool2d_forward, and max_pool2d_backward then
+// relu_backward, on every path of the pool: 2x2/2 (rows spilling, exact, scalar, odd sizes), the
+// unpadded windows (the seed network's 3x3/2 among them, overlapping, so that a winner's
+// gradients add up) and the general padded loop. Values with ties, both zeros and NaN, gradients
+// with -0; outputs, arg-max and input gradients must agree bit for bit, on 1 to 3 threads.
+TEST(MaxPool2D, FusedReluMatchesReluThenPoolBitwise) {
+  struct Case {
+    std::size_t channels, h, w, kh, kw, sh, sw, ph, pw;
+  };
+  const float nan = std::nanf("");
+  for (const Case& c : {Case{6, 28, 28, 2, 2, 2, 2, 0, 0}, Case{16, 10, 10, 2, 2, 2, 2, 0, 0},
+                        Case{3, 7, 9, 2, 2, 2, 2, 0, 0}, Case{2, 4, 34, 2, 2, 2, 2, 0, 0},
+                        Case{2, 5, 3, 2, 2, 2, 2, 0, 0}, Case{3, 24, 24, 3, 3, 2, 2, 0, 0},
+                        Case{2, 9, 13, 3, 3, 1, 1, 0, 0}, Case{2, 7, 5, 2, 2, 1, 1, 0, 0},
+                        Case{2, 7, 9, 3, 3, 2, 2, 1, 1}, Case{2, 6, 7, 2, 2, 2, 2, 1, 1}}) {
+    WindowGeometry g;
+    g.channels = c.channels;
+    g.in_h = c.h;
+    g.in_w = c.w;
+    g.kernel = Size2{c.kh, c.kw};
+    g.stride = Size2{c.sh, c.sw};
+    g.padding = Size2{c.ph, c.pw};
+    const std::size_t batch = 3, planes = batch * c.channels;
+    const std::size_t in_size = planes * c.h * c.w, out_size = planes * g.out_h() * g.out_w();
+    Rng rng(c.h * 100 + c.w + c.kh);
+    const float values[] = {-1.0f, -0.0f, 0.0f, 0.5f, 2.0f, -2.0f, nan};
+    std::vector<float> x(in_size);
+    for (float& v : x) v = values[rng.below(7)];
+    std::vector<float> dy(out_size);
+    for (float& v : dy) v = rng.below(4) == 0 ? -0.0f : static_cast<float>(rng.below(7)) - 3.0f;
+
+    std::vector<float> relu_x(in_size), expected_y(out_size), pooled_dx(in_size);
+    std::vector<float> expected_dx(in_size);
+    std::vector<std::int32_t> expected_arg(out_size);
+    kernels::relu_forward(x.data(), relu_x.data(), in_size);
+    kernels::max_pool2d_forward(relu_x.data(), expected_y.data(), expected_arg.data(), batch, g);
+    kernels::max_pool2d_backward(dy.data(), expected_arg.data(), pooled_dx.data(), batch, g);
+    kernels::relu_backward(x.data(), pooled_dx.data(), expected_dx.data(), in_size);
+
+    for (std::size_t threads : {1u, 2u, 3u}) {
+      set_num_threads(threads);
+      std::vector<float> y(out_size, nan), dx(in_size, nan);
+      std::vector<std::int32_t> arg(out_size, -1);
+      kernels::relu_max_pool2d_forward(x.data(), y.data(), arg.data(), batch, g);
+      kernels::relu_max_pool2d_backward(dy.data(), y.data(), arg.data(), dx.data(), batch, g);
+      const std::string where = std::to_string(c.h) + "x" + std::to_string(c.w) + ", window " +
+                                std::to_string(c.kh) + "x" + std::to_string(c.kw) + "/" +
+                                std::to_string(c.sh) + " pad " + std::to_string(c.ph) + ", " +
+                                std::to_string(threads) + " threads, ";
+      for (std::size_t k = 0; k < out_size; ++k) {
+        ASSERT_EQ(bits(y[k]), bits(expected_y[k])) << where << "output " << k;
+        ASSERT_EQ(arg[k], expected_arg[k]) << where << "output " << k;
+      }
+      for (std::size_t k = 0; k < in_size; ++k) {
+        ASSERT_EQ(bits(dx[k]), bits(expected_dx[k])) << where << "input " << k;
+      }
+    }
+  }
+  set_num_threads(1);
 }
 
 TEST(MaxPool2D, PaddingNeverWinsEvenAgainstNegativeValues) {

@@ -26,6 +26,10 @@ class MaxPool2D : public Layer {
   Shape output_shape(const Shape& input) const override { return window_.output_shape(input); }
   void forward(const Tensor& x, Tensor& y, bool training) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  // A ReLU before the pool is fused into it (kernels::relu_max_pool2d_forward and _backward).
+  bool fuses_preceding_relu() const override { return true; }
+  void forward_after_relu(const Tensor& x, Tensor& y, bool training) override;
+  void backward_after_relu(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
 
   Size2 kernel() const { return window_.kernel(); }
   Size2 stride() const { return window_.stride(); }
