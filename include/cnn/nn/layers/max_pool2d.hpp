@@ -36,6 +36,12 @@ class MaxPool2D : public Layer {
   Size2 padding() const { return window_.padding(); }
 
  private:
+  // The windows' geometry for x, after checking y's shape and sizing argmax_ for y (forward).
+  WindowGeometry prepare_forward(const Tensor& x, const Tensor& y);
+  // The windows' geometry for x, after checking dy's and dx's shapes (backward).
+  WindowGeometry check_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                const Tensor& dx) const;
+
   PoolingWindow window_;
   std::vector<std::int32_t> argmax_;  // arg-max of each window of the last forward
 };
