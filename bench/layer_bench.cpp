@@ -75,8 +75,10 @@ double conv_flops(std::size_t c, std::size_t d, std::size_t k, std::size_t out) 
   return 2.0 * kBatch * d * out * out * c * k * k;
 }
 
+// FLOPs are the direct convolution's for either algorithm, so that the rates compare the time of
+// the same convolution (Winograd's then exceed the FMA peak where it pays).
 void register_conv(const char* name, std::size_t c, std::size_t d, std::size_t k, std::size_t pad,
-                   std::size_t size) {
+                   std::size_t size, ConvAlgorithm algorithm = ConvAlgorithm::direct) {
   const std::size_t out = size + 2 * pad - k + 1;
   const double flops = conv_flops(c, d, k, out);
   // Backward computes dW and dX: twice the forward's multiply-adds; dW alone as many.
@@ -87,6 +89,7 @@ void register_conv(const char* name, std::size_t c, std::size_t d, std::size_t k
     benchmark::RegisterBenchmark((std::string(name) + suffix).c_str(),
                                  [=](benchmark::State& state) {
                                    Conv2D conv(c, d, k, 1, pad);
+                                   conv.set_algorithm(algorithm);
                                    run_layer(state, conv, Shape{kBatch, c, size, size}, pass, work);
                                  })
         ->Arg(1)
@@ -187,6 +190,15 @@ int main(int argc, char** argv) {
   // Its convolutions (its pooling and linear layers are measured above at other sizes).
   register_conv("best/conv1x32k5", 1, 32, 5, 0, 28);
   register_conv("best/conv32x64k3", 32, 64, 3, 0, 12);
+  // The same with Winograd's F(2x2, 3x3) (conv(64,3,algo=winograd)), and the vgg preset's three
+  // convolutions of many channels, both ways.
+  register_conv("best/conv32x64k3_winograd", 32, 64, 3, 0, 12, ConvAlgorithm::winograd);
+  register_conv("vgg/conv32x32k3p1", 32, 32, 3, 1, 28);
+  register_conv("vgg/conv32x32k3p1_winograd", 32, 32, 3, 1, 28, ConvAlgorithm::winograd);
+  register_conv("vgg/conv32x64k3p1", 32, 64, 3, 1, 14);
+  register_conv("vgg/conv32x64k3p1_winograd", 32, 64, 3, 1, 14, ConvAlgorithm::winograd);
+  register_conv("vgg/conv64x64k3p1", 64, 64, 3, 1, 14);
+  register_conv("vgg/conv64x64k3p1_winograd", 64, 64, 3, 1, 14, ConvAlgorithm::winograd);
   // Augmentation (the best preset's recipe).
   register_augment("augment/affine", AugmentOptions{2.0, 10.0, 0.1});
   register_augment("augment/affine+elastic34s4", AugmentOptions{2.0, 10.0, 0.1, 34.0, 4.0});

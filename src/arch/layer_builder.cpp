@@ -108,6 +108,22 @@ WeightInit LayerBuilder::weight_init() const {
   text_.fail(a->position, "init must be auto, he, lecun or glorot, got '" + a->value + "'");
 }
 
+ConvAlgorithm LayerBuilder::conv_algorithm(std::size_t kernel, std::size_t stride,
+                                           std::size_t pad) const {
+  const Argument* a = find("algo");
+  if (a == nullptr || a->value == "direct") return ConvAlgorithm::direct;
+  if (a->value != "winograd") {
+    text_.fail(a->position, "algo must be direct or winograd, got '" + a->value + "'");
+  }
+  if (!conv_algorithm_applies(ConvAlgorithm::winograd, kernel, stride, pad)) {
+    text_.fail(a->position,
+               "algo=winograd needs kernel 3, stride 1 and pad at most 2, got kernel " +
+                   std::to_string(kernel) + ", stride " + std::to_string(stride) + " and pad " +
+                   std::to_string(pad));
+  }
+  return ConvAlgorithm::winograd;
+}
+
 void LayerBuilder::need_image() const {
   if (input().rank() != 4) {
     fail(kind_.name + " needs an input [N, C, H, W], but gets " + batch_shape(input()));

@@ -14,6 +14,7 @@
 #include "arch/layer_catalogue.hpp"
 #include "arch/syntax.hpp"
 #include "cnn/core/numbers.hpp"
+#include "cnn/core/window.hpp"
 #include "cnn/nn/sequential.hpp"
 
 namespace cnn::arch {
@@ -45,6 +46,8 @@ class LayerBuilder {
   double real(std::string_view key, double fallback, const Interval& allowed) const;
   // The "init" argument: auto (also when not given), he, lecun, glorot or xavier.
   WeightInit weight_init() const;
+  // conv's algo=: direct (the default) or winograd, which needs the kernel, stride and pad given.
+  ConvAlgorithm conv_algorithm(std::size_t kernel, std::size_t stride, std::size_t pad) const;
 
   // Fails unless the input is [N, C, H, W]: "conv needs an input [N, C, H, W], but gets [N, 64]".
   void need_image() const;

@@ -33,6 +33,7 @@ void build_conv(LayerBuilder& b) {
   const std::size_t pad = b.integer("pad", 0, 0), stride = b.integer("stride", 1, 1);
   auto conv = std::make_unique<Conv2D>(channels, out, kernel, stride, pad);
   conv->set_weight_init(b.weight_init());
+  conv->set_algorithm(b.conv_algorithm(kernel, stride, pad));
   b.add(std::move(conv));
 }
 
@@ -91,7 +92,7 @@ void build_plain(LayerBuilder& b) {
 const std::vector<LayerKind>& layer_catalogue() {
   // name, aliases, arguments (positional ones first), required, positional, builder
   static const std::vector<LayerKind> catalogue = {
-      {"conv", {}, {"out", "kernel", "stride", "pad", "init"}, 2, 4, build_conv},
+      {"conv", {}, {"out", "kernel", "stride", "pad", "init", "algo"}, 2, 4, build_conv},
       {"fc", {"linear"}, {"out", "init"}, 1, 1, build_fc},
       {"maxpool", {}, {"kernel", "stride", "pad"}, 1, 3, build_pool<MaxPool2D>},
       {"avgpool", {}, {"kernel", "stride", "pad"}, 1, 3, build_pool<AvgPool2D>},

@@ -7,6 +7,7 @@
 // columns are never built: the products read shifted rows of the image in place (see below).
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "cnn/core/parallel.hpp"
 #include "kernels/conv2d_paths.hpp"
@@ -187,13 +188,34 @@ using conv2d_detail::shifted_backward;
 using conv2d_detail::shifted_forward;
 using conv2d_detail::shifted_workspace_size;
 using conv2d_detail::uses_shifted_rows;
+using conv2d_detail::winograd_backward_data;
+using conv2d_detail::winograd_forward;
+using conv2d_detail::winograd_workspace_size;
+
+namespace {
+
+void require_winograd(const WindowGeometry& g) {
+  if (!conv_algorithm_applies(ConvAlgorithm::winograd, g.kernel, g.stride, g.padding)) {
+    throw std::invalid_argument(
+        "the Winograd convolution needs a 3x3 kernel, stride 1 and padding of at most 2");
+  }
+}
+
+}  // namespace
 
 std::size_t conv2d_saved_size(std::size_t batch, const WindowGeometry& g) {
   return uses_shifted_rows(g) ? 0 : batch * patch_size(g) * plane_size(g);
 }
 
 std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
-                                  const WindowGeometry& g) {
+                                  const WindowGeometry& g, ConvAlgorithm algorithm) {
+  // Winograd's backward takes dW and db from the direct path first, then dx: the larger of the
+  // two, one after the other.
+  if (algorithm == ConvAlgorithm::winograd) {
+    require_winograd(g);
+    return std::max(shifted_workspace_size(batch, out_channels, g),
+                    winograd_workspace_size(batch, out_channels, g));
+  }
   return uses_shifted_rows(g)
              ? shifted_workspace_size(batch, out_channels, g)
              : parallel_chunks(batch) * im2col_workspace_per_thread(out_channels, g);
@@ -201,7 +223,12 @@ std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
 
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, float* saved,
                     float* workspace, std::size_t batch, std::size_t out_channels,
-                    const WindowGeometry& g) {
+                    const WindowGeometry& g, ConvAlgorithm algorithm) {
+  if (algorithm == ConvAlgorithm::winograd) {
+    require_winograd(g);
+    winograd_forward(x, weight, bias, y, workspace, batch, out_channels, g);
+    return;
+  }
   if (uses_shifted_rows(g)) {
     shifted_forward(x, weight, bias, y, workspace, batch, out_channels, g);
   } else {
@@ -211,7 +238,8 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
 
 void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
                      float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
-                     std::size_t out_channels, const WindowGeometry& g) {
+                     std::size_t out_channels, const WindowGeometry& g, ConvAlgorithm algorithm) {
+  if (algorithm == ConvAlgorithm::winograd) require_winograd(g);
   // An empty batch (in data-parallel training, a process whose share of a small last batch has no
   // images) has zero gradients. Both paths would instead copy their first per-thread partial sum,
   // which no image wrote, from the workspace: what an earlier batch left there.
@@ -220,7 +248,10 @@ void conv2d_backward(const float* x, const float* dy, const float* saved, const 
     std::fill_n(dbias, out_channels, 0.0f);
     return;
   }
-  if (uses_shifted_rows(g)) {
+  if (algorithm == ConvAlgorithm::winograd) {
+    shifted_backward(x, dy, weight, dweight, dbias, nullptr, workspace, batch, out_channels, g);
+    if (dx != nullptr) winograd_backward_data(dy, weight, dx, workspace, batch, out_channels, g);
+  } else if (uses_shifted_rows(g)) {
     shifted_backward(x, dy, weight, dweight, dbias, dx, workspace, batch, out_channels, g);
   } else {
     im2col_backward(dy, saved, weight, dweight, dbias, dx, workspace, batch, out_channels, g);

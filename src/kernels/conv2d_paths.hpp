@@ -36,4 +36,21 @@ void shifted_backward(const float* x, const float* dy, const float* weight, floa
                       float* dbias, float* dx, float* workspace, std::size_t batch, std::size_t D,
                       const WindowGeometry& g);
 
+// yᵀ[P, D] = y[D, P], and back with a bias added (bias may be null): D a whole number of
+// vectors. Shared by the transposed forms of both paths above and the Winograd path below.
+void transpose_planes(const float* y, std::size_t D, std::size_t P, float* yt);
+void transpose_planes_back(const float* yt, const float* bias, std::size_t D, std::size_t P,
+                           float* y);
+
+// ---- Winograd F(2x2, 3x3), src/kernels/conv2d_winograd.cpp ----------------------------------
+// For geometries that conv_algorithm_applies(ConvAlgorithm::winograd, ...) accepts (window.hpp).
+std::size_t winograd_workspace_size(std::size_t batch, std::size_t D, const WindowGeometry& g);
+// y = conv(x) + bias, as conv2d_forward.
+void winograd_forward(const float* x, const float* weight, const float* bias, float* y,
+                      float* workspace, std::size_t batch, std::size_t D, const WindowGeometry& g);
+// dx = the gradient of conv2d_forward's y with respect to x, given dy: the forward product of dy
+// (padded by 2 − p) with the weights flipped and their channels exchanged.
+void winograd_backward_data(const float* dy, const float* weight, float* dx, float* workspace,
+                            std::size_t batch, std::size_t D, const WindowGeometry& g);
+
 }  // namespace cnn::kernels::conv2d_detail

@@ -111,6 +111,8 @@ void shifted_image(const float* x, const float* weight, const float* bias, float
   }
 }
 
+}  // namespace
+
 // yᵀ[P, D] = y[D, P], D a whole number of vectors: kLanes x kLanes blocks through registers (a
 // scalar copy, reading y a plane apart, took half of `best` conv1x32k5's weight gradient), the
 // last P mod kLanes positions one by one.
@@ -128,6 +130,8 @@ void transpose_planes(const float* y, std::size_t D, std::size_t P, float* yt) {
   for (; p < P; ++p)
     for (std::size_t d = 0; d < D; ++d) yt[p * D + d] = y[d * P + p];
 }
+
+namespace {
 
 // The transposed weight gradient of one image, for one kernel window's R = kw columns and M of
 // its rows at a time: dWᵀ[(c, m0 + a, n), d0 : d0 + V·kLanes] (+)= Σ_i Σ_{j<OW} x_pad[c, m0 + a +
@@ -316,6 +320,8 @@ void transposed_forward_image(const float* xp, const WindowGeometry& g, const Sh
   }
 }
 
+}  // namespace
+
 // y[d, p] = yᵀ[p, d] + b[d], D a whole number of vectors: transpose_planes' way back, with the
 // bias added to each transposed row (a scalar copy back gave up most of the transposed forward's
 // gain).
@@ -338,6 +344,8 @@ void transpose_planes_back(const float* yt, const float* bias, std::size_t D, st
     for (std::size_t d = 0; d < D; ++d)
       y[d * P + p] = yt[p * D + d] + (bias != nullptr ? bias[d] : 0.0f);
 }
+
+namespace {
 
 // Per thread, for up to `images` images: each image's padded input and Wp-wide dy (kept so that
 // dW is one set of dot products over all of them), partial dW and db, a padded dx and one

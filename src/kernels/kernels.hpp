@@ -40,9 +40,11 @@ void col2im(const float* columns, const WindowGeometry& g, float* dx);
 //   x[N,C,H,W], weight[D,C,kh,kw], bias[D], y[N,D,OH,OW].
 //   saved: conv2d_saved_size(N, g) floats that backward reads (each image's im2col matrix when
 //   the stride is not 1; nothing otherwise). workspace: conv2d_workspace_size(N, D, g) floats.
+//   algorithm: ConvAlgorithm::winograd computes y through Winograd's F(2x2, 3x3), where
+//   conv_algorithm_applies (window.hpp) says it can; otherwise std::invalid_argument.
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, float* saved,
                     float* workspace, std::size_t batch, std::size_t out_channels,
-                    const WindowGeometry& g);
+                    const WindowGeometry& g, ConvAlgorithm algorithm = ConvAlgorithm::direct);
 // Backward, with x and saved from the forward pass:
 //   dW[d,(c,m,n)] = Σ_n Σ_(i,j) dy[n,d,i,j] · x[n, c, i·s+m−p, j·s+n−p]
 //                   (the correlation of x with dy)
@@ -50,12 +52,16 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
 //   dx            = col2im(Wᵀ · dy), which equals the design's full correlation of the dilated,
 //                   (k−1)-padded dy with the 180°-rotated, channel-swapped kernel, padding removed
 //   dx may be null (no input gradient needed).
+//   algorithm: with ConvAlgorithm::winograd, dx (the forward product of dy, padded by 2 − p,
+//   with the flipped kernel) through Winograd's F(2x2, 3x3); dW and db as direct.
 void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
                      float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
-                     std::size_t out_channels, const WindowGeometry& g);
+                     std::size_t out_channels, const WindowGeometry& g,
+                     ConvAlgorithm algorithm = ConvAlgorithm::direct);
 std::size_t conv2d_saved_size(std::size_t batch, const WindowGeometry& g);
 std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
-                                  const WindowGeometry& g);
+                                  const WindowGeometry& g,
+                                  ConvAlgorithm algorithm = ConvAlgorithm::direct);
 
 // ---- max pooling ----------------------------------------------------------------------------
 // y[n,c,i,j] = max over the window i·s−p ≤ a < i·s−p+k, j·s−p ≤ b < j·s−p+k of x[n,c,a,b].

@@ -52,6 +52,15 @@ TEST(Architecture, BuildsLayersAndInfersShapes) {
   EXPECT_EQ(dynamic_cast<Conv2D&>(model.layer(4)).in_channels(), 8u);
 }
 
+TEST(Architecture, ConvolutionsChooseTheirAlgorithm) {
+  Sequential model = build_architecture(
+      "conv(8,3,pad=2,algo=winograd) relu conv(8,3,algo=direct) relu conv(8,3) fc(classes)", kImage,
+      10);
+  EXPECT_EQ(dynamic_cast<Conv2D&>(model.layer(0)).algorithm(), ConvAlgorithm::winograd);
+  EXPECT_EQ(dynamic_cast<Conv2D&>(model.layer(2)).algorithm(), ConvAlgorithm::direct);
+  EXPECT_EQ(dynamic_cast<Conv2D&>(model.layer(4)).algorithm(), ConvAlgorithm::direct);
+}
+
 TEST(Architecture, PresetsAreTheDesignsNetworks) {
   Sequential seed = make_preset("seed", kImage, 10);
   ASSERT_EQ(seed.size(), 7u);
@@ -165,6 +174,10 @@ TEST(Architecture, MalformedTextIsRejected) {
       {"conv(0,3) fc(10)", "must be an integer from 1"},
       {"conv(8,3,pad=-1) fc(10)", "must be an integer from 0"},
       {"conv(8,3,init=magic) fc(10)", "init must be auto, he, lecun or glorot"},
+      {"conv(8,3,algo=fft) fc(10)", "algo must be direct or winograd, got 'fft'"},
+      {"conv(8,5,algo=winograd) fc(10)", "algo=winograd needs kernel 3, stride 1 and pad at most"},
+      {"conv(8,3,stride=2,algo=winograd) fc(10)", "got kernel 3, stride 2 and pad 0"},
+      {"conv(8,3,pad=3,algo=winograd) fc(10)", "got kernel 3, stride 1 and pad 3"},
       {"dropout(1.5) fc(10)", "'p' must be a number in [0, 1)"},
       {"dropout(abc) fc(10)", "'p' must be a number"},
       {"bn fc(10)", "does not fit"},  // bn before anything: [N, 1, 28, 28] is fine, so check below

@@ -10,7 +10,10 @@
 // that reaches the layer. The layers (each one row of the layer catalogue in the library's
 // sources, src/arch/layer_catalogue.cpp):
 //
-//   conv(out, kernel, stride=1, pad=0, init=auto)   Conv2D; init: auto, he, lecun, glorot
+//   conv(out, kernel, stride=1, pad=0, init=auto, algo=direct)
+//                                                   Conv2D; init: auto, he, lecun, glorot;
+//                                                   algo: direct, or winograd (kernel 3,
+//                                                   stride 1, pad at most 2)
 //   fc(out, init=auto)        alias linear           Linear; flattens a [N, C, H, W] input first
 //   maxpool(kernel, stride=kernel, pad=0)           MaxPool2D
 //   avgpool(kernel, stride=kernel, pad=0)           AvgPool2D (padding counted as zeros)

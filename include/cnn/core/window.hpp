@@ -33,4 +33,17 @@ struct WindowGeometry {
   }
 };
 
+// How a convolution computes its output and input gradient. direct: the sums as written, the
+// default. winograd: Winograd's F(2x2, 3x3), for 3x3 kernels with stride 1 and padding at most 2
+// only: fewer multiplications, the same sums reached through other roundings (not bit-equal to
+// direct; src/kernels/conv2d_winograd.cpp states the tolerance).
+enum class ConvAlgorithm { direct, winograd };
+
+// Whether `algorithm` can compute a convolution of this kernel, stride and padding.
+inline bool conv_algorithm_applies(ConvAlgorithm algorithm, Size2 kernel, Size2 stride,
+                                   Size2 padding) {
+  return algorithm == ConvAlgorithm::direct ||
+         (kernel == Size2(3) && stride == Size2(1) && padding.h <= 2 && padding.w <= 2);
+}
+
 }  // namespace cnn

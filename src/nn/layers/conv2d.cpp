@@ -2,6 +2,7 @@
 #include "kernels/kernels.hpp"
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 namespace cnn {
@@ -35,7 +36,17 @@ Conv2D::Conv2D(std::size_t in_channels, std::size_t out_channels, Size2 kernel, 
 std::string Conv2D::describe() const {
   return "Conv2D(" + std::to_string(in_channels_) + ", " + std::to_string(out_channels_) +
          ", kernel=" + size2(kernel_) + ", stride=" + size2(stride_) +
-         ", padding=" + size2(padding_) + ")";
+         ", padding=" + size2(padding_) +
+         (algorithm_ == ConvAlgorithm::winograd ? ", algorithm=winograd" : "") + ")";
+}
+
+void Conv2D::set_algorithm(ConvAlgorithm algorithm) {
+  if (!conv_algorithm_applies(algorithm, kernel_, stride_, padding_)) {
+    throw std::invalid_argument(describe() +
+                                ": the Winograd algorithm needs a 3x3 kernel, stride 1 and "
+                                "padding of at most 2");
+  }
+  algorithm_ = algorithm;
 }
 
 WindowGeometry Conv2D::geometry(const Shape& input) const {
@@ -61,9 +72,9 @@ void Conv2D::forward(const Tensor& x, Tensor& y, bool /*training*/) {
   require(y.shape(), output_shape(x.shape()), "output");
   const std::size_t batch = x.dim(0);
   saved_.resize(Shape{kernels::conv2d_saved_size(batch, g)});
-  workspace_.resize(Shape{kernels::conv2d_workspace_size(batch, out_channels_, g)});
+  workspace_.resize(Shape{kernels::conv2d_workspace_size(batch, out_channels_, g, algorithm_)});
   kernels::conv2d_forward(x.data(), weight_.data(), bias_.data(), y.data(), saved_.data(),
-                          workspace_.data(), batch, out_channels_, g);
+                          workspace_.data(), batch, out_channels_, g, algorithm_);
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
@@ -71,10 +82,10 @@ void Conv2D::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor
   require(dy.shape(), y.shape(), "output gradient");
   if (dx != nullptr) require(dx->shape(), x.shape(), "input gradient");
   const std::size_t batch = x.dim(0);
-  workspace_.resize(Shape{kernels::conv2d_workspace_size(batch, out_channels_, g)});
+  workspace_.resize(Shape{kernels::conv2d_workspace_size(batch, out_channels_, g, algorithm_)});
   kernels::conv2d_backward(x.data(), dy.data(), saved_.data(), weight_.data(), weight_grad_.data(),
                            bias_grad_.data(), dx != nullptr ? dx->data() : nullptr,
-                           workspace_.data(), batch, out_channels_, g);
+                           workspace_.data(), batch, out_channels_, g, algorithm_);
 }
 
 std::vector<Parameter> Conv2D::parameters() {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "cnn/core/parallel.hpp"
 #include "gradient_check.hpp"
@@ -15,7 +16,9 @@ using testing::random_tensor;
 
 // The design's forward formula, written out literally over a zero-padded input:
 //   z[n,d,i,j] = Σ_c Σ_m Σ_n W[d,c,m,n] · x[n, c, i·s+m−p, j·s+n−p] + b[d]
-Tensor reference_forward(const Tensor& x, Conv2D& conv) {
+// With `magnitudes`, the same sum of |b| and the terms' |W·x| instead: the scale of each output's
+// rounding errors.
+Tensor reference_forward(const Tensor& x, Conv2D& conv, bool magnitudes = false) {
   const Shape out = conv.output_shape(x.shape());
   Tensor y(out);
   const Size2 k = conv.kernel(), s = conv.stride(), p = conv.padding();
@@ -23,7 +26,7 @@ Tensor reference_forward(const Tensor& x, Conv2D& conv) {
     for (std::size_t d = 0; d < out[1]; ++d)
       for (std::size_t i = 0; i < out[2]; ++i)
         for (std::size_t j = 0; j < out[3]; ++j) {
-          double sum = conv.bias()[d];
+          double sum = magnitudes ? std::fabs(conv.bias()[d]) : conv.bias()[d];
           for (std::size_t c = 0; c < x.dim(1); ++c)
             for (std::size_t m = 0; m < k.h; ++m)
               for (std::size_t q = 0; q < k.w; ++q) {
@@ -32,7 +35,8 @@ Tensor reference_forward(const Tensor& x, Conv2D& conv) {
                 if (a < 0 || b < 0 || a >= static_cast<long>(x.dim(2)) ||
                     b >= static_cast<long>(x.dim(3)))
                   continue;
-                sum += double{conv.weight().at(d, c, m, q)} * x.at(n, c, a, b);
+                const double term = double{conv.weight().at(d, c, m, q)} * x.at(n, c, a, b);
+                sum += magnitudes ? std::fabs(term) : term;
               }
           y.at(n, d, i, j) = static_cast<float>(sum);
         }
@@ -41,8 +45,9 @@ Tensor reference_forward(const Tensor& x, Conv2D& conv) {
 
 // The design's input gradient, step by step: insert s−1 zeros between the rows and columns of dy
 // (dilation), pad it with k−1 zeros, correlate with the 180°-rotated kernel whose in/out channels
-// are swapped, then strip the forward padding p.
-Tensor reference_input_gradient(const Tensor& dy, Conv2D& conv, const Shape& x_shape) {
+// are swapped, then strip the forward padding p. With `magnitudes`, the sums of the terms' |·|.
+Tensor reference_input_gradient(const Tensor& dy, Conv2D& conv, const Shape& x_shape,
+                                bool magnitudes = false) {
   const Size2 k = conv.kernel(), s = conv.stride(), p = conv.padding();
   const std::size_t N = dy.dim(0), D = dy.dim(1), C = x_shape[1];
   const std::size_t dil_h = (dy.dim(2) - 1) * s.h + 1, dil_w = (dy.dim(3) - 1) * s.w + 1;
@@ -63,9 +68,11 @@ Tensor reference_input_gradient(const Tensor& dy, Conv2D& conv, const Shape& x_s
           double sum = 0.0;
           for (std::size_t d = 0; d < D; ++d)
             for (std::size_t m = 0; m < k.h; ++m)
-              for (std::size_t q = 0; q < k.w; ++q)
-                sum += double{padded.at(n, d, a + m, b + q)} *
-                       conv.weight().at(d, c, k.h - 1 - m, k.w - 1 - q);
+              for (std::size_t q = 0; q < k.w; ++q) {
+                const double term = double{padded.at(n, d, a + m, b + q)} *
+                                    conv.weight().at(d, c, k.h - 1 - m, k.w - 1 - q);
+                sum += magnitudes ? std::fabs(term) : term;
+              }
           full.at(n, c, a, b) = static_cast<float>(sum);
         }
   Tensor dx(x_shape);
@@ -146,21 +153,26 @@ TEST(Conv2D, TransposedForwardMatchesTheDesignFormula) {
   }
 }
 
-// A forward and backward pass of conv, initialised from seed 9, on random x and dy.
+// A forward and backward pass of conv on random x (from seed x_seed) and dy (seed x_seed + 2).
 struct Pass {
   Tensor x, y, dy, dx;
 };
-Pass forward_and_backward(Conv2D& conv, const ConvCase& c) {
-  Rng rng(9);
-  conv.initialize(rng, 2.0);
+Pass run_pass(Conv2D& conv, const Shape& x_shape, std::uint64_t x_seed) {
   Pass pass;
-  pass.x = random_tensor(Shape{c.batch, c.in_c, c.h, c.w}, 17);
+  pass.x = random_tensor(x_shape, x_seed);
   pass.y.resize(conv.output_shape(pass.x.shape()));
   conv.forward(pass.x, pass.y, true);
-  pass.dy = random_tensor(pass.y.shape(), 19);
+  pass.dy = random_tensor(pass.y.shape(), x_seed + 2);
   pass.dx.resize(pass.x.shape());
   conv.backward(pass.x, pass.y, pass.dy, &pass.dx);
   return pass;
+}
+
+// The same with conv initialised from seed 9 first.
+Pass forward_and_backward(Conv2D& conv, const ConvCase& c) {
+  Rng rng(9);
+  conv.initialize(rng, 2.0);
+  return run_pass(conv, Shape{c.batch, c.in_c, c.h, c.w}, 17);
 }
 
 TEST(Conv2D, InputGradientEqualsTheDesignsRotatedKernelCorrelation) {
@@ -287,6 +299,145 @@ TEST(Conv2D, AnEmptyBatchAfterAFullOneHasZeroGradients) {
     }
   }
   set_num_threads(1);
+}
+
+// ---- Winograd F(2x2, 3x3) (ConvAlgorithm::winograd) -----------------------------------------
+// Its outputs are the design's sums reached through other roundings. The stated tolerance: each
+// output and each input-gradient value within kWinogradTolerance · Σ|terms| of the exact sum,
+// Σ|terms| the sum of the magnitudes of the products it adds (and |b|), which is what float
+// rounding errors scale with. 2^-18 is 32 float ulps of that scale; the cases below stay within
+// 2^-20 of it (measured when this was written: some exceed 2^-21), so it leaves a margin of four
+// without hiding a wrong transform, whose errors are of the order of the values themselves.
+constexpr double kWinogradTolerance = 0x1p-18;
+
+// Whether |a[i] − exact[i]| <= kWinogradTolerance · scale[i] for every i.
+::testing::AssertionResult within_winograd_tolerance(const Tensor& a, const Tensor& exact,
+                                                     const Tensor& scale) {
+  if (a.shape() != exact.shape()) return ::testing::AssertionFailure() << "shapes differ";
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double error = std::fabs(double{a[i]} - double{exact[i]});
+    if (error > kWinogradTolerance * std::max(double{scale[i]}, 1e-30)) {
+      return ::testing::AssertionFailure() << "at flat index " << i << ": " << a[i] << " against "
+                                           << exact[i] << ", scale " << scale[i];
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+struct WinogradCase {
+  std::size_t batch, in_c, h, w, out_c;
+  Size2 padding;
+};
+
+class Conv2DWinograd : public ::testing::TestWithParam<WinogradCase> {
+ protected:
+  Conv2D make(ConvAlgorithm algorithm) const {
+    const WinogradCase c = GetParam();
+    Conv2D conv(c.in_c, c.out_c, 3, 1, c.padding);
+    conv.set_algorithm(algorithm);
+    Rng rng(31);
+    conv.initialize(rng, 2.0);
+    for (std::size_t d = 0; d < c.out_c; ++d) conv.bias()[d] = 0.03f * float(d) - 0.1f;
+    return conv;
+  }
+  Shape input_shape() const {
+    const WinogradCase c = GetParam();
+    return Shape{c.batch, c.in_c, c.h, c.w};
+  }
+  // A forward and backward pass on the same random x and dy for every conv.
+  Pass run(Conv2D& conv) const { return run_pass(conv, input_shape(), 41); }
+  // The output and input gradient within the tolerance of the design's formulas.
+  void expect_the_design_formulas_within_tolerance() const {
+    Conv2D conv = make(ConvAlgorithm::winograd);
+    const Pass pass = run(conv);
+    EXPECT_TRUE(within_winograd_tolerance(pass.y, reference_forward(pass.x, conv),
+                                          reference_forward(pass.x, conv, true)));
+    EXPECT_TRUE(
+        within_winograd_tolerance(pass.dx, reference_input_gradient(pass.dy, conv, pass.x.shape()),
+                                  reference_input_gradient(pass.dy, conv, pass.x.shape(), true)));
+  }
+  // Against the direct kernel on the same weights and data: the output and input gradient
+  // within the tolerance of their scale, the weight and bias gradients (the direct path's, in
+  // both) the same bits; and the same bits on one thread and two.
+  void expect_the_direct_kernel_within_tolerance() const {
+    Conv2D direct = make(ConvAlgorithm::direct);
+    const Pass reference = run(direct);
+    Tensor first_y, first_dx;
+    for (std::size_t threads : {1u, 2u}) {
+      set_num_threads(threads);
+      Conv2D winograd = make(ConvAlgorithm::winograd);
+      const Pass pass = run(winograd);
+      EXPECT_TRUE(within_winograd_tolerance(pass.y, reference.y,
+                                            reference_forward(pass.x, winograd, true)));
+      EXPECT_TRUE(within_winograd_tolerance(
+          pass.dx, reference.dx,
+          reference_input_gradient(pass.dy, winograd, pass.x.shape(), true)));
+      if (threads == 1) {
+        for (std::size_t k = 0; k < 2; ++k) {
+          const Tensor& a = *winograd.parameters()[k].grad;
+          const Tensor& b = *direct.parameters()[k].grad;
+          for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << k << " at " << i;
+        }
+        first_y = pass.y;
+        first_dx = pass.dx;
+      } else {
+        for (std::size_t i = 0; i < first_y.size(); ++i) ASSERT_EQ(pass.y[i], first_y[i]);
+        for (std::size_t i = 0; i < first_dx.size(); ++i) ASSERT_EQ(pass.dx[i], first_dx[i]);
+      }
+    }
+    set_num_threads(1);
+  }
+};
+
+TEST_P(Conv2DWinograd, MatchesCentralDifferences) {
+  Conv2D conv = make(ConvAlgorithm::winograd);
+  check_layer_gradients(conv, random_tensor(input_shape(), 37));
+}
+
+TEST_P(Conv2DWinograd, ForwardAndInputGradientWithinTheToleranceOfTheDesignFormulas) {
+  expect_the_design_formulas_within_tolerance();
+}
+
+TEST_P(Conv2DWinograd, AgreesWithTheDirectKernelAndRepeatsOnAnyThreadCount) {
+  expect_the_direct_kernel_within_tolerance();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2DWinograd,
+    ::testing::Values(
+        // batch, in, H, W, out, padding
+        WinogradCase{2, 3, 7, 6, 5, 0},    // channels not whole vectors, odd output (5 x 4)
+        WinogradCase{2, 16, 9, 9, 16, 1},  // whole vectors, an odd output plane (9 x 9)
+        WinogradCase{3, 20, 6, 8, 33, 2},  // padding 2: the input gradient's padding is 0
+        WinogradCase{2, 1, 4, 4, 2, 0},    // one channel, a single 2 x 2 tile
+        WinogradCase{2, 2, 1, 1, 3, 1},    // a 1 x 1 image: one output, the tile mostly padding
+        WinogradCase{2, 4, 6, 7, 4, Size2{1, 2}}));  // padding per axis
+
+// `best`'s second convolution (32 x 64 channels, four vectors of filters with AVX-512), without
+// central differences over its 18,432 weights (ten seconds).
+class Conv2DWinogradLarge : public Conv2DWinograd {};
+TEST_P(Conv2DWinogradLarge, ForwardAndInputGradientWithinTheToleranceOfTheDesignFormulas) {
+  expect_the_design_formulas_within_tolerance();
+}
+TEST_P(Conv2DWinogradLarge, AgreesWithTheDirectKernelAndRepeatsOnAnyThreadCount) {
+  expect_the_direct_kernel_within_tolerance();
+}
+INSTANTIATE_TEST_SUITE_P(Best, Conv2DWinogradLarge,
+                         ::testing::Values(WinogradCase{2, 32, 12, 12, 64, 0}));
+
+TEST(Conv2D, TheWinogradAlgorithmNeedsAThreeByThreeStrideOneKernel) {
+  Conv2D five(2, 4, 5);
+  EXPECT_THROW(five.set_algorithm(ConvAlgorithm::winograd), std::invalid_argument);
+  Conv2D strided(2, 4, 3, 2);
+  EXPECT_THROW(strided.set_algorithm(ConvAlgorithm::winograd), std::invalid_argument);
+  Conv2D wide_padding(2, 4, 3, 1, 3);
+  EXPECT_THROW(wide_padding.set_algorithm(ConvAlgorithm::winograd), std::invalid_argument);
+  EXPECT_EQ(five.algorithm(), ConvAlgorithm::direct);  // unchanged by the refusal
+  Conv2D fits(2, 4, 3, 1, 2);
+  fits.set_algorithm(ConvAlgorithm::winograd);
+  EXPECT_EQ(fits.algorithm(), ConvAlgorithm::winograd);
+  EXPECT_NE(fits.describe().find("algorithm=winograd"), std::string::npos) << fits.describe();
+  EXPECT_EQ(Conv2D(2, 4, 3).describe().find("algorithm"), std::string::npos);
 }
 
 }  // namespace

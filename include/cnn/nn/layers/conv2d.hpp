@@ -5,6 +5,8 @@
 // with x zero outside the image. Input [N,C,H,W], output [N,D,OH,OW], OH = (H+2p_h−k_h)/s_h + 1.
 // Weights [D,C,k_h,k_w] as in PyTorch (the design's W[m,n,c,d] holds the same numbers).
 // Initialisation: normal, std = sqrt(gain / (C·k_h·k_w)), bias 0 (see Layer::initialize).
+// Algorithm: direct by default; ConvAlgorithm::winograd (window.hpp) for 3x3 kernels with stride 1
+// computes the output and the input gradient with fewer multiplications, to other last bits.
 #pragma once
 
 #include "cnn/core/window.hpp"
@@ -35,6 +37,9 @@ class Conv2D : public Layer {
   WeightInit weight_init() const { return init_; }
   void set_weight_init(WeightInit init) { init_ = init; }
   Tensor& bias() { return bias_; }
+  ConvAlgorithm algorithm() const { return algorithm_; }
+  // std::invalid_argument if the algorithm cannot compute this kernel, stride and padding.
+  void set_algorithm(ConvAlgorithm algorithm);
 
  private:
   WindowGeometry geometry(const Shape& input) const;
@@ -43,6 +48,7 @@ class Conv2D : public Layer {
   Size2 kernel_, stride_, padding_;
   Tensor weight_, bias_, weight_grad_, bias_grad_;
   WeightInit init_ = WeightInit::automatic;
+  ConvAlgorithm algorithm_ = ConvAlgorithm::direct;
   Tensor saved_;      // what the last forward kept for backward (see kernels::conv2d_saved_size)
   Tensor workspace_;  // scratch of forward and backward
 };
