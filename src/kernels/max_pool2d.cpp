@@ -1,5 +1,7 @@
 // Max pooling over (possibly overlapping, possibly padded) windows, one channel plane at a time.
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -557,9 +559,14 @@ void pool_backward(const float* dy, const float* y, const std::int32_t* argmax, 
       // Overlapping windows may share a winner: its gradients add up. With the ReLU, a winner's
       // windows all have the same output, relu of its value, so they all pass or all give +0,
       // the value relu_backward gives.
+      // The ReLU's choice through a mask, not a branch: whether a window's output is positive
+      // follows the data, and the branch GCC made of `out[k] > 0 ? grad[k] : 0` was mispredicted
+      // often enough to make the seed network's 3x3/2 pool backward 12 % of its training.
+      // grad & mask is grad or +0, the two values of the ternary.
       for (std::size_t k = 0; k < out_plane; ++k) {
         if constexpr (Relu) {
-          d[arg[k]] += out[k] > 0.0f ? grad[k] : 0.0f;
+          const std::uint32_t mask = out[k] > 0.0f ? ~std::uint32_t{0} : 0;
+          d[arg[k]] += std::bit_cast<float>(std::bit_cast<std::uint32_t>(grad[k]) & mask);
         } else {
           d[arg[k]] += grad[k];
         }

@@ -240,7 +240,7 @@ INSTANTIATE_TEST_SUITE_P(
 // wide at stride 2 read their rows as even and odd lanes in chunks of 4, 8 or 16 outputs (the
 // widths below give each chunk width, a last chunk overlapping the one before, and rows one float
 // too short for the chunks, which take the general loop).
-TEST(MaxPool2D, UnpaddedWindowsMatchTheDefinitionBitwiseWithTies) {
+TEST(MaxPool2D, UnpaddedWindowsMatchTheDefinitionBitwiseWithTiesBothWays) {
   struct Case {
     std::size_t kh, kw, sh, sw, h, w;
   };
@@ -281,6 +281,19 @@ TEST(MaxPool2D, UnpaddedWindowsMatchTheDefinitionBitwiseWithTies) {
             ASSERT_EQ(arg[k], static_cast<std::int32_t>(best))
                 << c.kh << "x" << c.kw << "/" << c.sh << "," << c.sw << " output " << k;
           }
+      // Backward: each window's gradient added into its winner in window order, from +0 (the
+      // kernel interleaves the additions of several planes; each plane's order must stay).
+      std::vector<float> dy(y.size());
+      for (float& v : dy) v = 0.25f * static_cast<float>(rng.below(9)) - 1.0f;
+      std::vector<float> dx(x.size(), std::nanf("")), expected(x.size(), 0.0f);
+      kernels::max_pool2d_backward(dy.data(), arg.data(), dx.data(), batch, g);
+      for (std::size_t p = 0; p < planes; ++p)
+        for (std::size_t k = 0; k < oh * ow; ++k)
+          expected[p * c.h * c.w + arg[p * oh * ow + k]] += dy[p * oh * ow + k];
+      for (std::size_t i = 0; i < dx.size(); ++i) {
+        ASSERT_EQ(bits(dx[i]), bits(expected[i]))
+            << c.kh << "x" << c.kw << "/" << c.sh << "," << c.sw << " input gradient " << i;
+      }
     }
   }
   set_num_threads(1);
