@@ -189,6 +189,7 @@ using conv2d_detail::shifted_forward;
 using conv2d_detail::shifted_workspace_size;
 using conv2d_detail::uses_shifted_rows;
 using conv2d_detail::winograd_backward_data;
+using conv2d_detail::winograd_backward_weights;
 using conv2d_detail::winograd_forward;
 using conv2d_detail::winograd_workspace_size;
 
@@ -209,12 +210,9 @@ std::size_t conv2d_saved_size(std::size_t batch, const WindowGeometry& g) {
 
 std::size_t conv2d_workspace_size(std::size_t batch, std::size_t out_channels,
                                   const WindowGeometry& g, ConvAlgorithm algorithm) {
-  // Winograd's backward takes dW and db from the direct path first, then dx: the larger of the
-  // two, one after the other.
   if (algorithm == ConvAlgorithm::winograd) {
     require_winograd(g);
-    return std::max(shifted_workspace_size(batch, out_channels, g),
-                    winograd_workspace_size(batch, out_channels, g));
+    return winograd_workspace_size(batch, out_channels, g);
   }
   return uses_shifted_rows(g)
              ? shifted_workspace_size(batch, out_channels, g)
@@ -249,7 +247,7 @@ void conv2d_backward(const float* x, const float* dy, const float* saved, const 
     return;
   }
   if (algorithm == ConvAlgorithm::winograd) {
-    shifted_backward(x, dy, weight, dweight, dbias, nullptr, workspace, batch, out_channels, g);
+    winograd_backward_weights(x, dy, dweight, dbias, workspace, batch, out_channels, g);
     if (dx != nullptr) winograd_backward_data(dy, weight, dx, workspace, batch, out_channels, g);
   } else if (uses_shifted_rows(g)) {
     shifted_backward(x, dy, weight, dweight, dbias, dx, workspace, batch, out_channels, g);

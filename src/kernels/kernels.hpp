@@ -53,7 +53,8 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
 //                   (k−1)-padded dy with the 180°-rotated, channel-swapped kernel, padding removed
 //   dx may be null (no input gradient needed).
 //   algorithm: with ConvAlgorithm::winograd, dx (the forward product of dy, padded by 2 − p,
-//   with the flipped kernel) through Winograd's F(2x2, 3x3); dW and db as direct.
+//   with the flipped kernel) through Winograd's F(2x2, 3x3), and dW through its transpose,
+//   F(3x3, 2x2): the same sums through other roundings.
 void conv2d_backward(const float* x, const float* dy, const float* saved, const float* weight,
                      float* dweight, float* dbias, float* dx, float* workspace, std::size_t batch,
                      std::size_t out_channels, const WindowGeometry& g,

@@ -33,7 +33,7 @@ struct WindowGeometry {
   }
 };
 
-// How a convolution computes its output and input gradient. direct: the sums as written, the
+// How a convolution computes its output and gradients. direct: the sums as written, the
 // default. winograd: Winograd's F(2x2, 3x3), for 3x3 kernels with stride 1 and padding at most 2
 // only: fewer multiplications, the same sums reached through other roundings (not bit-equal to
 // direct; src/kernels/conv2d_winograd.cpp states the tolerance).

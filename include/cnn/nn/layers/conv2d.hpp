@@ -6,7 +6,7 @@
 // Weights [D,C,k_h,k_w] as in PyTorch (the design's W[m,n,c,d] holds the same numbers).
 // Initialisation: normal, std = sqrt(gain / (C·k_h·k_w)), bias 0 (see Layer::initialize).
 // Algorithm: direct by default; ConvAlgorithm::winograd (window.hpp) for 3x3 kernels with stride 1
-// computes the output and the input gradient with fewer multiplications, to other last bits.
+// computes the output and all three gradients with fewer multiplications, to other last bits.
 #pragma once
 
 #include "cnn/core/window.hpp"
