@@ -53,7 +53,7 @@ void winograd_forward(const float* x, const float* weight, const float* bias, fl
 void winograd_backward_data(const float* dy, const float* weight, float* dx, float* workspace,
                             std::size_t batch, std::size_t D, const WindowGeometry& g);
 // dweight and dbias of conv2d_backward: the forward's transforms run backwards (F(3x3, 2x2)), the
-// sums over tiles and images in 16 products [C, tiles]·[tiles, D].
+// sums over tiles and images in 16 products [D, tiles]·[tiles, C].
 void winograd_backward_weights(const float* x, const float* dy, float* dweight, float* dbias,
                                float* workspace, std::size_t batch, std::size_t D,
                                const WindowGeometry& g);

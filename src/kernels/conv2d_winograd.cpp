@@ -287,10 +287,10 @@ void transform_gradient(const float* dyt, std::size_t D, const WinogradShape& s,
 }
 
 // out[rows, D] (+)= A·u[K, D], D a whole number of V vectors: R x V register tiles (R rows, V
-// vectors of output channels) with each value of A broadcast and V vectors of u loaded per k.
-// A is read from in [.., lda] as stored (kTransposedA false: A[r, k] = in[r·lda + k], the
-// forward's tiles × input channels) or transposed (true: A[r, k] = in[k·lda + r], the weight
-// gradient's input channels × tiles, read from the same [tiles, channels] layout).
+// vectors of columns) with each value of A broadcast and V vectors of u loaded per k. A is read
+// from in [.., lda] as stored (kTransposedA false: A[r, k] = in[r·lda + k], the forward's
+// tiles × input channels) or transposed (true: A[r, k] = in[k·lda + r], the weight gradient's
+// output channels × tiles, read from P's [tiles, channels] layout).
 template <bool kTransposedA, std::size_t R, std::size_t V>
 void tile_product_rows(const float* in, std::size_t lda, const float* u, float* out,
                        std::size_t rows, std::size_t K, std::size_t D, bool accumulate) {
