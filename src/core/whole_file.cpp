@@ -17,11 +17,6 @@ namespace fs = std::filesystem;
 // Without a size to go by (a pipe, a file that changes), the buffer starts at this and doubles.
 constexpr std::size_t kChunk = std::size_t{1} << 20;
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
 class Failure {
  public:
   Failure(const fs::path& path, const FileReadMessages& messages)
@@ -60,7 +55,7 @@ std::vector<std::uint8_t> read_whole_file(const fs::path& path, const FileReadMe
   // fopen would happily open a folder and fail only on the first read, with a vaguer message.
   std::error_code ec;
   if (fs::is_directory(path, ec)) fail(messages.folder);
-  const File file(std::fopen(path.c_str(), "rb"));
+  const UniqueFile file(std::fopen(path.c_str(), "rb"));
   if (!file) {
     const int err = errno;
     if (err == ENOENT || !fs::exists(path, ec)) fail("no such file");

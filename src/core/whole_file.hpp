@@ -4,13 +4,22 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace cnn {
+
+// A C file that closes itself: the readers and the writers of whole files use std::FILE for its
+// plain errno reporting.
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using UniqueFile = std::unique_ptr<std::FILE, FileCloser>;
 
 // The message is "<path>: <problem>"; the callers rethrow it as their own error type
 // (read_whole_file_as).

@@ -70,15 +70,11 @@ std::string name_problem(std::string_view name) {
   return {};
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 void write_bytes(const fs::path& path, std::span<const std::uint8_t> bytes) {
   const auto cannot_write = [&](int err) {
     throw DataError(path.string() + ": cannot write (" + errno_text(err) + ")");
   };
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "wb"));
+  UniqueFile file(std::fopen(path.c_str(), "wb"));
   if (!file) cannot_write(errno);
   if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size()) {
     cannot_write(errno);

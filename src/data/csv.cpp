@@ -337,10 +337,6 @@ std::span<const char> text_of(const std::vector<std::uint8_t>& bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 }  // namespace
 
 LabelledImages parse_labelled_csv(std::span<const char> text, const std::string& name,
@@ -436,7 +432,7 @@ void write_csv(const std::filesystem::path& path, const LabelledImages& images, 
   const auto cannot_write = [&](int err) {
     throw DataError(path.string() + ": cannot write (" + errno_text(err) + ")");
   };
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "wb"));
+  UniqueFile file(std::fopen(path.c_str(), "wb"));
   if (!file) cannot_write(errno);
 
   std::string buffer;

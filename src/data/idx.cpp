@@ -55,11 +55,6 @@ bool has_gzip_signature(const std::vector<std::uint8_t>& bytes, std::size_t at =
   return bytes.size() >= at + 2 && bytes[at] == 0x1f && bytes[at + 1] == 0x8b;
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
 // The IDX reader's wording, kept from before the shared reader: a system error in parentheses.
 std::vector<std::uint8_t> read_raw(const fs::path& path) {
   return read_whole_file_as<DataError>(
@@ -201,7 +196,7 @@ void write_file(const fs::path& path, std::span<const std::uint8_t> header,
     if (gzclose(file) != Z_OK || !ok) cannot_write(err != 0 ? err : EIO);
     return;
   }
-  File file(std::fopen(path.c_str(), "wb"));
+  UniqueFile file(std::fopen(path.c_str(), "wb"));
   if (!file) cannot_write(errno);
   for (const auto part : {header, payload}) {
     if (!part.empty() && std::fwrite(part.data(), 1, part.size(), file.get()) != part.size()) {
