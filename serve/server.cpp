@@ -161,8 +161,11 @@ std::optional<std::string> preset_of_folder_name(std::string_view id) {
   return std::string(preset);
 }
 
+}  // namespace
+
 // A model as the API offers it, with what is read from its network once (at load, while no
-// other thread uses it), so that no request touches network() outside the model's lock.
+// other thread uses it), so that no request touches network() outside the model's lock. Outside
+// the anonymous namespace because Server::Impl holds it.
 struct ServedModel {
   std::string id, name;
   fs::path path;
@@ -173,6 +176,8 @@ struct ServedModel {
   std::vector<std::size_t> conv_layers;  // indices of the convolution layers
   json filters;                          // the first convolution's weights (null when none)
 };
+
+namespace {
 
 std::shared_ptr<ServedModel> load_model(const std::string& id, const std::string& name,
                                         const fs::path& path) {

@@ -1,7 +1,6 @@
 #include "cnn/data/idx.hpp"
 
-// Makes next_in a pointer to const, so input buffers can stay const.
-#define ZLIB_CONST
+// ZLIB_CONST (CMakeLists.txt) makes next_in a pointer to const, so input buffers can stay const.
 #include <zlib.h>
 
 #include <algorithm>
