@@ -199,6 +199,16 @@ int main(int argc, char** argv) {
   register_conv("vgg/conv32x64k3p1_winograd", 32, 64, 3, 1, 14, ConvAlgorithm::winograd);
   register_conv("vgg/conv64x64k3p1", 64, 64, 3, 1, 14);
   register_conv("vgg/conv64x64k3p1_winograd", 64, 64, 3, 1, 14, ConvAlgorithm::winograd);
+  // The vgg preset's batch normalisations of images: after its first convolution (32 channels
+  // of 28x28), after each 2x2 pool (32 of 14x14, 64 of 7x7) and after its third convolution (64
+  // of 14x14).
+  register_elementwise("vgg/bn32x28", std::make_shared<BatchNorm>(32, 2),
+                       Shape{kBatch, 32, 28, 28});
+  register_elementwise("vgg/bn32x14", std::make_shared<BatchNorm>(32, 2),
+                       Shape{kBatch, 32, 14, 14});
+  register_elementwise("vgg/bn64x14", std::make_shared<BatchNorm>(64, 2),
+                       Shape{kBatch, 64, 14, 14});
+  register_elementwise("vgg/bn64x7", std::make_shared<BatchNorm>(64, 2), Shape{kBatch, 64, 7, 7});
   // Augmentation (the best preset's recipe).
   register_augment("augment/affine", AugmentOptions{2.0, 10.0, 0.1});
   register_augment("augment/affine+elastic34s4", AugmentOptions{2.0, 10.0, 0.1, 34.0, 4.0});
