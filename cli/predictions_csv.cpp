@@ -1,13 +1,15 @@
 #include "predictions_csv.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
+#include <span>
 #include <stdexcept>
 
+#include "cnn/core/atomic_file.hpp"
 #include "cnn/data/idx.hpp"
 
 namespace cnn::cli {
@@ -42,29 +44,36 @@ bool parse_finite_number(const std::string& text, double& value) {
   return *end == '\0' && std::isfinite(value);
 }
 
+// Appends printf's text of one field (a number, at most a few dozen characters) to out.
+template <class... Args>
+void append_format(std::string& out, const char* format, Args... args) {
+  char field[96];
+  const int length = std::snprintf(field, sizeof field, format, args...);
+  if (length > 0) out.append(field, std::min(static_cast<std::size_t>(length), sizeof field - 1));
+}
+
 }  // namespace
 
 void write_predictions_csv(const std::filesystem::path& path, const Dataset& test,
                            const Evaluation& evaluation, const std::string& what) {
-  std::FILE* file = std::fopen(path.c_str(), "w");
-  if (file == nullptr) {
-    throw std::runtime_error(what + ": cannot create '" + path.string() +
-                             "': " + std::strerror(errno));
-  }
+  // The whole table is made first and written atomically: a failed write leaves the previous
+  // file, if any, whole.
   const std::size_t classes = evaluation.logits.empty() ? 0 : evaluation.classes;
-  std::fputs(kFirstColumns, file);
-  for (std::size_t c = 0; c < classes; ++c) std::fprintf(file, ",logit_%zu", c);
-  std::fputc('\n', file);
+  std::string text = kFirstColumns;
+  for (std::size_t c = 0; c < classes; ++c) append_format(text, ",logit_%zu", c);
+  text += '\n';
   for (std::size_t i = 0; i < evaluation.images(); ++i) {
-    std::fprintf(file, "%zu,%d,%d,%.6f", i, test.label(i), evaluation.predicted[i],
-                 static_cast<double>(evaluation.confidence[i]));
+    append_format(text, "%zu,%d,%d,%.6f", i, test.label(i), evaluation.predicted[i],
+                  static_cast<double>(evaluation.confidence[i]));
     for (std::size_t c = 0; c < classes; ++c) {
-      std::fprintf(file, ",%.9g", static_cast<double>(evaluation.logits[i * classes + c]));
+      append_format(text, ",%.9g", static_cast<double>(evaluation.logits[i * classes + c]));
     }
-    std::fputc('\n', file);
+    text += '\n';
   }
-  if (std::fclose(file) != 0) {
-    throw std::runtime_error(what + ": cannot write '" + path.string() + "'");
+  try {
+    write_file_atomically(path, {std::as_bytes(std::span(text))});
+  } catch (const FileWriteError& e) {
+    throw std::runtime_error(what + ": " + e.what());
   }
 }
 

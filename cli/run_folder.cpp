@@ -6,12 +6,14 @@
 #include <ctime>
 #include <fstream>
 #include <optional>
+#include <span>
 #include <sstream>
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "cnn/core/atomic_file.hpp"
 #include "cnn/core/version.hpp"
 #include "cnn/data/image.hpp"
 #include "cnn/io/model_file.hpp"
@@ -189,25 +191,8 @@ void RunRecord::end(const std::string& status) {
 
 void RunRecord::write() const {
   if (path_.empty()) return;
-  const fs::path temporary = path_.string() + ".tmp";
   const std::string text = record_.dump(2) + "\n";
-  std::FILE* file = std::fopen(temporary.c_str(), "w");
-  if (file == nullptr) {
-    throw std::runtime_error(temporary.string() + ": cannot create: " + std::strerror(errno));
-  }
-  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size() &&
-                       std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
-  const int error = errno;
-  if (std::fclose(file) != 0 || !written) {
-    std::remove(temporary.c_str());
-    throw std::runtime_error(temporary.string() + ": cannot write: " + std::strerror(error));
-  }
-  std::error_code ec;
-  fs::rename(temporary, path_, ec);
-  if (ec) {
-    std::remove(temporary.c_str());
-    throw std::runtime_error(path_.string() + ": cannot replace it: " + ec.message());
-  }
+  write_file_atomically(path_, {std::as_bytes(std::span(text))});
 }
 
 RunPictureStyle read_run_picture_style(const fs::path& run) {

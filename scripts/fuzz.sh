@@ -25,11 +25,14 @@ if [ ${#targets[@]} -eq 0 ]; then
   done
 fi
 
+# fuzzer TARGET: the path of its libFuzzer binary.
+fuzzer() { echo "$build_dir/fuzz/$1_fuzzer"; }
+
 jobs=${FUZZ_JOBS:-1}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: FUZZ_JOBS must be a positive integer, got '$jobs'" >&2; exit 1; }
 mkdir -p "$build_dir/fuzz-artifacts" "$build_dir/fuzz-logs"
 for target in "${targets[@]}"; do
-  [ -x "$build_dir/fuzz/${target}_fuzzer" ] || { echo "fuzz: no target $build_dir/fuzz/${target}_fuzzer" >&2; exit 1; }
+  [ -x "$(fuzzer "$target")" ] || { echo "fuzz: no target $(fuzzer "$target")" >&2; exit 1; }
   [ -d "fuzz/corpus/$target" ] || { echo "fuzz: no seed corpus fuzz/corpus/$target" >&2; exit 1; }
 done
 
@@ -40,7 +43,7 @@ fuzz_one() {
   mkdir -p "$scratch"
   # -timeout: one input taking longer than this is a hang; -rss_limit_mb: more than 2 GB is an
   # out-of-memory bug for files this small.
-  "$build_dir/fuzz/${target}_fuzzer" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" \
+  "$(fuzzer "$target")" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build_dir/fuzz-artifacts/$target-" \
     "$scratch" "fuzz/corpus/$target" >"$build_dir/fuzz-logs/$target.log" 2>&1
 }

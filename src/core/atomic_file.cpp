@@ -1,4 +1,4 @@
-#include "core/atomic_file.hpp"
+#include "cnn/core/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

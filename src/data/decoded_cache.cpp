@@ -13,7 +13,7 @@
 #include <limits>
 #include <system_error>
 
-#include "core/atomic_file.hpp"
+#include "cnn/core/atomic_file.hpp"
 #include "core/whole_file.hpp"
 
 namespace cnn {

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <string>
 
-#include "core/atomic_file.hpp"
+#include "cnn/core/atomic_file.hpp"
 #include "core/whole_file.hpp"
 #include "data/image_orientation.hpp"
 

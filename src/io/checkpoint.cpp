@@ -6,9 +6,9 @@
 #include <set>
 #include <vector>
 
+#include "cnn/core/atomic_file.hpp"
 #include "cnn/core/numbers.hpp"
 #include "cnn/io/safetensors.hpp"
-#include "core/atomic_file.hpp"
 #include "io/model_header.hpp"
 #include "io/state_dict.hpp"
 

@@ -4,9 +4,9 @@
 
 #include <cstdio>
 
+#include "cnn/core/atomic_file.hpp"
 #include "cnn/core/version.hpp"
 #include "cnn/io/safetensors.hpp"
-#include "core/atomic_file.hpp"
 #include "io/model_header.hpp"
 #include "io/state_dict.hpp"
 

@@ -6,10 +6,11 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
 
-#include <unistd.h>
+#include "cnn/core/atomic_file.hpp"
 
 namespace cnn {
 
@@ -92,23 +93,10 @@ std::size_t cut_metrics_after(const std::filesystem::path& path, std::size_t ste
     }
   }
   if (number == 0) kept = std::string(kMetricsHeader) + "\n";
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  std::FILE* file = std::fopen(temporary.c_str(), "w");
-  if (file == nullptr) {
-    throw DataError(temporary.string() + ": cannot create: " + std::strerror(errno));
-  }
-  const bool written = std::fwrite(kept.data(), 1, kept.size(), file) == kept.size() &&
-                       std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
-  const int error = errno;
-  if (std::fclose(file) != 0 || !written) {
-    std::remove(temporary.c_str());
-    throw DataError(temporary.string() + ": cannot write: " + std::strerror(error));
-  }
-  std::error_code rename_error;
-  std::filesystem::rename(temporary, path, rename_error);
-  if (rename_error) {
-    std::remove(temporary.c_str());
-    throw DataError(path.string() + ": cannot replace it: " + rename_error.message());
+  try {
+    write_file_atomically(path, {std::as_bytes(std::span(kept))});
+  } catch (const FileWriteError& e) {
+    throw DataError(e.what());
   }
   return dropped;
 }

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.hpp"
+#include "cnn/core/atomic_file.hpp"
 
 namespace cnn {
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cnn/core/atomic_file.hpp"
 #include "cnn/core/version.hpp"
 #include "cnn/nn/layers/avg_pool2d.hpp"
 #include "cnn/nn/layers/batch_norm.hpp"
@@ -21,7 +22,6 @@
 #include "cnn/nn/layers/relu.hpp"
 #include "cnn/nn/layers/sigmoid.hpp"
 #include "cnn/nn/layers/tanh.hpp"
-#include "core/atomic_file.hpp"
 #include "io/model_header.hpp"
 
 namespace cnn {

@@ -245,6 +245,24 @@ TEST_F(CliHabitsTest, RunFolderAndEvalWriteOnePredictionsFormatThatPlotReads) {
   EXPECT_TRUE(Contains(error_line(broken), "test_predictions.csv: line 2 is not")) << broken;
 }
 
+TEST_F(CliHabitsTest, PredictionsOutThatCannotBeWrittenIsNamedAndLeavesNothingBehind) {
+  ASSERT_EQ(train("run").status, 0);
+  const std::string model = (dir_ / "run" / "model.safetensors").string();
+  // A folder where the file should go, and a folder that does not exist.
+  fs::create_directory(dir_ / "taken");
+  for (const fs::path& target : {dir_ / "taken", dir_ / "no-such-folder" / "p.csv"}) {
+    const CliResult eval = run({"eval", "--model", model, "--data", data(), "--threads", "1",
+                                "--predictions-out", target.string()});
+    EXPECT_EQ(eval.status, 1) << eval;
+    EXPECT_TRUE(Contains(error_line(eval), "--predictions-out: " + target.string())) << eval;
+  }
+  EXPECT_TRUE(fs::is_directory(dir_ / "taken"));
+  // The table is written whole or not at all: no temporary file is left beside the target.
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("taken.tmp")) << entry.path();
+  }
+}
+
 // ---- progress bar ----------------------------------------------------------------------------
 
 // Runs cnn with args on a pseudo-terminal `columns` wide (so that it draws the bar) and returns

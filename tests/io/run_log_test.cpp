@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "cnn/core/atomic_file.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -106,7 +107,7 @@ TEST_F(RunLogTest, CutAfterAResumeStepKeepsTheLinesUpToItAndAppendsAfterThem) {
                       << "30,2,1.0,0.1,,100.0,0.300\n40,2,0.";
   EXPECT_EQ(cnn::cut_metrics_after(file, 20), 2u);
   EXPECT_EQ(read_file(file), header + "10,1,1.5,0.1,,100.0,0.100\n20,1,1.25,0.1,0.5,100.0,0.200\n");
-  EXPECT_FALSE(std::filesystem::exists(file.string() + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(cnn::temporary_path_for(file)));
   {
     cnn::MetricsWriter writer(file, /*append=*/true);
     writer.write({30, 2, 0.75, 0.1, std::nullopt, 100.0, 0.3});

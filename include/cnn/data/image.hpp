@@ -90,8 +90,8 @@ Image convert_channels(const Image& image, std::size_t channels);
 Image resize_image(const Image& image, std::size_t height, std::size_t width);
 
 // Writes an 8-bit grey (1 channel) or RGB (3 channels) PNG, atomically (a temporary file in the
-// same folder renamed over the target, see core/atomic_file.hpp): a crash leaves the old file or
-// the new one. Throws ImageError naming the file on I/O errors, std::invalid_argument for a
+// same folder renamed over the target, see cnn/core/atomic_file.hpp): a crash leaves the old file
+// or the new one. Throws ImageError naming the file on I/O errors, std::invalid_argument for a
 // malformed image (other channel counts, pixels not channels x height x width, a size of zero),
 // ImageError for a size beyond the limits above.
 void write_png(const std::filesystem::path& path, const Image& image);
