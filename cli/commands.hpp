@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <stdexcept>
+#include <string>
 
 #include "cnn/core/process_group.hpp"
 
@@ -32,5 +33,14 @@ Command add_serve_command(CLI::App& app);   // the web page; without CNN_WITH_SE
 
 // Throws UsageError naming the flag when dir is not a folder, saying how to fetch MNIST.
 void require_data_path(const std::string& path);
+
+// Throws UsageError when the file an output flag names is a file the command reads (or another
+// output of it), through any spelling of the path or a link to it: writing there would destroy
+// it, as `cnn export m.safetensors m.safetensors` once replaced the model with its ONNX graph.
+//   "--predictions-out: 'm.safetensors' is the --model file; writing there would destroy it"
+// other_what names the other file ("the --model file"); a folder is not compared. Paths that do
+// not exist yet compare by their absolute, normalised form.
+void refuse_same_file(const std::string& output, const std::string& output_flag,
+                      const std::string& other, const std::string& other_what);
 
 }  // namespace cnn::cli

@@ -117,6 +117,8 @@ nlohmann::json evaluation_json(const EvalArgs& args, const Model& model, const D
 
 int run_eval(const EvalArgs& args) {
   require_data_path(args.data.path);
+  refuse_same_file(args.predictions_out, "--predictions-out", args.model, "the --model file");
+  refuse_same_file(args.predictions_out, "--predictions-out", args.data.path, "the --data file");
   set_num_threads(args.threads);
   const Model model = Model::load(args.model);
   const Dataset test = evaluation_set(args, model);

@@ -22,6 +22,7 @@ struct ExportArgs {
 
 int run_export(const ExportArgs& args) {
 #ifdef CNN_WITH_ONNX
+  refuse_same_file(args.target, "TARGET", args.model, "the MODEL file being exported");
   Model model = Model::load(args.model);  // ModelFileError names the file
   export_onnx(model.network(), model.info(), args.target);
   std::printf(

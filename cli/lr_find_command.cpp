@@ -78,6 +78,8 @@ void check_args(const LrFindArgs& args) {
     throw UsageError("--csv and --png: both name '" + args.csv + "'; give two files");
   }
   require_data_path(args.data.path);
+  refuse_same_file(args.csv, "--csv", args.data.path, "the --data file");
+  refuse_same_file(args.png, "--png", args.data.path, "the --data file");
 }
 
 // Written to a temporary file beside the target, then renamed: never half a table.

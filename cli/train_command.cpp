@@ -349,6 +349,21 @@ void require_data_path(const std::string& path) {
   }
 }
 
+void refuse_same_file(const std::string& output, const std::string& output_flag,
+                      const std::string& other, const std::string& other_what) {
+  std::error_code output_error, other_error;
+  // A folder as the output is refused as such where the output is checked ("is a folder").
+  if (output.empty() || other.empty() || std::filesystem::is_directory(other, other_error)) return;
+  // Absolute first: weakly_canonical leaves a relative path none of whose parts exists relative.
+  const std::filesystem::path a =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(output), output_error);
+  const std::filesystem::path b =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(other), other_error);
+  if (output_error || other_error || a != b) return;
+  throw UsageError(output_flag + ": '" + output + "' is " + other_what +
+                   "; writing there would destroy it; give another file name");
+}
+
 Command add_train_command(CLI::App& app, ProcessGroup& processes) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a network and report its accuracy");

@@ -74,6 +74,20 @@ std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd,
                      std::to_string(processes.size()) +
                      " processes; each process needs at least one image of every batch");
   }
+  // A Ctrl-C writes a checkpoint even without --checkpoint: it may not share the model's file,
+  // and neither may overwrite a file the run reads (a CSV file given as --data, --arch-file).
+  const std::string checkpoint_what =
+      !args.checkpoints.checkpoint.empty() ? "the --checkpoint file"
+      : !args.checkpoints.resume.empty()
+          ? "the --resume checkpoint, which the resumed run goes on writing"
+          : "the default checkpoint file, written on Ctrl-C";
+  refuse_same_file(args.save, "--save", checkpoint_path_for(args.checkpoints), checkpoint_what);
+  for (const auto& [output, flag] :
+       {std::pair{args.save, "--save"},
+        std::pair{checkpoint_path_for(args.checkpoints), "--checkpoint"}}) {
+    refuse_same_file(output, flag, args.data.path, "the --data file");
+    refuse_same_file(output, flag, args.recipe.arch_file, "the --arch-file");
+  }
   if (processes.rank() == 0 && !args.save.empty()) check_writable(args.save);
   if (processes.rank() == 0 &&
       (!args.checkpoints.checkpoint.empty() || args.checkpoints.checkpoint_every > 0)) {

@@ -307,6 +307,54 @@ TEST_F(BadInputTest, OutputsIntoMissingFoldersOrOntoFolders) {
                {"--checkpoint", "is a folder"});
 }
 
+TEST_F(BadInputTest, OutputsOntoFilesTheCommandReads) {
+  // Each of these once destroyed the file it named: a model, a CSV data file, an architecture
+  // file, a checkpoint. Copies in the row's folder, so that a regression spares the fixtures.
+  const fs::path model_copy = dir_ / "m.safetensors", checkpoint_copy = dir_ / "c.ckpt";
+  fs::copy_file(model(), model_copy);
+  fs::copy_file(checkpoint(), checkpoint_copy);
+  const std::string m = model_copy.string(), c = checkpoint_copy.string();
+  std::string csv_text = "label";
+  for (int i = 0; i < 16; ++i) csv_text += ",p" + std::to_string(i);
+  csv_text += "\n";
+  for (int row = 0; row < 40; ++row) {
+    csv_text += std::to_string(row % 2);
+    for (int i = 0; i < 16; ++i) csv_text += i % 2 == row % 2 ? ",200" : ",0";
+    csv_text += "\n";
+  }
+  write_text(dir_ / "d.csv", csv_text);
+  write_text(dir_ / "a.arch", "fc(8) relu fc(classes)\n");
+  const std::string csv = (dir_ / "d.csv").string(), arch = (dir_ / "a.arch").string();
+  const std::string model_bytes = read_text(m), checkpoint_bytes = read_text(c);
+
+  expect_error("--predictions-out onto the model",
+               {"eval", "--model", m, "--data", data(), "--predictions-out", m}, 2,
+               {"--predictions-out", "is the --model file", "would destroy it"});
+  expect_error(
+      "--predictions-out onto a CSV data file",
+      {"eval", "--model", m, "--data", csv, "--predictions-out", (dir_ / "." / "d.csv").string()},
+      2, {"--predictions-out", "is the --data file"});
+  expect_error("--save onto a CSV data file",
+               {"train", "--data", csv, "--arch", "fc(8) relu fc(classes)", "--save", csv}, 2,
+               {"--save", "is the --data file"});
+  expect_error("--save onto the --arch-file",
+               {"train", "--data", data(), "--arch-file", arch, "--save", arch}, 2,
+               {"--save", "is the --arch-file"});
+  expect_error("--save onto the --checkpoint",
+               {"train", "--data", data(), "--checkpoint", c, "--save", c}, 2,
+               {"--save", "is the --checkpoint file"});
+  expect_error("--save onto the --resume checkpoint",
+               {"train", "--data", data(), "--resume", c, "--save", c}, 2,
+               {"--save", "is the --resume checkpoint"});
+  expect_error("lr-find --csv onto a CSV data file",
+               {"lr-find", "--data", csv, "--arch", "fc(8) relu fc(classes)", "--csv", csv}, 2,
+               {"--csv", "is the --data file"});
+  EXPECT_EQ(read_text(m), model_bytes);
+  EXPECT_EQ(read_text(c), checkpoint_bytes);
+  EXPECT_EQ(read_text(dir_ / "d.csv"), csv_text);
+  EXPECT_EQ(read_text(dir_ / "a.arch"), "fc(8) relu fc(classes)\n");
+}
+
 TEST_F(BadInputTest, ReadOnlyFolder) {
   if (!mount_tmpfs("read-only", 1 << 20, /*read_only=*/true)) GTEST_SKIP() << skip_reason_;
   const std::string folder = (dir_ / "read-only").string();

@@ -110,6 +110,17 @@ TEST_F(ExportTest, TargetIsAFolder) {
   expect_error(run_cli({"export", model(), target.string()}, dir_), 1, target.string(), 1);
 }
 
+TEST_F(ExportTest, TargetIsTheModelItselfIsRefusedAndTheModelKept) {
+  // Once `cnn export m.safetensors m.safetensors` replaced the model with its ONNX graph.
+  const fs::path copy = dir_ / "m.safetensors";
+  fs::copy_file(model(), copy);
+  for (const std::string& target : {copy.string(), (dir_ / "." / "m.safetensors").string()}) {
+    expect_error(run_cli({"export", copy.string(), target}, dir_), 2,
+                 "TARGET: '" + target + "' is the MODEL file being exported", 1);
+  }
+  EXPECT_EQ(read_text(copy), read_text(model()));
+}
+
 TEST_F(ExportTest, UnwritableFolder) {
   if (geteuid() == 0) GTEST_SKIP() << "root writes into a read-only folder anyway";
   const fs::path folder = dir_ / "read-only";
