@@ -4,11 +4,13 @@
 // rate as a CSV file and a PNG chart. The swept model is thrown away.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
+#include <span>
+#include <sstream>
 #include <string>
 
 #include "cnn/arch/architecture.hpp"
+#include "cnn/core/atomic_file.hpp"
 #include "cnn/core/numbers.hpp"
 #include "cnn/core/parallel.hpp"
 #include "cnn/data/data_source.hpp"
@@ -82,24 +84,21 @@ void check_args(const LrFindArgs& args) {
   refuse_same_file(args.png, "--png", args.data.path, "the --data file");
 }
 
-// Written to a temporary file beside the target, then renamed: never half a table.
+// Written atomically (a temporary file beside the target, then renamed): never half a table.
 void write_csv(const std::string& path, const LrFindResult& result) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary);
-    out << "step,learning_rate,loss,smoothed_loss\n";
-    out.precision(9);
-    for (std::size_t i = 0; i < result.points.size(); ++i) {
-      const LrFindPoint& p = result.points[i];
-      out << i + 1 << ',' << p.learning_rate << ',' << p.loss << ',' << p.smoothed << '\n';
-    }
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(temporary);
-      throw std::runtime_error("--csv: cannot write '" + path + "'");
-    }
+  std::ostringstream out;
+  out << "step,learning_rate,loss,smoothed_loss\n";
+  out.precision(9);
+  for (std::size_t i = 0; i < result.points.size(); ++i) {
+    const LrFindPoint& p = result.points[i];
+    out << i + 1 << ',' << p.learning_rate << ',' << p.loss << ',' << p.smoothed << '\n';
   }
-  std::filesystem::rename(temporary, path);
+  const std::string text = out.str();
+  try {
+    write_file_atomically(path, {std::as_bytes(std::span(text))});
+  } catch (const FileWriteError& e) {
+    throw std::runtime_error(std::string("--csv: ") + e.what());
+  }
 }
 
 int run_lr_find(const LrFindArgs& args, const CLI::App& cmd) {

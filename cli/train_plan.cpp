@@ -81,17 +81,17 @@ std::optional<Checkpoint> settle_settings(TrainArgs& args, const CLI::App& cmd,
       : !args.checkpoints.resume.empty()
           ? "the --resume checkpoint, which the resumed run goes on writing"
           : "the default checkpoint file, written on Ctrl-C";
-  refuse_same_file(args.save, "--save", checkpoint_path_for(args.checkpoints), checkpoint_what);
+  const std::string checkpoint = checkpoint_path_for(args.checkpoints);
+  refuse_same_file(args.save, "--save", checkpoint, checkpoint_what);
   for (const auto& [output, flag] :
-       {std::pair{args.save, "--save"},
-        std::pair{checkpoint_path_for(args.checkpoints), "--checkpoint"}}) {
+       {std::pair{args.save, "--save"}, std::pair{checkpoint, "--checkpoint"}}) {
     refuse_same_file(output, flag, args.data.path, "the --data file");
     refuse_same_file(output, flag, args.recipe.arch_file, "the --arch-file");
   }
   if (processes.rank() == 0 && !args.save.empty()) check_writable(args.save);
   if (processes.rank() == 0 &&
       (!args.checkpoints.checkpoint.empty() || args.checkpoints.checkpoint_every > 0)) {
-    check_writable(checkpoint_path_for(args.checkpoints), "--checkpoint");
+    check_writable(checkpoint, "--checkpoint");
   }
   set_num_threads(args.threads);
   return resumed;
